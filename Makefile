@@ -1,0 +1,74 @@
+# ontap.virtualization — one entry point for people and CI.
+#   make test    sanity, lint, unit tests, then integration tests against a fresh lab
+#   make demo    start the lab and run playbooks/site.yml against it (see README)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SITE := $(VENV)/lib/python3.11/site-packages
+BUILD := build
+COLLECTION_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := $(BUILD)/ontap-virtualization-$(COLLECTION_VERSION).tar.gz
+# Outside the checkout: ansible-test would otherwise take this repository's git file list.
+SANITY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ontap-virtualization-sanity
+SANITY_ROOT := $(SANITY_DIR)/ansible_collections
+ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
+PIP_FOR_ANSIBLE_TEST := 24.2
+export PYTHONPATH := $(CURDIR)/tests
+
+.PHONY: test venv sanity lint units integration bench build lab-up lab-down lab-status clean
+
+test: sanity lint units integration
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+build: $(TARBALL)
+$(TARBALL): venv $(shell git ls-files -co --exclude-standard 2>/dev/null | grep -vE '^(tests/(lab|integration|bench)/)' | sed 's/ /\\ /g')
+	mkdir -p $(BUILD)
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD) .
+
+# ansible-test checks what ships: the built collection, unpacked beside the collections it builds on.
+sanity: build
+	rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_ROOT)/ontap/virtualization $(SANITY_ROOT)/kubernetes $(SANITY_ROOT)/kubevirt $(SANITY_ROOT)/netapp
+	tar -xzf $(TARBALL) -C $(SANITY_ROOT)/ontap/virtualization
+	ln -s $(CURDIR)/$(SITE)/ansible_collections/kubernetes/core $(SANITY_ROOT)/kubernetes/core
+	ln -s $(CURDIR)/$(SITE)/ansible_collections/kubevirt/core $(SANITY_ROOT)/kubevirt/core
+	ln -s $(CURDIR)/$(SITE)/ansible_collections/netapp/ontap $(SANITY_ROOT)/netapp/ontap
+	mkdir -p $(ANSIBLE_TEST_CACHE)
+	ls $(ANSIBLE_TEST_CACHE)/pip-$(PIP_FOR_ANSIBLE_TEST)-*.whl >/dev/null 2>&1 || \
+		$(PY) -m pip download --quiet --no-deps pip==$(PIP_FOR_ANSIBLE_TEST) -d $(ANSIBLE_TEST_CACHE)
+	cp tests/tooling/get_pip.py $(ANSIBLE_TEST_CACHE)/get_pip_$(subst .,_,$(PIP_FOR_ANSIBLE_TEST)).py
+	cd $(SANITY_ROOT)/ontap/virtualization && PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+		ansible-test sanity --python 3.11 --requirements --color no
+
+lint: venv
+	$(VENV)/bin/ansible-lint --profile production --offline
+
+units: venv
+	$(PY) -m pytest tests/unit -q
+
+# pytest exits 5 when a stage has no test yet; that is not a failure.
+integration: venv
+	$(PY) -m pytest tests/integration -q || { rc=$$?; [ $$rc -eq 5 ] && echo "no integration tests collected"; [ $$rc -eq 5 ]; }
+
+bench: venv
+	$(PY) tests/bench/wait_latency.py
+
+lab-up: venv
+	$(PY) -m lab up
+
+lab-down: venv
+	$(PY) -m lab down
+
+lab-status: venv
+	$(PY) -m lab status
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the ontap.virtualization collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Create, update or leave an object, comparing only the fields a module manages.
+
+Comparing only managed fields (and letting the server and controllers own the
+rest) is what keeps a second run at ``changed=false``: defaults the API server
+fills in and annotations other controllers add are never a reason to write.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, describe
+from ansible_collections.ontap.virtualization.plugins.module_utils.kube import Conflict, ObjectRef
+
+CONFLICT_RETRIES = 5
+HIDDEN = "<hidden>"
+HIDDEN_CHANGED = "<hidden, changed>"
+SECRET_PATHS = ("data", "stringData")
+
+
+class Outcome(object):
+    """What ``present``/``absent`` did: ``changed``, ``action``, ``diff`` and the resulting ``object``."""
+
+    def __init__(self, changed, action, obj, diff=None):
+        self.changed = changed
+        self.action = action
+        self.object = obj
+        self.diff = diff
+
+
+def _redact_secret(before, after):
+    """Replace Secret values by markers that only say whether a value changed."""
+    for path in SECRET_PATHS:
+        old, new = fields.get(before, path), fields.get(after, path)
+        if isinstance(old, dict):
+            fields.put(before, path, dict((key, HIDDEN) for key in old))
+        if isinstance(new, dict):
+            old = old or {}
+            fields.put(after, path, dict(
+                (key, HIDDEN if old.get(key) == value else HIDDEN_CHANGED) for key, value in new.items()))
+
+
+class Ensurer(object):
+    """Brings objects to their desired managed fields through ``kube`` (module_utils.kube.Kube).
+
+    In check mode nothing is written: creates and updates go to the API server as
+    server-side dry runs, so admission and defaulting still show in the preview;
+    when a dry run cannot run (its namespace does not exist yet, because the same
+    check-mode play would create it), the preview is computed locally.
+    """
+
+    def __init__(self, kube, check_mode=False, want_diff=False):
+        self.kube = kube
+        self.check_mode = check_mode
+        self.want_diff = want_diff
+
+    def ref_of(self, obj):
+        metadata = obj.get("metadata") or {}
+        return self.kube.ref(obj["apiVersion"], obj["kind"], metadata.get("name"), metadata.get("namespace"))
+
+    def present(self, desired, managed):
+        """Make the object carry ``desired``'s value at every path in ``managed``.
+
+        A managed path that ``desired`` leaves out (or sets to None) is removed.
+        """
+        ref = self.ref_of(desired)
+        for _attempt in range(CONFLICT_RETRIES):
+            live = self.kube.get(ref)
+            if live is None:
+                created = self._create(ref, desired)
+                return Outcome(True, "create", created, self._diff(None, created, managed))
+            patch = self._patch_for(live, desired, managed)
+            if not patch:
+                return Outcome(False, None, live, self._diff(live, live, managed))
+            fields.put(patch, "metadata.resourceVersion", live["metadata"]["resourceVersion"])
+            try:
+                updated = self.kube.patch(ref, patch, dry_run=self.check_mode)
+            except Conflict:
+                continue
+            return Outcome(True, "update", updated, self._diff(live, updated, managed))
+        raise ModuleError("{0} kept changing while we updated it ({1} conflicts in a row); another client is "
+                          "writing the same fields. Run again once it settles.".format(describe(ref), CONFLICT_RETRIES))
+
+    def absent(self, ref, managed=()):
+        """Delete the object named by ``ref`` if it exists (without waiting)."""
+        live = self.kube.get(ref)
+        if live is None:
+            return Outcome(False, None, None, self._diff(None, None, managed))
+        self.kube.delete(ref, dry_run=self.check_mode)
+        return Outcome(True, "delete", live, self._diff(live, None, managed))
+
+    def _create(self, ref, desired):
+        try:
+            return self.kube.create(ref, desired, dry_run=self.check_mode)
+        except ModuleError as exc:
+            if self.check_mode and exc.details.get("status") == 404 and ref.namespace:
+                preview = copy.deepcopy(desired)
+                fields.put(preview, "metadata.namespace", ref.namespace)
+                return preview
+            raise
+
+    @staticmethod
+    def _patch_for(live, desired, managed):
+        patch = {}
+        for path in managed:
+            want = fields.get(desired, path)
+            if not fields.contains(fields.get(live, path), want):
+                fields.put(patch, path, copy.deepcopy(want))
+        return patch
+
+    def _diff(self, before, after, managed):
+        if not self.want_diff:
+            return None
+        identity = ("apiVersion", "kind", "metadata.name", "metadata.namespace")
+        paths = list(identity) + list(managed)
+        result = {"before": fields.project(before, paths) if before else {},
+                  "after": fields.project(after, paths) if after else {}}
+        if (before or after or {}).get("kind") == "Secret":
+            _redact_secret(result["before"], result["after"])
+        return result
+
+
+__all__ = ["Ensurer", "Outcome", "ObjectRef"]

@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the ontap.virtualization collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The collection's one way to talk to the Kubernetes API.
+
+Built on kubernetes.core's client (auth options, kubeconfig, impersonation and the
+discovery cache); this layer adds what every module of ours needs on top: object
+references, transient-error back-off, errors as sentences, explicit dry runs and
+raw watch streams for the waiter.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+from collections import namedtuple
+
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import (
+    ModuleError,
+    api_error_message,
+    describe,
+)
+from ansible_collections.ontap.virtualization.plugins.module_utils.retry import (
+    call_with_backoff,
+)
+
+try:
+    from kubernetes.dynamic.exceptions import ResourceNotFoundError
+    from kubernetes.watch import Watch
+except ImportError:  # reported by the module's requirement check
+    ResourceNotFoundError = Watch = None
+
+MERGE_PATCH = "application/merge-patch+json"
+DRY_RUN_ALL = "All"
+DEFAULT_RETRY_SECONDS = 60
+
+
+class ObjectRef(namedtuple("ObjectRef", "api_version kind name namespace plural")):
+    """Which object: enough to read it and to name it in a message."""
+
+    @classmethod
+    def of(cls, obj, plural=""):
+        metadata = obj.get("metadata") or {}
+        return cls(obj["apiVersion"], obj["kind"], metadata.get("name"), metadata.get("namespace"), plural)
+
+
+class Conflict(Exception):
+    """The object changed between our read and our write (HTTP 409 on update)."""
+
+
+class Kube(object):
+    """API calls with back-off and readable errors.
+
+    ``client`` is a kubernetes.core ``K8SClient``; ``retry_seconds`` bounds the
+    back-off of each call.
+    """
+
+    def __init__(self, client, retry_seconds=DEFAULT_RETRY_SECONDS, clock=time.monotonic):
+        self._dynamic = client.client
+        self.retry_seconds = retry_seconds
+        self._clock = clock
+        self._resources = {}
+
+    def resource(self, api_version, kind):
+        key = (api_version, kind)
+        if key not in self._resources:
+            try:
+                self._resources[key] = call_with_backoff(
+                    lambda: self._dynamic.resources.get(api_version=api_version, kind=kind),
+                    self._clock() + self.retry_seconds)
+            except ResourceNotFoundError:
+                raise ModuleError(
+                    "The cluster does not serve {0} ({1}). Is the operator or CRD that provides it installed?".format(
+                        kind, api_version))
+        return self._resources[key]
+
+    def ref(self, api_version, kind, name=None, namespace=None):
+        resource = self.resource(api_version, kind)
+        return ObjectRef(api_version, kind, name, namespace if resource.namespaced else None, resource.name)
+
+    def _call(self, verb, ref, call, missing_ok=False):
+        """Run one API call with back-off; errors become ModuleError sentences.
+
+        With ``missing_ok`` a 404 returns None; a 409 raises Conflict for the caller
+        to re-read and retry.
+        """
+        try:
+            return call_with_backoff(call, self._clock() + self.retry_seconds)
+        except Exception as exc:  # pylint: disable=broad-except
+            status = getattr(exc, "status", None)
+            if status == 404 and missing_ok:
+                return None
+            if status == 409 and verb == "update":
+                raise Conflict(str(exc))
+            if status is None:
+                raise ModuleError("Could not {0} {1}: {2}".format(verb, describe(ref), exc))
+            raise ModuleError(api_error_message(exc, verb, ref), status=status)
+
+    def get(self, ref):
+        """The object as a dict, or None when it does not exist."""
+        resource = self.resource(ref.api_version, ref.kind)
+        found = self._call("read", ref, lambda: resource.get(name=ref.name, namespace=ref.namespace), missing_ok=True)
+        return found.to_dict() if found is not None else None
+
+    def list(self, ref, label_selector=None, field_selector=None):
+        """(items, resourceVersion) of the objects of ``ref``'s kind, in its namespace or everywhere."""
+        resource = self.resource(ref.api_version, ref.kind)
+        result = self._call("list", ref, lambda: resource.get(
+            namespace=ref.namespace, label_selector=label_selector, field_selector=field_selector)).to_dict()
+        return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion")
+
+    def create(self, ref, body, dry_run=False):
+        resource = self.resource(ref.api_version, ref.kind)
+        params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
+        return self._call("create", ref, lambda: resource.create(body=body, namespace=ref.namespace, **params)).to_dict()
+
+    def patch(self, ref, patch, dry_run=False):
+        """JSON merge patch; a ``metadata.resourceVersion`` in ``patch`` makes it conditional (Conflict)."""
+        resource = self.resource(ref.api_version, ref.kind)
+        params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
+        return self._call("update", ref, lambda: resource.patch(
+            body=patch, name=ref.name, namespace=ref.namespace, content_type=MERGE_PATCH, **params)).to_dict()
+
+    def delete(self, ref, dry_run=False, propagation="Background"):
+        """Delete the object; returns False when it was already gone."""
+        resource = self.resource(ref.api_version, ref.kind)
+        params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        deleted = self._call("delete", ref, lambda: resource.delete(
+            name=ref.name, namespace=ref.namespace, body=body, **params), missing_ok=True)
+        return deleted is not None
+
+    def watch(self, ref, resource_version, timeout_seconds):
+        """Stream ``(event type, object dict)`` for the one object ``ref`` names.
+
+        The server ends the stream after ``timeout_seconds``; the client gives up a
+        few seconds later if the connection goes silent, so a dead connection can
+        not hang a wait.
+        """
+        resource = self.resource(ref.api_version, ref.kind)
+        watcher = Watch()
+        stream = watcher.stream(
+            resource.get,
+            namespace=ref.namespace,
+            field_selector="metadata.name={0}".format(ref.name),
+            resource_version=resource_version,
+            timeout_seconds=max(1, int(timeout_seconds)),
+            allow_watch_bookmarks=True,
+            serialize=False,
+            _request_timeout=timeout_seconds + 5,
+        )
+        try:
+            for event in stream:
+                yield event["type"], event["raw_object"]
+        finally:
+            watcher.stop()

@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the ontap.virtualization collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Back-off for the errors that go away by themselves: throttling, server errors, resets."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+try:
+    from urllib3.exceptions import HTTPError as TransportError
+except ImportError:  # reported by the module's requirement check
+    TransportError = OSError
+
+RETRYABLE_STATUS = frozenset([429, 500, 502, 503, 504])
+FIRST_DELAY = 0.2
+MAX_DELAY = 5.0
+
+
+def is_transient(exc):
+    if isinstance(exc, (TransportError, ConnectionError)):
+        return True
+    return getattr(exc, "status", None) in RETRYABLE_STATUS
+
+
+def _retry_after(exc):
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After"))
+    except (TypeError, ValueError):
+        return None
+
+
+def call_with_backoff(call, deadline, clock=time.monotonic, sleep=time.sleep):
+    """Run ``call()``; on a transient error sleep and try again until ``deadline``.
+
+    The delay doubles from FIRST_DELAY up to MAX_DELAY, or follows the server's
+    Retry-After on 429. The last error is raised once the deadline would pass.
+    """
+    delay = FIRST_DELAY
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # pylint: disable=broad-except
+            if not is_transient(exc):
+                raise
+            pause = _retry_after(exc) or delay
+            if clock() + pause >= deadline:
+                raise
+            sleep(pause)
+            delay = min(delay * 2, MAX_DELAY)

@@ -1,0 +1,102 @@
+import pytest
+
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
+from ansible_collections.ontap.virtualization.plugins.module_utils.kube import Conflict
+
+
+def configmap(name, data=None):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns1"},
+            "data": data or {"a": "1"}}
+
+
+def test_get_returns_none_for_missing_object(kube, apiserver):
+    ref = kube.ref("v1", "ConfigMap", "nope", "ns1")
+    assert kube.get(ref) is None
+    assert ("GET", "/api/v1/namespaces/ns1/configmaps/nope") in apiserver.calls("GET")
+
+
+def test_create_then_get(kube, apiserver):
+    ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
+    kube.create(ref, configmap("cm"))
+    assert apiserver.get("configmaps", "ns1", "cm")["data"] == {"a": "1"}
+    assert kube.get(ref)["data"] == {"a": "1"}
+
+
+def test_dry_run_create_sends_dry_run_and_stores_nothing(kube, apiserver):
+    ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
+    preview = kube.create(ref, configmap("cm"), dry_run=True)
+    assert preview["metadata"]["name"] == "cm"
+    assert apiserver.get("configmaps", "ns1", "cm") is None
+    method, path, query = apiserver.requests[-1]
+    assert (method, query.get("dryRun")) == ("POST", "All")
+
+
+def test_cluster_scoped_ref_drops_namespace(kube):
+    assert kube.ref("v1", "Namespace", "n1", "ignored").namespace is None
+
+
+def test_unknown_kind_names_the_missing_api(kube):
+    with pytest.raises(ModuleError) as err:
+        kube.ref("trident.netapp.io/v1", "TridentBackendConfig", "b", "trident")
+    assert "does not serve TridentBackendConfig (trident.netapp.io/v1)" in err.value.msg
+
+
+def test_transient_errors_are_retried(kube, apiserver):
+    apiserver.put("configmaps", configmap("cm"))
+    apiserver.fail_next("GET", "/configmaps/cm$", 503, times=2)
+    assert kube.get(kube.ref("v1", "ConfigMap", "cm", "ns1"))["data"] == {"a": "1"}
+    assert apiserver.calls("GET").count(("GET", "/api/v1/namespaces/ns1/configmaps/cm")) == 3
+
+
+def test_throttling_honours_retry_after(kube, apiserver):
+    apiserver.put("configmaps", configmap("cm"))
+    apiserver.fail_next("GET", "/configmaps/cm$", 429, headers={"Retry-After": "1"})
+    ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
+    import time
+    start = time.monotonic()
+    assert kube.get(ref) is not None
+    assert time.monotonic() - start >= 1.0
+
+
+def test_retries_stop_at_the_deadline(kube, apiserver):
+    kube.retry_seconds = 1
+    apiserver.fail_next("GET", "/configmaps/cm$", 500, times=100)
+    with pytest.raises(ModuleError) as err:
+        kube.get(kube.ref("v1", "ConfigMap", "cm", "ns1"))
+    assert "HTTP 500" in err.value.msg
+
+
+def test_422_names_field_and_reason(kube, apiserver):
+    apiserver.fail_next("POST", "/configmaps$", 422, body={
+        "kind": "Status", "code": 422, "reason": "Invalid", "message": "ConfigMap \"Bad\" is invalid",
+        "details": {"causes": [{"field": "metadata.name", "reason": "FieldValueInvalid",
+                                "message": "Invalid value: \"Bad\": a lowercase RFC 1123 subdomain must consist of ..."}]}})
+    with pytest.raises(ModuleError) as err:
+        kube.create(kube.ref("v1", "ConfigMap", "Bad", "ns1"), configmap("Bad"))
+    assert "rejected create of ConfigMap ns1/Bad as invalid: metadata.name: Invalid value" in err.value.msg
+
+
+def test_403_names_verb_resource_and_namespace(kube, apiserver):
+    apiserver.fail_next("POST", "/configmaps$", 403, body={
+        "kind": "Status", "code": 403, "reason": "Forbidden",
+        "message": 'configmaps is forbidden: User "dev" cannot create resource "configmaps" in API group "" in the namespace "ns1"'})
+    with pytest.raises(ModuleError) as err:
+        kube.create(kube.ref("v1", "ConfigMap", "cm", "ns1"), configmap("cm"))
+    assert "may not create configmaps (v1) in namespace 'ns1'" in err.value.msg
+    assert 'User "dev"' in err.value.msg
+
+
+def test_conditional_patch_conflict_raises_conflict(kube, apiserver):
+    apiserver.put("configmaps", configmap("cm"))
+    ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
+    with pytest.raises(Conflict):
+        kube.patch(ref, {"metadata": {"resourceVersion": "1"}, "data": {"a": "2"}})
+    assert apiserver.get("configmaps", "ns1", "cm")["data"] == {"a": "1"}
+
+
+def test_delete_reports_whether_something_was_deleted(kube, apiserver):
+    apiserver.put("configmaps", configmap("cm"))
+    ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
+    assert kube.delete(ref) is True
+    assert apiserver.get("configmaps", "ns1", "cm") is None
+    assert kube.delete(ref) is False
