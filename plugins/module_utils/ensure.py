@@ -88,6 +88,10 @@ class Ensurer(object):
         raise ModuleError("{0} kept changing while we updated it ({1} conflicts in a row); another client is "
                           "writing the same fields. Run again once it settles.".format(describe(ref), CONFLICT_RETRIES))
 
+    def preview_create(self, desired, managed):
+        """What creating ``desired`` would give, computed locally (for check mode when a dry run cannot tell)."""
+        return Outcome(True, "create", desired, self._diff(None, desired, managed))
+
     def absent(self, ref, managed=()):
         """Delete the object named by ``ref`` if it exists (without waiting)."""
         live = self.kube.get(ref)

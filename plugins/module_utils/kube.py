@@ -35,6 +35,7 @@ except ImportError:  # reported by the module's requirement check
 MERGE_PATCH = "application/merge-patch+json"
 DRY_RUN_ALL = "All"
 DEFAULT_RETRY_SECONDS = 60
+USER_AGENT = "ontap.virtualization"
 
 
 class ObjectRef(namedtuple("ObjectRef", "api_version kind name namespace plural")):
@@ -59,6 +60,8 @@ class Kube(object):
 
     def __init__(self, client, retry_seconds=DEFAULT_RETRY_SECONDS, clock=time.monotonic):
         self._dynamic = client.client
+        # The API server names field managers and audit entries after the user agent.
+        self._dynamic.client.user_agent = USER_AGENT
         self.retry_seconds = retry_seconds
         self._clock = clock
         self._resources = {}
@@ -87,7 +90,7 @@ class Kube(object):
         to re-read and retry.
         """
         try:
-            return call_with_backoff(call, self._clock() + self.retry_seconds)
+            found = call_with_backoff(call, self._clock() + self.retry_seconds)
         except Exception as exc:  # pylint: disable=broad-except
             status = getattr(exc, "status", None)
             if status == 404 and missing_ok:
@@ -97,39 +100,41 @@ class Kube(object):
             if status is None:
                 raise ModuleError("Could not {0} {1}: {2}".format(verb, describe(ref), exc))
             raise ModuleError(api_error_message(exc, verb, ref), status=status)
+        return _without_managed_fields(found.to_dict()) if found is not None else None
 
     def get(self, ref):
         """The object as a dict, or None when it does not exist."""
         resource = self.resource(ref.api_version, ref.kind)
-        found = self._call("read", ref, lambda: resource.get(name=ref.name, namespace=ref.namespace), missing_ok=True)
-        return found.to_dict() if found is not None else None
+        return self._call("read", ref, lambda: resource.get(name=ref.name, namespace=ref.namespace), missing_ok=True)
 
     def list(self, ref, label_selector=None, field_selector=None):
         """(items, resourceVersion) of the objects of ``ref``'s kind, in its namespace or everywhere."""
         resource = self.resource(ref.api_version, ref.kind)
         result = self._call("list", ref, lambda: resource.get(
-            namespace=ref.namespace, label_selector=label_selector, field_selector=field_selector)).to_dict()
+            namespace=ref.namespace, label_selector=label_selector, field_selector=field_selector))
         return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion")
 
     def create(self, ref, body, dry_run=False):
         resource = self.resource(ref.api_version, ref.kind)
         params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
-        return self._call("create", ref, lambda: resource.create(body=body, namespace=ref.namespace, **params)).to_dict()
+        return self._call("create", ref, lambda: resource.create(body=body, namespace=ref.namespace, **params))
 
     def patch(self, ref, patch, dry_run=False):
         """JSON merge patch; a ``metadata.resourceVersion`` in ``patch`` makes it conditional (Conflict)."""
         resource = self.resource(ref.api_version, ref.kind)
         params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
         return self._call("update", ref, lambda: resource.patch(
-            body=patch, name=ref.name, namespace=ref.namespace, content_type=MERGE_PATCH, **params)).to_dict()
+            body=patch, name=ref.name, namespace=ref.namespace, content_type=MERGE_PATCH, **params))
 
     def delete(self, ref, dry_run=False, propagation="Background"):
         """Delete the object; returns False when it was already gone."""
         resource = self.resource(ref.api_version, ref.kind)
-        params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
+        # With a DeleteOptions body the API server reads dryRun from the body, not from the query.
         body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        if dry_run:
+            body["dryRun"] = [DRY_RUN_ALL]
         deleted = self._call("delete", ref, lambda: resource.delete(
-            name=ref.name, namespace=ref.namespace, body=body, **params), missing_ok=True)
+            name=ref.name, namespace=ref.namespace, body=body), missing_ok=True)
         return deleted is not None
 
     def watch(self, ref, resource_version, timeout_seconds):
@@ -156,3 +161,10 @@ class Kube(object):
                 yield event["type"], event["raw_object"]
         finally:
             watcher.stop()
+
+
+def _without_managed_fields(obj):
+    """Drop metadata.managedFields (of an object, or of each item of a list): noise in every result."""
+    for item in [obj] + list(obj.get("items") or []):
+        (item.get("metadata") or {}).pop("managedFields", None)
+    return obj

@@ -30,6 +30,7 @@ class KubeModule(object):
         self.ansible = AnsibleK8SModule(argument_spec=module_argument_spec(argument_spec, wait=wait), **kwargs)
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
+        self.diff_mode = self.ansible._diff
         self._kube = None
 
     @property
@@ -44,7 +45,7 @@ class KubeModule(object):
 
     @property
     def ensurer(self):
-        return Ensurer(self.kube, check_mode=self.check_mode, want_diff=self.ansible._diff)
+        return Ensurer(self.kube, check_mode=self.check_mode, want_diff=self.diff_mode)
 
     def waiter(self):
         return Waiter(self.kube)

@@ -72,6 +72,7 @@ class FakeAPIServer:
     def __init__(self, stream_delay=0.0):
         self.store = Store()
         self.requests = []
+        self._bodies = []
         self._failures = []
         self.stream_delay = stream_delay
         server = self
@@ -141,6 +142,9 @@ class FakeAPIServer:
         found = self.store.objects.get((plural, namespace, name))
         return copy.deepcopy(found) if found else None
 
+    def requests_with_bodies(self):
+        return [request + (body,) for request, body in zip(self.requests, self._bodies)]
+
     def calls(self, method=None):
         return [(m, p) for m, p, _query in self.requests if method is None or m == method]
 
@@ -151,6 +155,7 @@ class FakeAPIServer:
         length = int(handler.headers.get("Content-Length") or 0)
         body = json.loads(handler.rfile.read(length)) if length else None
         self.requests.append((method, split.path, query))
+        self._bodies.append(body)
         for failure in self._failures:
             f_method, f_path, status, f_body, f_headers, times = failure
             if f_method == method and f_path.search(split.path) and times > 0:
@@ -176,6 +181,8 @@ class FakeAPIServer:
         plural, namespace, name = match.group("plural"), match.group("namespace"), match.group("name")
         kind = next(r["kind"] for r in CORE_RESOURCES + WIDGET_RESOURCES if r["name"] == plural)
         dry_run = query.get("dryRun") == "All"
+        if method == "DELETE" and body:  # like the real server: a DeleteOptions body overrides the query
+            dry_run = (body.get("dryRun") or []) == ["All"]
         if method == "GET" and query.get("watch") in ("true", "True", "1"):
             return self._watch(handler, plural, namespace, query)
         if method == "GET" and name is None:

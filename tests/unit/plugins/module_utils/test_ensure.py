@@ -117,3 +117,5 @@ def test_absent_in_check_mode_keeps_the_object(kube, apiserver):
     ref = kube.ref("example.com/v1", "Widget", "w1", "ns1")
     assert Ensurer(kube, check_mode=True).absent(ref).changed is True
     assert apiserver.get("widgets", "ns1", "w1") is not None
+    delete_body = [b for m, p, q, b in apiserver.requests_with_bodies() if m == "DELETE"][-1]
+    assert delete_body["dryRun"] == ["All"]

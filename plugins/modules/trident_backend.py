@@ -1,0 +1,441 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the ontap.virtualization collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: trident_backend
+short_description: Manage a Trident backend for ONTAP and its credentials Secret
+version_added: 0.1.0
+author:
+  - ontap.virtualization contributors
+description:
+  - Creates, updates or deletes a Trident C(TridentBackendConfig) for an ONTAP SVM together with the
+    Secret that holds its credentials, in Trident's namespace.
+  - Supports the ONTAP drivers C(ontap-nas), C(ontap-nas-economy), C(ontap-san) (over iSCSI, NVMe/TCP or
+    FC) and C(ontap-san-economy).
+  - Checks the backend configuration the way Trident does before anything is written, and refuses to change
+    a field Trident cannot change on an existing backend.
+  - Waits until Trident reports the backend C(Bound) with C(lastOperationStatus=Success), or fails with
+    Trident's own message.
+  - The credentials are written only to the Secret and never appear in the result or the diff.
+extends_documentation_fragment:
+  - ontap.virtualization.k8s_auth_options
+  - ontap.virtualization.wait_options
+options:
+  name:
+    description:
+      - Name of the C(TridentBackendConfig). Also the Trident backend name unless O(backend_name) is set.
+    type: str
+    required: true
+  namespace:
+    description:
+      - Trident's namespace. Trident only reads backends and their Secrets there.
+    type: str
+    default: trident
+  state:
+    description:
+      - V(present) creates or updates the backend, V(absent) deletes it.
+      - With V(absent) the backend's deletion policy decides whether Trident also removes the backend
+        (V(delete)) or keeps it (V(retain)); set O(deletion_policy) to change it before the deletion.
+    type: str
+    choices: [present, absent]
+    default: present
+  storage_driver:
+    description:
+      - The Trident storage driver. Required with O(state=present).
+    type: str
+    choices: [ontap-nas, ontap-nas-economy, ontap-san, ontap-san-economy]
+  san_type:
+    description:
+      - The SAN protocol of an C(ontap-san) backend. C(ontap-san-economy) supports only V(iscsi).
+      - Live migration of VMs needs volumes in Block mode with ReadWriteMany on SAN backends.
+    type: str
+    choices: [iscsi, nvme, fcp]
+  backend_name:
+    description:
+      - Name of the backend inside Trident. Defaults to O(name).
+    type: str
+  management_lif:
+    description:
+      - Management address of the cluster or of the SVM (C(host) or C(host:port)). Required with O(state=present).
+      - With an SVM-scoped account such as C(vsadmin) this must be the SVM management LIF.
+    type: str
+  data_lif:
+    description:
+      - NFS data LIF of a NAS backend. Leave it out for iSCSI backends, which discover their LIFs.
+    type: str
+  svm:
+    description:
+      - The SVM that holds the backend's volumes. Trident cannot move a backend to another SVM.
+    type: str
+  username:
+    description:
+      - ONTAP account Trident logs in with. Stored in the credentials Secret.
+      - When O(username) and O(password) are left out, the Secret O(credentials_secret) must already exist.
+    type: str
+  password:
+    description:
+      - Password of O(username). Stored in the credentials Secret only.
+    type: str
+  credentials_secret:
+    description:
+      - Name of the Secret holding the credentials. Defaults to C(<name>-credentials).
+      - The module manages this Secret when O(username) and O(password) are given.
+    type: str
+  storage_prefix:
+    description:
+      - Prefix of the ONTAP volumes Trident creates (Trident's default is C(trident)). Cannot change later.
+    type: str
+  limit_volume_size:
+    description:
+      - Largest volume Trident may create on this backend, for example V(500Gi).
+    type: str
+  use_rest:
+    description:
+      - Whether Trident talks to ONTAP over REST. NVMe/TCP backends need REST.
+    type: bool
+  defaults:
+    description:
+      - Defaults for the volumes Trident creates, for example C(spaceReserve), C(snapshotPolicy),
+        C(snapshotReserve), C(exportPolicy). Values are passed to Trident as strings.
+    type: dict
+  deletion_policy:
+    description:
+      - What Trident does with the backend when this object is deleted.
+      - With O(state=present) it defaults to V(delete). With O(state=absent) the backend's current policy is kept
+        unless this option is given.
+    type: str
+    choices: [delete, retain]
+  config:
+    description:
+      - Any other key of Trident's backend configuration, for example C(labels), C(storage) (virtual pools),
+        C(autoExportPolicy), C(autoExportCIDRs) or C(nfsMountOptions).
+      - Keys that have an option of their own must be given through that option; credentials are refused here.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    details: Writes are sent as server-side dry runs; the module does not wait in check mode.
+  diff_mode:
+    support: full
+    details: Secret values are shown only as C(<hidden>) or C(<hidden, changed>).
+notes:
+  - Trident must be installed (its CRDs present); see the C(prerequisites) role for the checks it runs first.
+"""
+
+EXAMPLES = r"""
+- name: An iSCSI backend on the VM SVM
+  ontap.virtualization.trident_backend:
+    name: ontap-san-iscsi
+    storage_driver: ontap-san
+    san_type: iscsi
+    management_lif: 10.0.0.10
+    svm: svm_virt
+    username: vsadmin
+    password: "{{ ontap_vsadmin_password }}"
+    defaults:
+      spaceReserve: none
+      snapshotReserve: 0
+
+- name: An NFS backend that keeps its volumes when the backend object is deleted
+  ontap.virtualization.trident_backend:
+    name: ontap-nas
+    storage_driver: ontap-nas
+    management_lif: 10.0.0.10
+    data_lif: 10.0.0.11
+    svm: svm_virt
+    credentials_secret: ontap-svm-credentials
+    deletion_policy: retain
+    config:
+      autoExportPolicy: true
+      autoExportCIDRs: [10.0.0.0/24]
+
+- name: Remove a backend
+  ontap.virtualization.trident_backend:
+    name: ontap-nas
+    state: absent
+"""
+
+RETURN = r"""
+name:
+  description: Name of the TridentBackendConfig.
+  returned: always
+  type: str
+  sample: ontap-san-iscsi
+backend_name:
+  description: Name of the backend in Trident.
+  returned: when Trident has bound the backend
+  type: str
+  sample: ontap-san-iscsi
+backend_uuid:
+  description: UUID Trident gave the backend.
+  returned: when Trident has bound the backend
+  type: str
+  sample: 5a0b7b8e-3c5f-4f59-9a55-0d1f2b3c4d5e
+phase:
+  description: Phase of the backend (C(Bound), C(Deleting), ...); empty while Trident has not bound it.
+  returned: with state=present
+  type: str
+  sample: Bound
+last_operation_status:
+  description: Outcome of Trident's last operation on the backend (C(Success) or C(Failed)).
+  returned: with state=present
+  type: str
+  sample: Success
+message:
+  description: Trident's message about its last operation.
+  returned: with state=present
+  type: str
+  sample: Backend 'ontap-san-iscsi' created
+credentials_secret:
+  description: Name of the Secret with the credentials.
+  returned: always
+  type: str
+  sample: ontap-san-iscsi-credentials
+resource:
+  description: The TridentBackendConfig as the cluster holds it (after the wait).
+  returned: with state=present
+  type: dict
+diff:
+  description: Before and after of the managed fields of the Secret and of the backend (Secret values hidden).
+  returned: in diff mode
+  type: list
+  elements: dict
+"""
+
+import base64
+
+from ansible_collections.ontap.virtualization.plugins.module_utils import trident, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
+from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
+from ansible_collections.ontap.virtualization.plugins.module_utils.names import dns1123_subdomain_error
+
+MANAGED_BY = ("metadata", "labels", "app.kubernetes.io/managed-by")
+COLLECTION = "ontap.virtualization"
+SECRET_MANAGED = ["type", "data", MANAGED_BY]
+TBC_MANAGED = ["spec." + key for key in sorted(trident.BACKEND_KEYS)]
+# The options that map to a backend key; `config` may not set these keys itself.
+OPTION_KEYS = {
+    "storage_driver": "storageDriverName", "san_type": "sanType", "backend_name": "backendName",
+    "management_lif": "managementLIF", "data_lif": "dataLIF", "svm": "svm", "storage_prefix": "storagePrefix",
+    "limit_volume_size": "limitVolumeSize", "use_rest": "useREST", "defaults": "defaults",
+    "deletion_policy": "deletionPolicy",
+}
+# After an update, how long to wait for Trident to report on the new config before
+# judging the status that is there (Trident does not publish an observedGeneration).
+UPDATE_SETTLE_SECONDS = 10
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", default=trident.DEFAULT_NAMESPACE),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    storage_driver=dict(type="str", choices=["ontap-nas", "ontap-nas-economy", "ontap-san", "ontap-san-economy"]),
+    san_type=dict(type="str", choices=list(trident.SAN_TYPES)),
+    backend_name=dict(type="str"),
+    management_lif=dict(type="str"),
+    data_lif=dict(type="str"),
+    svm=dict(type="str"),
+    username=dict(type="str"),
+    password=dict(type="str", no_log=True),
+    credentials_secret=dict(type="str", no_log=False),
+    storage_prefix=dict(type="str"),
+    limit_volume_size=dict(type="str"),
+    use_rest=dict(type="bool"),
+    defaults=dict(type="dict"),
+    deletion_policy=dict(type="str", choices=["delete", "retain"]),
+    config=dict(type="dict", default={}),
+)
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def desired_secret(params, secret_name):
+    return {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": secret_name, "namespace": params["namespace"],
+                     "labels": {MANAGED_BY[-1]: COLLECTION}},
+        "data": {"username": _b64(params["username"]), "password": _b64(params["password"])},
+    }
+
+
+def desired_backend(params, secret_name):
+    params = dict(params, deletion_policy=params["deletion_policy"] or "delete")
+    conflicts = sorted(option for option, key in OPTION_KEYS.items() if key in params["config"])
+    if conflicts:
+        raise ModuleError("config sets {0}; use the option{1} {2} instead".format(
+            ", ".join(OPTION_KEYS[o] for o in conflicts), "s" if len(conflicts) > 1 else "", ", ".join(conflicts)))
+    if "credentials" in params["config"]:
+        raise ModuleError("config must not set credentials: use credentials_secret, or username and password")
+    spec = {"version": 1, "credentials": {"name": secret_name, "type": "secret"},
+            "backendName": params["backend_name"] or params["name"]}
+    for option, key in OPTION_KEYS.items():
+        value = params.get(option)
+        if value is None or option == "backend_name":
+            continue
+        if option == "defaults":
+            value = dict((k, trident.as_trident_string(v)) for k, v in value.items())
+        spec[key] = value
+    spec.update(params["config"])
+    problems = trident.backend_problems(spec)
+    if problems:
+        raise ModuleError("The backend configuration would be refused by Trident: {0}.".format("; ".join(problems)))
+    return {"apiVersion": trident.TBC_API_VERSION, "kind": "TridentBackendConfig",
+            "metadata": {"name": params["name"], "namespace": params["namespace"]}, "spec": spec}
+
+
+def validate(module):
+    params = module.params
+    error = dns1123_subdomain_error(params["name"])
+    if error:
+        raise ModuleError("name: {0}".format(error))
+    if params["state"] == "absent":
+        return
+    missing = [option for option in ("storage_driver", "management_lif") if not params.get(option)]
+    if missing:
+        raise ModuleError("state=present needs {0}".format(" and ".join(missing)))
+    if bool(params["username"]) != bool(params["password"]):
+        raise ModuleError("username and password go together: give both, or neither to use an existing Secret")
+    if params["san_type"] and not trident.is_san(params["storage_driver"]):
+        raise ModuleError("san_type applies only to the ontap-san drivers, not to {0}".format(params["storage_driver"]))
+    if params["data_lif"] and trident.is_san(params["storage_driver"]) and params["san_type"] in (None, "iscsi"):
+        module.warn("data_lif is ignored by iSCSI backends: Trident discovers the iSCSI LIFs (Selective LUN Map)")
+
+
+def _status(obj):
+    return (obj or {}).get("status") or {}
+
+
+def _result(module, obj, secret_name, changed, diffs):
+    status = _status(obj)
+    info = status.get("backendInfo") or {}
+    result = {"changed": changed, "name": module.params["name"], "credentials_secret": secret_name,
+              "phase": status.get("phase", ""), "last_operation_status": status.get("lastOperationStatus", ""),
+              "message": status.get("message", ""), "resource": obj}
+    if info.get("backendUUID"):
+        result.update(backend_name=info.get("backendName"), backend_uuid=info.get("backendUUID"))
+    if diffs is not None:
+        result["diff"] = diffs
+    return result
+
+
+def wait_for_backend(module, ref, before_status):
+    """Wait until Trident has judged the config we wrote: Bound and Success, or fail with its message."""
+    bound = wait.all_of(wait.field_equals("status.phase", "Bound"),
+                        wait.field_equals("status.lastOperationStatus", "Success"))
+    failed = wait.field_equals("status.lastOperationStatus", "Failed")
+    timeout = module.params["wait_timeout"]
+    waiter = module.waiter()
+    if before_status:
+        fresh = wait.Predicate("Trident reports on the new configuration", lambda obj: _status(obj) != before_status)
+        try:
+            waiter.until(ref, fresh, min(timeout, UPDATE_SETTLE_SECONDS))
+        except wait.WaitFailed:
+            pass  # Trident kept the same status: judge that one
+    try:
+        return waiter.until(ref, bound, timeout, fail_when=failed)
+    except wait.WaitFailed as exc:
+        status = _status(exc.last)
+        if status.get("lastOperationStatus") == "Failed":
+            raise ModuleError("Trident could not {0} backend {1}: {2}".format(
+                "update" if before_status else "create", module.params["name"], status.get("message")),
+                phase=status.get("phase", ""), last_status=status)
+        raise
+
+
+def present(module):
+    params = module.params
+    secret_name = params["credentials_secret"] or "{0}-credentials".format(params["name"])
+    kube, ensurer = module.kube, module.ensurer
+    backend = desired_backend(params, secret_name)
+    tbc_ref = kube.ref(trident.TBC_API_VERSION, "TridentBackendConfig", params["name"], params["namespace"])
+    live = kube.get(tbc_ref)
+    if live:
+        changes = trident.immutable_changes(live.get("spec") or {}, backend["spec"])
+        if changes:
+            raise ModuleError("Trident cannot change {0} of an existing backend ({1}). Delete backend {2} and "
+                              "create it again, or give the new configuration another name.".format(
+                                  ", ".join(key for key, _old, _new in changes),
+                                  "; ".join("{0}: {1} -> {2}".format(k, o, n) for k, o, n in changes), params["name"]))
+    diffs = [] if module.diff_mode else None
+    secret_ref = kube.ref("v1", "Secret", secret_name, params["namespace"])
+    if params["username"]:
+        secret = ensurer.present(desired_secret(params, secret_name), SECRET_MANAGED)
+        secret_changed = secret.changed
+        if diffs is not None:
+            diffs.append(secret.diff)
+    else:
+        secret_changed = False
+        if kube.get(secret_ref) is None:
+            raise ModuleError("backend credentials not found: Secret {0}/{1} does not exist. Create it with the keys "
+                              "username and password, or give username and password to this module.".format(
+                                  params["namespace"], secret_name))
+    outcome = ensurer.present(backend, TBC_MANAGED)
+    if diffs is not None:
+        diffs.append(outcome.diff)
+    changed = outcome.changed or secret_changed
+    obj = outcome.object
+    if changed and params["wait"] and not module.check_mode:
+        obj = wait_for_backend(module, tbc_ref, _status(live) if live else None)
+    return _result(module, obj, secret_name, changed, diffs)
+
+
+def absent(module):
+    params = module.params
+    kube, ensurer = module.kube, module.ensurer
+    tbc_ref = kube.ref(trident.TBC_API_VERSION, "TridentBackendConfig", params["name"], params["namespace"])
+    live = kube.get(tbc_ref)
+    secret_name = params["credentials_secret"] or (
+        ((live or {}).get("spec") or {}).get("credentials", {}).get("name") or "{0}-credentials".format(params["name"]))
+    diffs = [] if module.diff_mode else None
+    changed = False
+    if live is not None:
+        wanted_policy = params["deletion_policy"]
+        if wanted_policy and (live.get("spec") or {}).get("deletionPolicy", "delete").lower() != wanted_policy:
+            ensurer.present({"apiVersion": trident.TBC_API_VERSION, "kind": "TridentBackendConfig",
+                             "metadata": {"name": params["name"], "namespace": params["namespace"]},
+                             "spec": {"deletionPolicy": wanted_policy}}, ["spec.deletionPolicy"])
+        outcome = ensurer.absent(tbc_ref, TBC_MANAGED)
+        changed = outcome.changed
+        if diffs is not None:
+            diffs.append(outcome.diff)
+        if params["wait"] and not module.check_mode:
+            module.waiter().until_absent(tbc_ref, params["wait_timeout"])
+    secret_ref = kube.ref("v1", "Secret", secret_name, params["namespace"])
+    secret = kube.get(secret_ref)
+    if secret and ((secret["metadata"].get("labels") or {}).get(MANAGED_BY[-1]) == COLLECTION) \
+            and not _secret_in_use(kube, tbc_ref, secret_name, params["name"]):
+        outcome = ensurer.absent(secret_ref, SECRET_MANAGED)
+        changed = changed or outcome.changed
+        if diffs is not None:
+            diffs.append(outcome.diff)
+    result = {"changed": changed, "name": params["name"], "credentials_secret": secret_name}
+    if diffs is not None:
+        result["diff"] = diffs
+    return result
+
+
+def _secret_in_use(kube, tbc_ref, secret_name, own_name):
+    backends, _version = kube.list(tbc_ref._replace(name=None))
+    return any(((b.get("spec") or {}).get("credentials") or {}).get("name") == secret_name
+               and b["metadata"]["name"] != own_name for b in backends)
+
+
+def run(module):
+    validate(module)
+    return present(module) if module.params["state"] == "present" else absent(module)
+
+
+def main():
+    KubeModule(ARGUMENT_SPEC).run(run)
+
+
+if __name__ == "__main__":
+    main()
