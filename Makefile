@@ -16,9 +16,12 @@ SANITY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ontap-virtualization-sanity
 SANITY_ROOT := $(SANITY_DIR)/ansible_collections
 ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 PIP_FOR_ANSIBLE_TEST := 24.2
+# This checkout as ansible_collections/ontap/virtualization, beside the collections of the ansible package.
+COLLECTIONS := $(BUILD)/collections
 export PYTHONPATH := $(CURDIR)/tests
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS):$(CURDIR)/$(SITE)
 
-.PHONY: test venv sanity lint units integration bench build lab-up lab-down lab-status clean
+.PHONY: test venv collection sanity lint units integration bench build lab-up lab-down lab-status clean
 
 test: sanity lint units integration
 
@@ -28,6 +31,11 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
+
+collection: $(COLLECTIONS)/ansible_collections/ontap/virtualization
+$(COLLECTIONS)/ansible_collections/ontap/virtualization:
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
 
 build: $(TARBALL)
 $(TARBALL): venv $(shell git ls-files -co --exclude-standard 2>/dev/null | grep -vE '^(tests/(lab|integration|bench)/)' | sed 's/ /\\ /g')
@@ -48,14 +56,14 @@ sanity: build
 	cd $(SANITY_ROOT)/ontap/virtualization && PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 		ansible-test sanity --python 3.11 --requirements --color no
 
-lint: venv
+lint: venv collection
 	$(VENV)/bin/ansible-lint --profile production --offline
 
 units: venv
 	$(PY) -m pytest tests/unit -q
 
 # pytest exits 5 when a stage has no test yet; that is not a failure.
-integration: venv
+integration: venv collection
 	$(PY) -m pytest tests/integration -q || { rc=$$?; [ $$rc -eq 5 ] && echo "no integration tests collected"; [ $$rc -eq 5 ]; }
 
 bench: venv
