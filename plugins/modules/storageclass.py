@@ -43,7 +43,8 @@ options:
       - The Trident driver of the backends this class uses, written as the C(backendType) parameter.
       - CDI recognises a Trident class only by this parameter, and fills its StorageProfile from it
         (C(ontap-san) gives Block ReadWriteMany, C(ontap-nas) Filesystem ReadWriteMany).
-      - Required with O(state=present) unless O(parameters) has C(backendType).
+      - Required to create a class (unless O(parameters) has C(backendType)). Without O(backend_type) and
+        O(parameters), the module only sets the default marks (and O(storage_profile)) of an existing class.
     type: str
     choices: [ontap-nas, ontap-nas-economy, ontap-nas-flexgroup, ontap-san, ontap-san-economy]
   parameters:
@@ -283,6 +284,24 @@ def ensure_profile(module, name):
     return outcome, outcome.object
 
 
+def marks(params):
+    return {DEFAULT_CLASS: params["default_class"], DEFAULT_VIRT_CLASS: params["default_virt_class"]}
+
+
+def mark_existing(module, ref):
+    """Only the default marks of a class that exists (made elsewhere, for example by the prerequisites role)."""
+    live = module.kube.get(ref)
+    if live is None and module.check_mode:
+        module.warn("StorageClass {0} does not exist yet; in a real run it must exist by now".format(ref.name))
+        return {"changed": True, "unmarked": []}
+    if live is None:
+        raise ModuleError("StorageClass {0} does not exist; to create it, give backend_type (and parameters)".format(
+            ref.name))
+    desired = {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": ref.name}}
+    return defaults.ensure_with_default_marks(module, desired, ref, immutable=(), mutable=(), marks=marks(module.params),
+                                              family=lambda other: True)
+
+
 def run(module):
     params = module.params
     error = dns1123_subdomain_error(params["name"])
@@ -292,11 +311,12 @@ def run(module):
     if params["state"] == "absent":
         outcome = module.ensurer.absent(ref, IMMUTABLE + MUTABLE)
         return defaults.result(module, outcome, [])
-    desired = desired_class(params)
-    found = defaults.ensure_with_default_marks(
-        module, desired, ref, immutable=IMMUTABLE, mutable=MUTABLE,
-        marks={DEFAULT_CLASS: params["default_class"], DEFAULT_VIRT_CLASS: params["default_virt_class"]},
-        family=lambda other: True)
+    if not params["backend_type"] and not params["parameters"]:
+        found = mark_existing(module, ref)
+    else:
+        found = defaults.ensure_with_default_marks(
+            module, desired_class(params), ref, immutable=IMMUTABLE, mutable=MUTABLE, marks=marks(params),
+            family=lambda other: True)
     if params["storage_profile"]:
         outcome, profile = ensure_profile(module, params["name"])
         if outcome is not None:
