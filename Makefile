@@ -21,9 +21,16 @@ COLLECTIONS := $(BUILD)/collections
 export PYTHONPATH := $(CURDIR)/tests
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS):$(CURDIR)/$(SITE)
 
-.PHONY: test venv collection sanity lint units integration bench build lab-up lab-down lab-status clean
+.PHONY: demo test venv collection sanity lint units integration bench build lab-build lab-up lab-down lab-status clean
 
 test: sanity lint units integration
+
+# The main job against the local lab: start it, run playbooks/site.yml, print what it made.
+PLAYBOOK := $(VENV)/bin/ansible-playbook -i inventories/lab
+demo: venv collection
+	$(PY) -m lab up
+	$(PLAYBOOK) playbooks/site.yml
+	$(PLAYBOOK) playbooks/report.yml
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -62,8 +69,12 @@ lint: venv collection
 units: venv
 	$(PY) -m pytest tests/unit -q
 
+# The lab's Go programs are built (once, cached per version) before any test timeout starts.
+lab-build: venv
+	$(PY) -m lab build
+
 # pytest exits 5 when a stage has no test yet; that is not a failure.
-integration: venv collection
+integration: venv collection lab-build
 	$(PY) -m pytest tests/integration -q || { rc=$$?; [ $$rc -eq 5 ] && echo "no integration tests collected"; [ $$rc -eq 5 ]; }
 
 bench: venv
