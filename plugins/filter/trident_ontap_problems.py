@@ -11,7 +11,7 @@ name: trident_ontap_problems
 short_description: What an ONTAP SVM lacks for a Trident backend
 version_added: 0.1.0
 author:
-  - ontap.virtualization contributors
+  - ontap.virtualization contributors (@ontap-virtualization)
 description:
   - Reads what M(netapp.ontap.na_ontap_rest_info) gathered about an ONTAP system and says, for one Trident backend,
     what is missing before Trident can use it, and how to fix each thing.

@@ -12,7 +12,7 @@ module: cnv_hyperconverged
 short_description: Install OpenShift Virtualization through OLM and manage its HyperConverged
 version_added: 0.1.0
 author:
-  - ontap.virtualization contributors
+  - ontap.virtualization contributors (@ontap-virtualization)
 description:
   - Installs the OpenShift Virtualization operator the way OperatorHub does it (Namespace, OperatorGroup,
     Subscription), waits for its ClusterServiceVersion to succeed, then creates or updates the HyperConverged
@@ -21,6 +21,7 @@ description:
   - With O(state=absent), uninstalls in the safe order (the HyperConverged first, then the Subscription and the
     ClusterServiceVersion), and refuses while virtual machines exist unless O(force=true).
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
 notes:
@@ -145,6 +146,9 @@ options:
     type: bool
     default: false
 attributes:
+  platform:
+    support: full
+    platforms: all
   check_mode:
     support: full
     details: Writes go to the API server as dry runs where the objects' APIs exist; the module does not wait.
@@ -370,7 +374,7 @@ class Installer(object):
         return self._ensure(desired, managed)
 
     def wait_for_hyperconverged(self, timeout):
-        healthy = wait.all_of(*[wait.condition(kind, status) for kind, status in HEALTHY])
+        healthy = wait.all_of(wait.observed_generation(), *[wait.condition(kind, status) for kind, status in HEALTHY])
         return self.module.waiter().until(self._ref(HCO_API, "HyperConverged", HCO_NAME), healthy, timeout)
 
 

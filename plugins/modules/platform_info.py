@@ -12,7 +12,7 @@ module: platform_info
 short_description: Check that a cluster is ready for OpenShift Virtualization on Trident
 version_added: 0.1.0
 author:
-  - ontap.virtualization contributors
+  - ontap.virtualization contributors (@ontap-virtualization)
 description:
   - Reads the cluster's configuration objects and reports what the OpenShift Virtualization on ONTAP procedure
     needs from the platform, without changing anything.
@@ -22,6 +22,7 @@ description:
   - Missing C(MachineHealthChecks) and fewer than two schedulable workers (no live migration) are reported as
     warnings.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ontap.virtualization.k8s_auth_options
 options:
   min_openshift_version:
@@ -35,6 +36,9 @@ options:
     type: bool
     default: true
 attributes:
+  platform:
+    support: full
+    platforms: all
   check_mode:
     support: full
     details: The module only reads.
@@ -106,7 +110,7 @@ MACHINE_API_NAMESPACE = "openshift-machine-api"
 
 def _version_tuple(text):
     parts = []
-    for piece in str(text).split("-")[0].split("."):
+    for piece in str(text).split("-", maxsplit=1)[0].split("."):
         if not piece.isdigit():
             break
         parts.append(int(piece))

@@ -12,7 +12,7 @@ module: storageclass
 short_description: Manage a StorageClass for Trident's CSI driver, and the CDI StorageProfile that goes with it
 version_added: 0.1.0
 author:
-  - ontap.virtualization contributors
+  - ontap.virtualization contributors (@ontap-virtualization)
 description:
   - Creates, updates or deletes a C(StorageClass) with the provisioner C(csi.trident.netapp.io).
   - Checks the parameters against the list Trident accepts before anything is written (Trident ignores a whole
@@ -24,6 +24,7 @@ description:
   - Optionally sets the CDI C(StorageProfile) of the class (access modes, volume mode, clone strategy) through the
     profile's C(spec), because CDI owns the object. This needs CDI (OpenShift Virtualization) installed.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
 options:
@@ -132,6 +133,9 @@ options:
         type: str
         choices: [pvc, snapshot]
 attributes:
+  platform:
+    support: full
+    platforms: all
   check_mode:
     support: full
   diff_mode:

@@ -12,7 +12,7 @@ module: trident_backend
 short_description: Manage a Trident backend for ONTAP and its credentials Secret
 version_added: 0.1.0
 author:
-  - ontap.virtualization contributors
+  - ontap.virtualization contributors (@ontap-virtualization)
 description:
   - Creates, updates or deletes a Trident C(TridentBackendConfig) for an ONTAP SVM together with the
     Secret that holds its credentials, in Trident's namespace.
@@ -24,6 +24,7 @@ description:
     Trident's own message.
   - The credentials are written only to the Secret and never appear in the result or the diff.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
 options:
@@ -119,6 +120,9 @@ options:
     type: dict
     default: {}
 attributes:
+  platform:
+    support: full
+    platforms: all
   check_mode:
     support: full
     details: Writes are sent as server-side dry runs; the module does not wait in check mode.
@@ -130,15 +134,17 @@ notes:
 """
 
 EXAMPLES = r"""
+# The examples take the ONTAP address and accounts from variables (the tests run them against the lab with the
+# lab's values): ontap_management_lif, ontap_data_lif, ontap_svm, ontap_username, ontap_password.
 - name: An iSCSI backend on the VM SVM
   ontap.virtualization.trident_backend:
     name: ontap-san-iscsi
     storage_driver: ontap-san
     san_type: iscsi
-    management_lif: 10.0.0.10
-    svm: svm_virt
-    username: vsadmin
-    password: "{{ ontap_vsadmin_password }}"
+    management_lif: "{{ ontap_management_lif }}"
+    svm: "{{ ontap_svm }}"
+    username: "{{ ontap_username }}"
+    password: "{{ ontap_password }}"
     defaults:
       spaceReserve: none
       snapshotReserve: 0
@@ -147,14 +153,15 @@ EXAMPLES = r"""
   ontap.virtualization.trident_backend:
     name: ontap-nas
     storage_driver: ontap-nas
-    management_lif: 10.0.0.10
-    data_lif: 10.0.0.11
-    svm: svm_virt
-    credentials_secret: ontap-svm-credentials
+    management_lif: "{{ ontap_management_lif }}"
+    data_lif: "{{ ontap_data_lif }}"
+    svm: "{{ ontap_svm }}"
+    username: "{{ ontap_username }}"
+    password: "{{ ontap_password }}"
     deletion_policy: retain
     config:
       autoExportPolicy: true
-      autoExportCIDRs: [10.0.0.0/24]
+      autoExportCIDRs: [127.0.0.0/8]
 
 - name: Remove a backend
   ontap.virtualization.trident_backend:

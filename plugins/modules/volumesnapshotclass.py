@@ -12,7 +12,7 @@ module: volumesnapshotclass
 short_description: Manage the VolumeSnapshotClass of Trident's CSI driver
 version_added: 0.1.0
 author:
-  - ontap.virtualization contributors
+  - ontap.virtualization contributors (@ontap-virtualization)
 description:
   - Creates, updates or deletes a C(VolumeSnapshotClass) for the driver C(csi.trident.netapp.io), which VM
     snapshots, VM clones and CDI smart clones need.
@@ -21,6 +21,7 @@ description:
   - A separate module rather than an option of M(ontap.virtualization.storageclass), because one snapshot class
     serves every Trident StorageClass and has a default mark of its own.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ontap.virtualization.k8s_auth_options
 options:
   name:
@@ -58,6 +59,9 @@ options:
     type: bool
     default: false
 attributes:
+  platform:
+    support: full
+    platforms: all
   check_mode:
     support: full
   diff_mode:

@@ -56,8 +56,9 @@ def test_svm_derived_when_account_sees_one():
 
 def test_custom_role_missing_privileges():
     accounts = [{"name": "trident", "role": {"name": "trident_role"}}]
-    roles = [{"name": "trident_role", "privileges": [{"path": "/api/storage/volumes", "access": "all"},
-                                                    {"path": "/api/storage/luns", "access": "readonly"}]}]
+    privileges = [{"path": "/api/storage/volumes", "access": "all"},
+                  {"path": "/api/storage/luns", "access": "readonly"}]
+    roles = [{"name": "trident_role", "privileges": privileges}]
     problems = trident_ontap_problems(info(accounts=accounts, roles=roles), dict(SAN, username="trident"))
     assert problems == ["Account 'trident' has role 'trident_role', which lacks access 'all' to /api/storage/luns, "
                         "/api/protocols/san/igroups, /api/protocols/san/lun-maps: use the vsadmin role, or add these "

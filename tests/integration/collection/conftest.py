@@ -1,0 +1,108 @@
+"""Run the collection's playbooks and modules against the lab, and read what they did.
+
+`ansible(...)` runs ansible-playbook with the lab's example inventory (inventories/lab) and
+returns its output and PLAY RECAP counts; `audit.writes_since(mark)` lists the writes the
+automation's user made, read from the API server's audit log, the witness of --check.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+VENV_BIN = Path(sys.executable).parent
+COLLECTIONS = REPO / "build" / "collections"
+SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
+RECAP = re.compile(r"^\S+\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+AUTOMATION_USER = "admin"
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+
+    def __post_init__(self):
+        recap = RECAP.search(self.output)
+        if recap:
+            self.ok, self.changed, _unreachable, self.failed = (int(n) for n in recap.groups())
+
+
+def _link_collection():
+    link = COLLECTIONS / "ansible_collections" / "ontap" / "virtualization"
+    if not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO)
+
+
+@pytest.fixture(scope="session")
+def ansible(lab, tmp_path_factory):
+    """ansible(playbook, extra_vars=None, check=False, diff=False, tags=None) -> Run.
+
+    ``playbook`` is a path relative to the repository or the YAML text of a playbook.
+    """
+    _link_collection()
+    workdir = tmp_path_factory.mktemp("playbooks")
+    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(COLLECTIONS, SITE_PACKAGES),
+               ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+    counter = iter(range(10 ** 6))
+
+    def run(playbook, extra_vars=None, check=False, diff=False, tags=None, timeout=900) -> Run:
+        if "\n" in playbook:
+            path = workdir / "playbook-{0}.yml".format(next(counter))
+            path.write_text(textwrap.dedent(playbook))
+        else:
+            path = REPO / playbook
+        command = [str(VENV_BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), str(path)]
+        if extra_vars:
+            vars_file = workdir / "vars-{0}.json".format(next(counter))
+            vars_file.write_text(json.dumps(extra_vars))
+            command += ["-e", "@{0}".format(vars_file)]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        if tags:
+            command += ["--tags", ",".join(tags)]
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        return Run(done.returncode, done.stdout + done.stderr)
+
+    return run
+
+
+class Audit:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def mark(self) -> int:
+        return self.path.stat().st_size
+
+    def writes_since(self, mark: int, user: str = AUTOMATION_USER) -> list:
+        """Writes by ``user`` since ``mark`` (dry runs are not writes)."""
+        with open(self.path, "rb") as log:
+            log.seek(mark)
+            entries = [json.loads(line) for line in log if line.strip()]
+        return [e for e in entries if e.get("verb") in WRITE_VERBS and e["user"]["username"] == user
+                and "dryRun=All" not in e.get("requestURI", "") and e.get("stage") == "ResponseComplete"]
+
+
+@pytest.fixture(scope="session")
+def audit(lab):
+    return Audit(Path(lab.audit_log))
+
+
+@pytest.fixture(scope="session")
+def ontap_vars(lab):
+    return lab.vars["ontap"]

@@ -1,0 +1,66 @@
+"""cnv_hyperconverged and the installation role against the lab's simulated OLM and HCO."""
+
+import pytest
+
+K8S = """
+- hosts: openshift
+  gather_facts: false
+  module_defaults:
+    group/ontap.virtualization.virtualization: {kubeconfig: "{{ k8s_kubeconfig }}"}
+  tasks:
+    - name: The module under test
+      ontap.virtualization.cnv_hyperconverged: %s
+"""
+
+
+def module_play(args: dict) -> str:
+    import json
+    return K8S % json.dumps(args)
+
+
+@pytest.fixture(scope="module")
+def installed(ansible):
+    run = ansible(module_play({"wait_timeout": 300}))
+    assert run.rc == 0, run.output[-3000:]
+    return run
+
+
+def test_install_reports_version_and_healthy_conditions(installed, ansible, custom_objects):
+    hco = custom_objects.get_namespaced_custom_object("hco.kubevirt.io", "v1beta1", "openshift-cnv",
+                                                      "hyperconvergeds", "kubevirt-hyperconverged")
+    conditions = {c["type"]: c["status"] for c in hco["status"]["conditions"]}
+    assert conditions["Available"] == "True" and conditions["Degraded"] == "False"
+    assert '"installed_version":' in installed.output.replace(" ", "") or "installed_version" in installed.output
+    again = ansible(module_play({"wait_timeout": 300}))
+    assert again.rc == 0 and again.changed == 0, again.output[-3000:]
+
+
+def test_manual_approval_of_a_version_not_offered_fails_clearly(ansible, core_v1, custom_objects):
+    run = ansible(module_play({"namespace": "cnv-manual-missing", "approval": "Manual",
+                               "starting_csv": "kubevirt-hyperconverged-operator.v9.99.0", "wait_timeout": 60}))
+    assert run.rc != 0
+    assert "OLM cannot install kubevirt-hyperconverged-operator.v9.99.0 from channel stable" in run.output, \
+        run.output[-3000:]
+    csvs = custom_objects.list_namespaced_custom_object("operators.coreos.com", "v1alpha1", "cnv-manual-missing",
+                                                        "clusterserviceversions")["items"]
+    assert csvs == []
+
+
+def test_hyperconverged_timeout_names_the_missing_conditions(installed, ansible):
+    run = ansible(module_play({"namespace": "openshift-cnv", "feature_gates": {"downwardMetrics": True},
+                               "wait_timeout": 1}))
+    assert run.rc != 0, "the HyperConverged cannot have settled within one second"
+    assert "Timed out after 1s waiting for HyperConverged openshift-cnv/kubevirt-hyperconverged" in run.output
+    assert "still missing" in run.output and "condition" in run.output
+
+
+def test_uninstall_is_refused_while_vms_exist(installed, ansible, custom_objects, namespace):
+    vm = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "keepme"},
+          "spec": {"runStrategy": "Halted", "template": {"spec": {"domain": {"devices": {}, "memory": {"guest": "1Gi"}}}}}}
+    custom_objects.create_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachines", vm)
+    run = ansible(module_play({"state": "absent"}))
+    assert run.rc != 0
+    assert "1 virtual machine still exist ({0}/keepme)".format(namespace) in run.output, run.output[-3000:]
+    hco = custom_objects.get_namespaced_custom_object("hco.kubevirt.io", "v1beta1", "openshift-cnv",
+                                                      "hyperconvergeds", "kubevirt-hyperconverged")
+    assert hco["metadata"].get("deletionTimestamp") is None

@@ -1,0 +1,192 @@
+"""The prerequisites role against the lab: idempotent, truthful in check and diff mode, and strict."""
+
+import base64
+import time
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+PLAYBOOK = "playbooks/prerequisites.yml"
+TRIDENT = "trident"
+
+
+def backends(ontap, **overrides):
+    common = {"management_lif": ontap["management_lif"], "svm": "svm_virt",
+              "username": ontap["svm_admin"]["username"], "password": ontap["svm_admin"]["password"]}
+    found = [
+        dict(common, name="t-nas", storage_driver="ontap-nas", data_lif=ontap["data_lifs"]["nfs"][0]),
+        dict(common, name="t-san-iscsi", storage_driver="ontap-san", san_type="iscsi"),
+        dict(common, name="t-san-nvme", storage_driver="ontap-san", san_type="nvme"),
+    ]
+    return found
+
+
+CLASSES = [
+    {"name": "t-nas", "backend_type": "ontap-nas", "mount_options": ["nfsvers=4.1"]},
+    {"name": "t-san-iscsi", "backend_type": "ontap-san", "parameters": {"sanType": "iscsi", "snapshots": "true"},
+     "default_virt_class": True},
+    {"name": "t-san-nvme", "backend_type": "ontap-san", "parameters": {"sanType": "nvme"},
+     "storage_profile": {"claim_property_sets": [{"access_modes": ["ReadWriteMany"], "volume_mode": "Block"}],
+                         "clone_strategy": "csi-clone"}},
+]
+SNAPSHOT_CLASS = {"name": "t-snapclass", "deletion_policy": "Delete", "default": True}
+
+
+def role_vars(ontap, **overrides):
+    found = {"prerequisites_backends": backends(ontap), "prerequisites_storage_classes": CLASSES,
+             "prerequisites_snapshot_class": SNAPSHOT_CLASS, "prerequisites_ontap_validate_certs": False,
+             "prerequisites_wait_timeout": 120}
+    found.update(overrides)
+    return found
+
+
+def secrets_in(text, ontap):
+    password = ontap["svm_admin"]["password"]
+    return [s for s in (password, base64.b64encode(password.encode()).decode()) if s in text]
+
+
+@pytest.fixture(scope="module")
+def applied(ansible, audit, ontap_vars):
+    """Check mode on an empty cluster, the real run with --diff, a second run and a second check."""
+    mark = audit.mark()
+    check = ansible(PLAYBOOK, role_vars(ontap_vars), check=True, diff=True)
+    check_writes = audit.writes_since(mark)
+    first = ansible(PLAYBOOK, role_vars(ontap_vars), diff=True)
+    second = ansible(PLAYBOOK, role_vars(ontap_vars))
+    mark = audit.mark()
+    check_again = ansible(PLAYBOOK, role_vars(ontap_vars), check=True)
+    return {"check": check, "check_writes": check_writes, "first": first, "second": second,
+            "check_again": check_again, "check_again_writes": audit.writes_since(mark)}
+
+
+def test_check_mode_on_an_empty_cluster_writes_nothing(applied):
+    assert applied["check"].rc == 0, applied["check"].output[-3000:]
+    assert applied["check"].changed > 0
+    assert applied["check_writes"] == []
+
+
+def test_first_run_applies_and_shows_the_diff_without_secrets(applied, ontap_vars):
+    first = applied["first"]
+    assert first.rc == 0, first.output[-3000:]
+    assert first.changed > 0
+    assert '"storageDriverName": "ontap-san"' in first.output
+    assert "<hidden" in first.output
+    assert secrets_in(first.output, ontap_vars) == []
+    assert secrets_in(applied["check"].output, ontap_vars) == []
+
+
+def test_second_run_changes_nothing(applied):
+    assert applied["second"].rc == 0, applied["second"].output[-3000:]
+    assert applied["second"].changed == 0
+
+
+def test_check_mode_after_apply_writes_nothing(applied):
+    assert applied["check_again"].rc == 0
+    assert applied["check_again"].changed == 0
+    assert applied["check_again_writes"] == []
+
+
+def test_backends_are_bound(applied, custom_objects):
+    for name in ("t-nas", "t-san-iscsi", "t-san-nvme"):
+        tbc = custom_objects.get_namespaced_custom_object("trident.netapp.io", "v1", TRIDENT,
+                                                          "tridentbackendconfigs", name)
+        assert (tbc["status"]["phase"], tbc["status"]["lastOperationStatus"]) == ("Bound", "Success"), tbc["status"]
+        assert tbc["spec"]["credentials"] == {"name": name + "-credentials", "type": "secret"}
+
+
+def test_classes_profile_and_snapshot_class(applied, api_client, custom_objects):
+    from kubernetes import client
+    storage = client.StorageV1Api(api_client)
+    iscsi = storage.read_storage_class("t-san-iscsi")
+    assert iscsi.provisioner == "csi.trident.netapp.io"
+    assert iscsi.parameters == {"backendType": "ontap-san", "sanType": "iscsi", "snapshots": "true"}
+    assert iscsi.metadata.annotations["storageclass.kubevirt.io/is-default-virt-class"] == "true"
+    marked = [sc.metadata.name for sc in storage.list_storage_class().items
+              if (sc.metadata.annotations or {}).get("storageclass.kubevirt.io/is-default-virt-class") == "true"]
+    assert marked == ["t-san-iscsi"]
+    assert storage.read_storage_class("t-nas").mount_options == ["nfsvers=4.1"]
+    profile = custom_objects.get_cluster_custom_object("cdi.kubevirt.io", "v1beta1", "storageprofiles", "t-san-nvme")
+    assert profile["spec"]["cloneStrategy"] == "csi-clone"
+    assert profile["spec"]["claimPropertySets"] == [{"accessModes": ["ReadWriteMany"], "volumeMode": "Block"}]
+    snapclass = custom_objects.get_cluster_custom_object("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses",
+                                                         "t-snapclass")
+    assert snapclass["driver"] == "csi.trident.netapp.io" and snapclass["deletionPolicy"] == "Delete"
+    assert snapclass["metadata"]["annotations"]["snapshot.storage.kubernetes.io/is-default-class"] == "true"
+
+
+@pytest.mark.parametrize("storage_class,mode", [("t-nas", "Filesystem"), ("t-san-iscsi", "Block"),
+                                                ("t-san-nvme", "Block")])
+def test_a_claim_on_each_class_binds(applied, core_v1, namespace, storage_class, mode):
+    claim = {"metadata": {"name": "disk"}, "spec": {
+        "storageClassName": storage_class, "accessModes": ["ReadWriteMany"], "volumeMode": mode,
+        "resources": {"requests": {"storage": "1Gi"}}}}
+    core_v1.create_namespaced_persistent_volume_claim(namespace, claim)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pvc = core_v1.read_namespaced_persistent_volume_claim("disk", namespace)
+        if pvc.status.phase == "Bound":
+            break
+        time.sleep(0.5)
+    assert pvc.status.phase == "Bound"
+    pv = core_v1.read_persistent_volume(pvc.spec.volume_name)
+    assert pv.spec.csi.driver == "csi.trident.netapp.io"
+    assert pv.spec.volume_mode == mode
+
+
+def _exists(read):
+    try:
+        read()
+        return True
+    except ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+
+
+BAD_INPUTS = {
+    "wrong ONTAP password": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[1], name="bad-pass", password="wrong")],
+                   "prerequisites_storage_classes": []},
+        "refused the account 'vsadmin' of backend bad-pass"),
+    "SVM without iSCSI": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[1], name="bad-svm", svm="svm_nas",
+                                                   username=o["cluster_admin"]["username"],
+                                                   password=o["cluster_admin"]["password"])],
+                   "prerequisites_storage_classes": []},
+        "iSCSI is not"),
+    "unknown driver": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[0], name="bad-driver", storage_driver="ontap-foo")],
+                   "prerequisites_storage_classes": []},
+        "Unknown storage driver: ontap-foo"),
+    "unknown StorageClass parameter": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[0], name="bad-param")],
+                   "prerequisites_storage_classes": [{"name": "bad-param", "backend_type": "ontap-nas",
+                                                      "parameters": {"snapshotz": "true"}}]},
+        "'snapshotz' is not a StorageClass parameter Trident accepts"),
+    "two default classes": (
+        lambda o: {"prerequisites_backends": [],
+                   "prerequisites_storage_classes": [
+                       {"name": "bad-default-1", "backend_type": "ontap-nas", "default_class": True},
+                       {"name": "bad-default-2", "backend_type": "ontap-san", "default_class": True}]},
+        "bad-default-1 and bad-default-2 are both marked default_class"),
+    "immutable parameter change": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[0], name="bad-immutable")],
+                   "prerequisites_storage_classes": [
+                       {"name": "t-san-iscsi", "backend_type": "ontap-san", "parameters": {"sanType": "nvme"}}]},
+        "StorageClass t-san-iscsi cannot be changed in place"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_before_any_write(applied, ansible, audit, ontap_vars, custom_objects, case):
+    make_vars, message = BAD_INPUTS[case]
+    extra = role_vars(ontap_vars, prerequisites_snapshot_class=None, **make_vars(ontap_vars))
+    mark = audit.mark()
+    run = ansible(PLAYBOOK, extra)
+    assert run.rc != 0
+    assert message in run.output, run.output[-3000:]
+    assert audit.writes_since(mark) == []
+    for backend in extra["prerequisites_backends"]:
+        assert not _exists(lambda: custom_objects.get_namespaced_custom_object(
+            "trident.netapp.io", "v1", TRIDENT, "tridentbackendconfigs", backend["name"]))
+    assert secrets_in(run.output, ontap_vars) == []
