@@ -181,7 +181,7 @@ def _ontap_command(lab: Lab) -> list:
     return [
         sys.executable, "-m", "lab.ontap", "serve",
         "--state-dir", lab.path("ontap"), "--listen", f"{LOOPBACK}:{lab.port('ontap')}",
-        "--tls-cert", serving.cert, "--tls-key", serving.key,
+        "--tls-cert", serving.cert, "--tls-key", serving.key, "--tls-ca", lab.ca.cert_path,
     ]
 
 
