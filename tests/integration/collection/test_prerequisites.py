@@ -147,7 +147,7 @@ BAD_INPUTS = {
     "wrong ONTAP password": (
         lambda o: {"prerequisites_backends": [dict(backends(o)[1], name="bad-pass", password="wrong")],
                    "prerequisites_storage_classes": []},
-        "refused the account 'vsadmin' of backend bad-pass"),
+        "ONTAP refused the credentials"),
     "SVM without iSCSI": (
         lambda o: {"prerequisites_backends": [dict(backends(o)[1], name="bad-svm", svm="svm_nas",
                                                    username=o["cluster_admin"]["username"],
