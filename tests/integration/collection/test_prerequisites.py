@@ -180,7 +180,7 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_fails_before_any_write(applied, ansible, audit, ontap_vars, custom_objects, case):
     make_vars, message = BAD_INPUTS[case]
-    extra = role_vars(ontap_vars, prerequisites_snapshot_class=None, **make_vars(ontap_vars))
+    extra = role_vars(ontap_vars, prerequisites_snapshot_class={}, **make_vars(ontap_vars))
     mark = audit.mark()
     run = ansible(PLAYBOOK, extra)
     assert run.rc != 0
