@@ -1,0 +1,49 @@
+"""Every module's EXAMPLES run as written against the lab, and ansible-doc renders every module."""
+
+import importlib.util
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import COLLECTIONS, REPO, SITE_PACKAGES, VENV_BIN
+
+MODULES = ["trident_backend", "storageclass", "volumesnapshotclass", "platform_info"]
+
+
+def documentation(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "plugins" / "modules" / (name + ".py"))
+    source = spec.loader.get_source(name)
+    namespace = {}
+    for block in ("DOCUMENTATION", "EXAMPLES", "RETURN"):
+        start = source.index(block + ' = r"""') + len(block + ' = r"""')
+        namespace[block] = source[start:source.index('"""', start)]
+    return namespace
+
+
+@pytest.mark.parametrize("name", MODULES + ["cnv_hyperconverged"])
+def test_ansible_doc_renders(name):
+    done = subprocess.run([str(VENV_BIN / "ansible-doc"), "--json", "ontap.virtualization." + name],
+                          capture_output=True, text=True, env={"ANSIBLE_COLLECTIONS_PATH": "{0}:{1}".format(
+                              COLLECTIONS, SITE_PACKAGES), "PATH": str(VENV_BIN)})
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)["ontap.virtualization." + name]
+    assert doc["doc"]["description"] and doc["examples"].strip() and doc["return"]
+    for option in ("kubeconfig", "host", "api_key", "validate_certs", "impersonate_user"):
+        assert option in doc["doc"]["options"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run_against_the_lab(ansible, ontap_vars, name):
+    tasks = yaml.safe_load(documentation(name)["EXAMPLES"])
+    play = [{"hosts": "openshift", "gather_facts": False,
+             "module_defaults": {"group/ontap.virtualization.virtualization": {"kubeconfig": "{{ k8s_kubeconfig }}"}},
+             "vars": {"ontap_management_lif": ontap_vars["management_lif"], "ontap_svm": "svm_virt",
+                      "ontap_data_lif": ontap_vars["data_lifs"]["nfs"][0],
+                      "ontap_username": ontap_vars["svm_admin"]["username"],
+                      "ontap_password": ontap_vars["svm_admin"]["password"]},
+             "tasks": tasks}]
+    run = ansible(yaml.safe_dump(play, sort_keys=False))
+    assert run.rc == 0, run.output[-3000:]
+    assert run.failed == 0 and run.ok >= len(tasks)
