@@ -22,6 +22,7 @@ from lab.controllers.runtime import Api, Manager
 from lab.webhooks import WebhookServer
 
 USER = "system:serviceaccount:lab:controllers"
+CONNECTIONS = 128
 
 
 def _identity(state_dir: Path, admin_kubeconfig: Path) -> Path:
@@ -39,7 +40,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(levelname)s %(message)s")
 
-    api = Api(dynamic.DynamicClient(kubeconfig.api_client(_identity(args.state_dir, args.kubeconfig))),
+    api_client = kubeconfig.api_client(_identity(args.state_dir, args.kubeconfig))
+    # Every informer holds a watch connection and every worker may call at once: one pool slot each.
+    api_client.rest_client.pool_manager.connection_pool_kw["maxsize"] = CONNECTIONS
+    api = Api(dynamic.DynamicClient(api_client),
               component="lab-controllers")
     manager = Manager(api)
     webhooks = WebhookServer(pki.CA(args.state_dir / "pki"), name="lab-controllers-webhooks").start()

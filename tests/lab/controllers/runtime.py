@@ -153,8 +153,16 @@ class Api:
         """Record a core/v1 Event on ``obj`` the way controllers do (repeats bump the count).
 
         ``component`` names the reporting controller as upstream does (default: this Api's).
+        Events are best effort, as with client-go's recorder: a refused one (e.g. in a
+        terminating namespace) is logged, never raised.
         """
-        component = component or self.component
+        try:
+            self._record_event(obj, event_type, reason, message, component or self.component)
+        except (ApiException, dynamic.exceptions.DynamicApiError) as error:
+            log.info("event %s on %s/%s not recorded: %s", reason, obj["metadata"].get("namespace"),
+                     obj["metadata"]["name"], getattr(error, "reason", error))
+
+    def _record_event(self, obj: dict, event_type: str, reason: str, message: str, component: str) -> None:
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
         digest = hashlib.sha256(f"{meta.get('uid')}{reason}{message}".encode()).hexdigest()[:10]

@@ -1,0 +1,96 @@
+"""Helpers for the storage tests: waits, names, claims, events and ONTAP reads.
+
+ONTAP is read with the official netapp_ontap client, so what the tests assert is what the
+stand-in holds as a client we did not write sees it.
+"""
+
+import uuid
+
+from netapp_ontap import HostConnection
+from netapp_ontap.resources import ExportPolicy, Lun, NvmeNamespace, Snapshot, Volume
+
+from lab import procs
+
+TRIDENT = "trident"
+DRIVER = "csi.trident.netapp.io"
+TIMEOUT = 60
+
+
+def wait_for(check, what: str, timeout: float = TIMEOUT):
+    """Poll ``check()`` until it returns something truthy, and return that."""
+    return procs.wait_until(check, what, timeout=timeout)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def internal_name(pv_name: str) -> str:
+    """Trident's ONTAP name for a PV: storage prefix, underscores for dashes."""
+    return "trident_" + pv_name.replace("-", "_")
+
+
+class Ontap:
+    """Read-only views of the ONTAP stand-in through netapp_ontap, as cluster admin."""
+
+    def __init__(self, endpoint: dict, ca_cert: str):
+        self.endpoint = endpoint
+        admin = endpoint["cluster_admin"]
+        self._connection = HostConnection(endpoint["hostname"], port=endpoint["http_port"],
+                                          username=admin["username"], password=admin["password"],
+                                          verify=ca_cert)
+        # Else REQUESTS_CA_BUNDLE from the environment would replace the lab's CA.
+        self._connection.session.trust_env = False
+
+    def volume(self, name: str):
+        with self._connection:
+            found = list(Volume.get_collection(name=name, fields="name,svm.name,size,clone,nas,aggregates"))
+        return found[0] if found else None
+
+    def volume_names(self) -> set:
+        with self._connection:
+            return {v.name for v in Volume.get_collection(fields="name")}
+
+    def luns(self, volume: str) -> list:
+        with self._connection:
+            return [lun.name for lun in Lun.get_collection(**{"location.volume.name": volume})]
+
+    def namespaces(self, volume: str) -> list:
+        with self._connection:
+            return [ns.name for ns in NvmeNamespace.get_collection(**{"location.volume.name": volume})]
+
+    def snapshots(self, volume: str) -> list:
+        target = self.volume(volume)
+        if target is None:
+            return []
+        with self._connection:
+            return [s.name for s in Snapshot.get_collection(target.uuid)]
+
+    def export_policies(self, svm: str) -> list:
+        with self._connection:
+            return [p.name for p in ExportPolicy.get_collection(**{"svm.name": svm})]
+
+
+# --- claims and events -------------------------------------------------------------------------
+
+def claim(name: str, storage_class: str, volume_mode: str, access_mode: str, size: str = "1Gi", **spec) -> dict:
+    return {"metadata": {"name": name},
+            "spec": {"storageClassName": storage_class, "volumeMode": volume_mode, "accessModes": [access_mode],
+                     "resources": {"requests": {"storage": size}}, **spec}}
+
+
+def bound_claim(core_v1, namespace: str, name: str):
+    def bound():
+        found = core_v1.read_namespaced_persistent_volume_claim(name, namespace)
+        return found if found.status.phase == "Bound" else None
+    return wait_for(bound, f"claim {namespace}/{name} to be bound")
+
+
+def events(core_v1, namespace: str, name: str, reason: str = None) -> list:
+    found = core_v1.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}").items
+    return [e for e in found if reason is None or e.reason == reason]
+
+
+def wait_event(core_v1, namespace: str, name: str, reason: str):
+    return wait_for(lambda: events(core_v1, namespace, name, reason),
+                    f"a {reason} event on {namespace}/{name}")[0]

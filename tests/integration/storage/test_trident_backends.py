@@ -1,0 +1,114 @@
+"""Simulated Trident: TridentBackendConfigs bind to ONTAP, or fail with Trident's words."""
+
+import base64
+import time
+
+from storage_helpers import TRIDENT, wait_for
+
+
+def test_san_and_nas_backends_bind(backends, core_v1):
+    san = backends.bound("ontap-san", svm="svm_virt")
+    nas = backends.bound("ontap-nas", svm="svm_virt")
+
+    for tbc in (san, nas):
+        name = tbc["metadata"]["name"]
+        status = tbc["status"]
+        assert status["phase"] == "Bound"
+        assert status["lastOperationStatus"] == "Success"
+        assert status["message"] == f"Backend '{name}' created"
+        assert status["deletionPolicy"] == "delete"
+        assert status["backendInfo"]["backendName"] == name
+        assert "trident.netapp.io" in tbc["metadata"]["finalizers"]
+        record = next(b for b in backends.backend_records() if b["backendUUID"] == status["backendInfo"]["backendUUID"])
+        assert record["backendName"] == name and record["state"] == "online"
+        assert record["configRef"] == tbc["metadata"]["uid"]
+        assert "password" not in str(record["config"])
+        event = [e for e in core_v1.list_namespaced_event(TRIDENT, field_selector=f"involvedObject.name={name}").items
+                 if e.reason == "Success"]
+        assert event and event[0].message == f"Backend '{name}' created"
+
+
+def _failed(backends, driver, **spec) -> dict:
+    tbc = backends.create(driver, **spec)
+    status = backends.wait_status(tbc, "Failed")
+    assert status["phase"] == ""
+    assert status["backendInfo"] == {"backendName": "", "backendUUID": ""}
+    assert not [b for b in backends.backend_records() if b["configRef"] == tbc["metadata"]["uid"]]
+    return status
+
+
+def test_wrong_credentials_fail_and_create_nothing(backends, ontap):
+    before = ontap.volume_names()
+    status = _failed(backends, "ontap-san", svm="svm_virt", secret=backends.secret("admin", "not-the-password"))
+    assert status["message"].startswith(
+        "Failed to create backend: problem initializing storage driver 'ontap-san': error initializing ontap-san "
+        "driver: could not create Data ONTAP API client: error creating ONTAP REST API client: ")
+    assert "401" in status["message"]
+    assert ontap.volume_names() == before
+
+
+def test_missing_svm_fails(backends):
+    status = _failed(backends, "ontap-nas", svm="svm_missing")
+    assert status["message"].endswith("unable to get details for SVM svm_missing; unexpected result")
+
+
+def test_protocol_not_on_the_svm_fails(backends):
+    status = _failed(backends, "ontap-san", svm="svm_nas", sanType="iscsi")
+    assert status["message"] == ("Failed to create backend: problem initializing storage driver 'ontap-san': "
+                                 "no iSCSI data LIFs found on SVM svm_nas")
+
+
+def test_config_errors_fail_before_ontap(backends):
+    status = _failed(backends, "ontap-san", svm="svm_virt", managementLif="127.0.0.1")
+    assert 'unknown field "managementLif"' in status["message"]
+    status = _failed(backends, "ontap-san", svm="svm_virt", sanType="fc")
+    assert status["message"].endswith("invalid value for sanType: fc")
+    status = _failed(backends, "ontap-nas", svm="svm_virt", version=2)
+    assert status["message"] == ("Failed to create backend: input failed validation: unexpected config file "
+                                 "version; found 2, expected 1")
+
+
+def test_non_loopback_management_lif_is_refused(backends):
+    status = _failed(backends, "ontap-nas", svm="svm_virt", managementLIF="10.20.30.40")
+    assert "managementLIF '10.20.30.40' is not a loopback address" in status["message"]
+
+
+def test_config_outside_trident_namespace_is_ignored(backends, namespace, core_v1):
+    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "creds"}, "stringData": {"username": "x"}})
+    tbc = backends.create("ontap-nas", namespace=namespace, secret="creds", svm="svm_virt")
+    time.sleep(3)
+    assert "status" not in backends.get(tbc) or not backends.get(tbc)["status"]
+    assert not backends.get(tbc)["metadata"].get("finalizers")
+
+
+def test_secret_change_is_rechecked(backends, core_v1, lab):
+    secret = backends.secret("admin", "wrong")
+    tbc = backends.create("ontap-san", svm="svm_virt", secret=secret)
+    backends.wait_status(tbc, "Failed")
+    password = lab.vars["ontap"]["cluster_admin"]["password"]
+    encoded = base64.b64encode(password.encode()).decode()
+    core_v1.patch_namespaced_secret(secret, TRIDENT, {"data": {"password": encoded}})
+    status = backends.wait_status(tbc, "Success")
+    assert status["phase"] == "Bound"
+
+
+def test_deletion_policies(backends, custom_objects):
+    retained = backends.bound("ontap-nas", svm="svm_virt", deletionPolicy="retain")
+    deleted = backends.bound("ontap-nas", svm="svm_virt")
+    for tbc in (retained, deleted):
+        backends.delete(tbc)
+
+    def gone(tbc):
+        try:
+            backends.get(tbc)
+        except Exception:
+            return True
+        return False
+
+    wait_for(lambda: gone(retained) and gone(deleted), "both backend configs to be deleted")
+    records = {b["backendUUID"]: b for b in backends.backend_records()}
+    kept = records.get(retained["status"]["backendInfo"]["backendUUID"])
+    assert kept and kept["configRef"] == ""
+    assert deleted["status"]["backendInfo"]["backendUUID"] not in records
+    custom_objects.delete_namespaced_custom_object("trident.netapp.io", "v1", TRIDENT, "tridentbackends",
+                                                   kept["metadata"]["name"])
