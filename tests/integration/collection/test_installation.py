@@ -1,5 +1,7 @@
 """cnv_hyperconverged and the installation role against the lab's simulated OLM and HCO."""
 
+import json
+
 import pytest
 
 K8S = """
@@ -10,12 +12,20 @@ K8S = """
   tasks:
     - name: The module under test
       ontap.virtualization.cnv_hyperconverged: %s
+      register: result
+    - name: Show the result
+      ansible.builtin.debug:
+        msg: "RESULT {{ result | to_json }}"
 """
 
 
 def module_play(args: dict) -> str:
-    import json
     return K8S % json.dumps(args)
+
+
+def result_of(run) -> dict:
+    line = next(line for line in run.output.splitlines() if '"msg": "RESULT ' in line)
+    return json.loads(json.loads("{" + line.strip() + "}")["msg"][len("RESULT "):])
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +40,10 @@ def test_install_reports_version_and_healthy_conditions(installed, ansible, cust
                                                       "hyperconvergeds", "kubevirt-hyperconverged")
     conditions = {c["type"]: c["status"] for c in hco["status"]["conditions"]}
     assert conditions["Available"] == "True" and conditions["Degraded"] == "False"
-    assert '"installed_version":' in installed.output.replace(" ", "") or "installed_version" in installed.output
+    result = result_of(installed)
+    assert result["installed_csv"].startswith("kubevirt-hyperconverged-operator.v")
+    assert result["installed_version"] and result["installed_csv"].endswith(result["installed_version"])
+    assert {c["type"] for c in result["conditions"]} >= {"Available", "Progressing", "Degraded", "ReconcileComplete"}
     again = ansible(module_play({"wait_timeout": 300}))
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
 

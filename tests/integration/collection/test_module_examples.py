@@ -10,6 +10,12 @@ import yaml
 from conftest import COLLECTIONS, REPO, SITE_PACKAGES, VENV_BIN
 
 MODULES = ["trident_backend", "storageclass", "volumesnapshotclass", "platform_info"]
+# What each example creates, so that the test leaves the shared lab as it found it.
+CREATED = {
+    "ontap.virtualization.trident_backend": ("trident.netapp.io", "v1", "tridentbackendconfigs", "trident"),
+    "ontap.virtualization.storageclass": ("storage.k8s.io", "v1", "storageclasses", None),
+    "ontap.virtualization.volumesnapshotclass": ("snapshot.storage.k8s.io", "v1", "volumesnapshotclasses", None),
+}
 
 
 def documentation(name):
@@ -35,7 +41,7 @@ def test_ansible_doc_renders(name):
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_examples_run_against_the_lab(ansible, ontap_vars, name):
+def test_examples_run_against_the_lab(ansible, ontap_vars, custom_objects, name):
     tasks = yaml.safe_load(documentation(name)["EXAMPLES"])
     play = [{"hosts": "openshift", "gather_facts": False,
              "module_defaults": {"group/ontap.virtualization.virtualization": {"kubeconfig": "{{ k8s_kubeconfig }}"}},
@@ -44,6 +50,27 @@ def test_examples_run_against_the_lab(ansible, ontap_vars, name):
                       "ontap_username": ontap_vars["svm_admin"]["username"],
                       "ontap_password": ontap_vars["svm_admin"]["password"]},
              "tasks": tasks}]
-    run = ansible(yaml.safe_dump(play, sort_keys=False))
-    assert run.rc == 0, run.output[-3000:]
-    assert run.failed == 0 and run.ok >= len(tasks)
+    try:
+        run = ansible(yaml.safe_dump(play, sort_keys=False))
+        assert run.rc == 0, run.output[-3000:]
+        assert run.failed == 0 and run.ok >= len(tasks)
+    finally:
+        remove_what_examples_made(custom_objects, tasks)
+
+
+def remove_what_examples_made(custom_objects, tasks):
+    from kubernetes.client.exceptions import ApiException
+
+    for task in tasks:
+        for module, args in task.items():
+            if module not in CREATED or not isinstance(args, dict):
+                continue
+            group, version, plural, namespace = CREATED[module]
+            try:
+                if namespace:
+                    custom_objects.delete_namespaced_custom_object(group, version, namespace, plural, args["name"])
+                else:
+                    custom_objects.delete_cluster_custom_object(group, version, plural, args["name"])
+            except ApiException as error:
+                if error.status != 404:
+                    raise

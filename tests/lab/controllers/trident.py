@@ -73,6 +73,11 @@ def reconcile_backend_config(api, tbc: dict):
     try:
         config = trident_config.backend_config(tbc, lambda name: trident_core.secret_data(api, name))
         _check_unique(api, tbc, config.name)
+        # A backend retained by a deleted TBC (or made with tridentctl) is bound by a new TBC of its name.
+        existing = existing or _unbound_backend(api, config.name)
+        if existing and existing["config"]["ontap_config"].get("storageDriverName") != config.spec.get(
+                "storageDriverName"):
+            raise ConfigError("cannot update backend {0}: the storage driver cannot change".format(config.name))
         driver = trident_core.initialized_driver(config)
     except ConfigError as error:
         lead = "Failed to apply the backend update; " if existing else "Failed to create backend: "
@@ -91,8 +96,13 @@ def reconcile_backend_config(api, tbc: dict):
 
 def _check_unique(api, tbc: dict, name: str) -> None:
     for backend in trident_core.backend_records(api):
-        if backend["backendName"] == name and backend.get("configRef") != tbc["metadata"]["uid"]:
+        if backend["backendName"] == name and backend.get("configRef") not in ("", tbc["metadata"]["uid"]):
             raise ConfigError(f"backend {name} already exists")
+
+
+def _unbound_backend(api, name: str):
+    return next((b for b in trident_core.backend_records(api)
+                 if b["backendName"] == name and not b.get("configRef")), None)
 
 
 def _set_status(api, tbc: dict, backend, outcome: str, message: str, phase: str = None) -> None:

@@ -1,0 +1,311 @@
+"""Simulated virt-operator (KubeVirt v1.8) and the node side of KubeVirt.
+
+- KubeVirt CR: finalizer, Deploying -> Deployed with Available/Progressing/Degraded/Created,
+  observed/target versions. While it is Deployed, virt-api's admission webhooks are
+  registered (virt-api-validator, virt-api-mutator, virt-operator-validator; the handlers
+  are in kubevirt_webhooks.py) and the common instancetypes and preferences are deployed
+  (CommonInstancetypesDeployment, on by default). Deleting the KubeVirt CR removes them.
+- virt-handler placement: the KubeVirt `workloads.nodePlacement` (HCO's workloads placement)
+  decides where virt-handler runs; a node with virt-handler carries
+  `kubevirt.io/schedulable=true`, other nodes `false`. virt-launcher pods select
+  `kubevirt.io/schedulable=true`, so VMIs run only on nodes matching the workloads placement.
+- "kubelet" for virt-launcher pods: there is no kubelet, so a launcher pod that is being
+  deleted (eviction, VMI gone, namespace deletion) is finished here with a zero grace period.
+"""
+
+import time
+
+from lab.controllers import virt_common as vc
+from lab.controllers.runtime import Controller, Watch, log, step_delay
+
+KUBEVIRT = ("kubevirt.io/v1", "KubeVirt")
+INSTANCETYPE = ("instancetype.kubevirt.io/v1beta1", "VirtualMachineClusterInstancetype")
+PREFERENCE = ("instancetype.kubevirt.io/v1beta1", "VirtualMachineClusterPreference")
+FINALIZER = "foregroundDeleteKubeVirt"
+SCHEDULABLE = "kubevirt.io/schedulable"
+COMMON_INSTANCETYPES_VERSION = "v1.5.1"
+
+VALIDATOR = "virt-api-validator"
+MUTATOR = "virt-api-mutator"
+OPERATOR_VALIDATOR = "virt-operator-validator"
+
+_server = None
+
+
+# --- webhook configurations ------------------------------------------------------------------
+
+def _rule(groups, versions, resources, operations):
+    return {"apiGroups": list(groups), "apiVersions": list(versions), "resources": list(resources),
+            "operations": list(operations), "scope": "*"}
+
+
+def _webhook(name, path, rules, failure="Fail", side_effects="None"):
+    return {"name": name, "clientConfig": {"url": _server.url(path), "caBundle": _server.ca_bundle},
+            "rules": rules, "failurePolicy": failure, "sideEffects": side_effects, "matchPolicy": "Equivalent",
+            "admissionReviewVersions": ["v1", "v1beta1"], "timeoutSeconds": 10}
+
+
+def _configurations() -> list:
+    validator = [
+        _webhook("virtualmachine-validator.kubevirt.io", "/virtualmachines-validate",
+                 [_rule(["kubevirt.io"], ["v1"], ["virtualmachines"], ["CREATE", "UPDATE"])]),
+        _webhook("migration-create-validator.kubevirt.io", "/migration-validate-create",
+                 [_rule(["kubevirt.io"], ["v1"], ["virtualmachineinstancemigrations"], ["CREATE"])]),
+        _webhook("virtualmachineclone-validator.kubevirt.io", "/vmclone-validate",
+                 [_rule(["clone.kubevirt.io"], ["v1alpha1", "v1beta1"], ["virtualmachineclones"],
+                        ["CREATE", "UPDATE"])]),
+        _webhook("virt-launcher-eviction-interceptor.kubevirt.io", "/launcher-eviction-validate",
+                 [_rule([""], ["v1"], ["pods/eviction"], ["*"])], failure="Ignore", side_effects="NoneOnDryRun"),
+    ]
+    mutator = [
+        _webhook("virtualmachines-mutator.kubevirt.io", "/virtualmachines-mutate",
+                 [_rule(["kubevirt.io"], ["v1"], ["virtualmachines"], ["CREATE", "UPDATE"])]),
+        _webhook("migrations-mutator.kubevirt.io", "/migration-mutate-create",
+                 [_rule(["kubevirt.io"], ["v1"], ["virtualmachineinstancemigrations"], ["CREATE"])]),
+        _webhook("virtualmachineclones-mutator.kubevirt.io", "/vmclones-mutate",
+                 [_rule(["clone.kubevirt.io"], ["v1alpha1", "v1beta1"], ["virtualmachineclones"], ["CREATE"])]),
+    ]
+    operator = [
+        _webhook("kubevirt-validator.kubevirt.io", "/kubevirt-validate-delete",
+                 [_rule(["kubevirt.io"], ["v1"], ["kubevirts"], ["DELETE"])]),
+    ]
+    labels = {"kubevirt.io": "", "app.kubernetes.io/managed-by": "virt-operator",
+              "app.kubernetes.io/component": "kubevirt"}
+    return [("validatingwebhookconfigurations", {
+                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": VALIDATOR, "labels": labels}, "webhooks": validator}),
+            ("mutatingwebhookconfigurations", {
+                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                "metadata": {"name": MUTATOR, "labels": labels}, "webhooks": mutator}),
+            ("validatingwebhookconfigurations", {
+                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": OPERATOR_VALIDATOR, "labels": labels}, "webhooks": operator})]
+
+
+def _register_webhooks(api) -> None:
+    for plural, configuration in _configurations():
+        kind = configuration["kind"]
+        existing = api.get("admissionregistration.k8s.io/v1", kind, configuration["metadata"]["name"])
+        if existing and [w["clientConfig"].get("url") for w in existing.get("webhooks") or []] == \
+                [w["clientConfig"]["url"] for w in configuration["webhooks"]]:
+            continue
+        vc.apply(api, plural, configuration)
+
+
+def _unregister_webhooks(api) -> None:
+    for plural, configuration in _configurations():
+        vc.delete(api, "admissionregistration.k8s.io/v1", configuration["kind"], configuration["metadata"]["name"])
+
+
+# --- common instancetypes and preferences ----------------------------------------------------------
+
+_U_SERIES = (("u1.nano", 1, "512Mi"), ("u1.micro", 1, "1Gi"), ("u1.small", 1, "2Gi"), ("u1.medium", 1, "4Gi"),
+             ("u1.2xmedium", 2, "4Gi"), ("u1.large", 2, "8Gi"), ("u1.xlarge", 4, "16Gi"),
+             ("u1.2xlarge", 8, "32Gi"))
+
+_LINUX = {"preferredDiskBus": "virtio", "preferredInterfaceModel": "virtio", "preferredRng": {},
+          "preferredNetworkInterfaceMultiQueue": True}
+_PREFERENCES = (
+    ("rhel.8", "Red Hat Enterprise Linux 8", "linux", _LINUX, {}, "1.5Gi"),
+    ("rhel.9", "Red Hat Enterprise Linux 9", "linux", _LINUX, {}, "1.5Gi"),
+    ("rhel.10", "Red Hat Enterprise Linux 10", "linux", _LINUX, {}, "1.5Gi"),
+    ("centos.stream9", "CentOS Stream 9", "linux", _LINUX, {}, "1.5Gi"),
+    ("centos.stream10", "CentOS Stream 10", "linux", _LINUX, {}, "1.5Gi"),
+    ("fedora", "Fedora (amd64)", "linux", _LINUX, {"preferredUseEfi": True, "preferredUseSecureBoot": True}, "2Gi"),
+    ("windows.2k22", "Microsoft Windows Server 2022", "windows",
+     {"preferredDiskBus": "sata", "preferredInterfaceModel": "e1000e", "preferredTPM": {}},
+     {"preferredUseEfi": True, "preferredUseSecureBoot": True}, "4Gi"),
+)
+
+
+def _common_labels() -> dict:
+    return {"app.kubernetes.io/managed-by": "virt-operator", "app.kubernetes.io/component": "kubevirt",
+            "instancetype.kubevirt.io/vendor": "kubevirt.io",
+            "instancetype.kubevirt.io/common-instancetypes-version": COMMON_INSTANCETYPES_VERSION}
+
+
+def common_instancetypes() -> list:
+    items = []
+    for name, cpu, memory in _U_SERIES:
+        items.append({"apiVersion": INSTANCETYPE[0], "kind": INSTANCETYPE[1],
+                      "metadata": {"name": name,
+                                   "labels": {**_common_labels(), "instancetype.kubevirt.io/class": "general.purpose",
+                                              "instancetype.kubevirt.io/cpu": str(cpu),
+                                              "instancetype.kubevirt.io/memory": memory,
+                                              "instancetype.kubevirt.io/version": "1"},
+                                   "annotations": {"instancetype.kubevirt.io/description":
+                                                   "The U Series is quite neutral and provides resources for "
+                                                   "general purpose applications.",
+                                                   "instancetype.kubevirt.io/displayName": "General Purpose"}},
+                      "spec": {"cpu": {"guest": cpu}, "memory": {"guest": memory}}})
+    return items
+
+
+def common_preferences() -> list:
+    items = []
+    for name, display, os_type, devices, firmware, memory in _PREFERENCES:
+        spec = {"devices": dict(devices), "requirements": {"cpu": {"guest": 1}, "memory": {"guest": memory}},
+                "annotations": {"vm.kubevirt.io/os": name.split(".")[0]}}
+        if firmware:
+            spec["firmware"] = dict(firmware)
+        items.append({"apiVersion": PREFERENCE[0], "kind": PREFERENCE[1],
+                      "metadata": {"name": name,
+                                   "labels": {**_common_labels(), "instancetype.kubevirt.io/os-type": os_type,
+                                              "instancetype.kubevirt.io/arch": "amd64"},
+                                   "annotations": {"openshift.io/display-name": display,
+                                                   "iconClass": f"icon-{name.split('.')[0]}",
+                                                   "openshift.io/support-url": "https://access.redhat.com",
+                                                   "openshift.io/provider-display-name": "KubeVirt"}},
+                      "spec": spec})
+    return items
+
+
+def _deploy_instancetypes(api) -> None:
+    for kind, items in ((INSTANCETYPE, common_instancetypes()), (PREFERENCE, common_preferences())):
+        for item in items:
+            existing = api.get(*kind, item["metadata"]["name"])
+            if existing is None:
+                vc.create(api, item)
+            elif existing["spec"] != item["spec"]:
+                vc.patch(api, existing, {"spec": item["spec"]}, guarded=False)
+
+
+def _remove_instancetypes(api) -> None:
+    for kind in (INSTANCETYPE, PREFERENCE):
+        for item in api.list(*kind):
+            if (item["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by") == "virt-operator":
+                vc.delete(api, *kind, item["metadata"]["name"])
+
+
+# --- where virt-handler runs ------------------------------------------------------------------------
+
+def handler_nodes(api, kv: dict) -> set:
+    placement = ((kv.get("spec") or {}).get("workloads") or {}).get("nodePlacement") or {}
+    names = set()
+    for node in api.list("v1", "Node"):
+        labels = node["metadata"].get("labels") or {}
+        if not vc.node_selector_matches(labels, placement.get("nodeSelector")):
+            continue
+        if not vc.node_affinity_matches(node, placement.get("affinity")):
+            continue
+        if not vc.tolerates((node.get("spec") or {}).get("taints"), placement.get("tolerations")):
+            continue
+        names.add(node["metadata"]["name"])
+    return names
+
+
+def _label_nodes(api, kv: dict) -> None:
+    running = handler_nodes(api, kv)
+    for node in api.list("v1", "Node"):
+        name = node["metadata"]["name"]
+        wanted = "true" if name in running else "false"
+        if (node["metadata"].get("labels") or {}).get(SCHEDULABLE) != wanted:
+            vc.patch(api, node, {"metadata": {"labels": {SCHEDULABLE: wanted}}}, guarded=False)
+
+
+# --- KubeVirt CR -----------------------------------------------------------------------------------
+
+def reconcile_kubevirt(api, kv: dict):
+    meta = kv["metadata"]
+    status = kv.get("status") or {}
+    if meta.get("deletionTimestamp"):
+        if FINALIZER not in (meta.get("finalizers") or []):
+            return None
+        if status.get("phase") != "Deleting":
+            conditions = vc.set_condition(status.get("conditions"), "Available", "False", "Deleting",
+                                          "Deleting KubeVirt")
+            vc.update_status(api, kv, {"phase": "Deleting", "conditions": conditions})
+            return step_delay()
+        _unregister_webhooks(api)
+        _remove_instancetypes(api)
+        vc.remove_finalizer(api, kv, FINALIZER)
+        return None
+    kv = vc.add_finalizer(api, kv, FINALIZER)
+    if kv is None:
+        return 0.05
+    status = kv.get("status") or {}
+    phase = status.get("phase") or ""
+    generation = kv["metadata"].get("generation")
+    versions = {"observedKubeVirtVersion": vc.KUBEVIRT_VERSION, "targetKubeVirtVersion": vc.KUBEVIRT_VERSION,
+                "operatorVersion": vc.KUBEVIRT_VERSION,
+                "observedKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
+                "targetKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
+                "observedDeploymentID": vc.short_hash(meta["uid"], 16),
+                "targetDeploymentID": vc.short_hash(meta["uid"], 16),
+                "defaultArchitecture": "amd64", "outdatedVirtualMachineInstanceWorkloads": 0}
+    if phase in ("", "Deploying"):
+        if phase == "":
+            conditions = []
+            for type_, state, reason, message in (
+                    ("Available", "False", "DeploymentInProgress", "Deploying version v1.8.4 with registry "
+                                                                   "registry.redhat.io/container-native-virtualization"),
+                    ("Progressing", "True", "DeploymentInProgress", "Deploying version v1.8.4"),
+                    ("Degraded", "False", "DeploymentInProgress", "Deploying version v1.8.4")):
+                conditions = vc.set_condition(conditions, type_, state, reason, message, probe=True)
+            vc.update_status(api, kv, {"phase": "Deploying", "conditions": conditions})
+            return step_delay()
+        _register_webhooks(api)
+        _deploy_instancetypes(api)
+        _label_nodes(api, kv)
+        conditions = status.get("conditions") or []
+        for type_, state, reason, message in (
+                ("Available", "True", "AllComponentsReady", "All components are ready."),
+                ("Progressing", "False", "AllComponentsReady", "All components are ready."),
+                ("Degraded", "False", "AllComponentsReady", "All components are ready."),
+                ("Created", "True", "AllResourcesCreated", "All resources were created.")):
+            conditions = vc.set_condition(conditions, type_, state, reason, message, probe=True)
+        vc.update_status(api, kv, {"phase": "Deployed", "conditions": conditions,
+                                   "observedGeneration": generation, **versions})
+        return None
+    # Deployed: keep the parts in line with the spec (and the webhook URLs after a restart).
+    _register_webhooks(api)
+    _deploy_instancetypes(api)
+    _label_nodes(api, kv)
+    if status.get("observedGeneration") != generation:
+        # A changed configuration is rolled out to virt-handler, virt-controller and virt-api first.
+        progressing = vc.condition(kv, "Progressing") or {}
+        if progressing.get("status") != "True":
+            conditions = vc.set_condition(status.get("conditions"), "Progressing", "True", "DeploymentInProgress",
+                                          f"Deploying version {vc.KUBEVIRT_VERSION} with registry "
+                                          "registry.redhat.io/container-native-virtualization", probe=True)
+            vc.update_status(api, kv, {"conditions": conditions})
+            return ROLLOUT_SECONDS()
+        if vc.parse_time(progressing["lastTransitionTime"]) + ROLLOUT_SECONDS() > time.time():
+            return step_delay()
+        conditions = vc.set_condition(status.get("conditions"), "Progressing", "False", "AllComponentsReady",
+                                      "All components are ready.", probe=True)
+        vc.update_status(api, kv, {"observedGeneration": generation, "conditions": conditions})
+    return None
+
+
+def ROLLOUT_SECONDS() -> float:  # noqa: N802 - reads like the constant it is
+    return max(1.0, 3 * step_delay())
+
+
+# --- "kubelet" for virt-launcher pods ---------------------------------------------------------------
+
+def reconcile_launcher_pod(api, pod: dict):
+    meta = pod["metadata"]
+    if (meta.get("labels") or {}).get("kubevirt.io") != "virt-launcher":
+        return None
+    if meta.get("deletionTimestamp") and (pod.get("spec") or {}).get("nodeName"):
+        # The container stops and the kubelet confirms the deletion.
+        vc.delete(api, "v1", "Pod", meta["name"], meta["namespace"], grace_period=0)
+    return None
+
+
+def setup(manager, webhooks):
+    global _server
+    _server = webhooks
+    api = manager.api
+
+    def all_kubevirts(_obj):
+        try:
+            return [(k["metadata"]["namespace"], k["metadata"]["name"]) for k in api.list(*KUBEVIRT)]
+        except Exception:
+            return []
+
+    manager.add(Controller("virt-operator", *KUBEVIRT, reconcile_kubevirt, resync_seconds=30,
+                           watches=[Watch("v1", "Node", all_kubevirts)]))
+    manager.add(Controller("virt-launcher-kubelet", "v1", "Pod", reconcile_launcher_pod))
+    log.info("kubevirt: virt-operator simulation loaded (%s)", vc.KUBEVIRT_VERSION)
