@@ -73,9 +73,10 @@ units: venv
 lab-build: venv
 	$(PY) -m lab build
 
-# pytest exits 5 when a stage has no test yet; that is not a failure.
+# pytest exits 5 when a stage has no test yet; that is not a failure. The tests start a lab of their
+# own, beside the one `make demo` leaves running.
 integration: venv collection lab-build
-	$(PY) -m pytest tests/integration -q || { rc=$$?; [ $$rc -eq 5 ] && echo "no integration tests collected"; [ $$rc -eq 5 ]; }
+	LAB_STATE_DIR=$${LAB_STATE_DIR:-$(CURDIR)/.lab-test} $(PY) -m pytest tests/integration -q || { rc=$$?; [ $$rc -eq 5 ] && echo "no integration tests collected"; [ $$rc -eq 5 ]; }
 
 bench: venv
 	$(PY) tests/bench/wait_latency.py
