@@ -148,7 +148,8 @@ def csv_spec(package_name: str, entry: dict) -> dict:
     version = entry["version"]
     labels = {"operatorframework.io/arch.amd64": "supported", "operatorframework.io/os.linux": "supported"}
     images = {
-        "kubevirt-hyperconverged": "registry.redhat.io/container-native-virtualization/hyperconverged-cluster-operator-rhel9",
+        "kubevirt-hyperconverged":
+            "registry.redhat.io/container-native-virtualization/hyperconverged-cluster-operator-rhel9",
         "mtv-operator": "registry.redhat.io/migration-toolkit-virtualization/mtv-rhel9-operator",
     }[package_name]
     deployments = [{

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from virt_helpers import (CNV, CSV, DATA_SOURCE, DIC, DRIVER, HC, OPERATOR_GROUP, OS_IMAGES, STORAGE_CLASS, SUBSCRIPTION,
-                          VOLUME_SNAPSHOT_CLASS, Kube, condition, unsnapshottable_claim, wait_for)
+from virt_helpers import (CNV, CSV, DATA_SOURCE, DIC, DRIVER, HC, OPERATOR_GROUP, OS_IMAGES, STORAGE_CLASS,
+                          SUBSCRIPTION, VOLUME_SNAPSHOT_CLASS, Kube, condition, unsnapshottable_claim, wait_for)
 
 TRIDENT = "trident"
 SAN_CLASS = "virt-ontap-san"

@@ -75,7 +75,8 @@ def test_draining_a_node_migrates_its_vms_away(stack, kube, core_v1, namespace, 
 def test_a_vm_that_cannot_migrate_blocks_the_drain(stack, kube, core_v1, namespace):
     kube.create(pvc_body("rwo-data", stack.san, access_mode="ReadWriteOnce"), namespace)
     name = unique("vm")
-    kube.create(blank_vm(name, stack.san, extra_disks=[("data", "rwo-data")]), namespace)  # cluster default: LiveMigrate
+    # No evictionStrategy of its own: the cluster's default (LiveMigrate, from HCO) applies.
+    kube.create(blank_vm(name, stack.san, extra_disks=[("data", "rwo-data")]), namespace)
     wait_vm_running(kube, namespace, name)
     pod = launcher_pods(kube, namespace, name)[0]["metadata"]["name"]
     error = evict(core_v1, namespace, pod)

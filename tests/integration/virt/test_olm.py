@@ -22,8 +22,8 @@ def test_automatic_install_reaches_succeeded(kube, namespace):
     operator_group(kube, namespace, [namespace])
     subscribe(kube, namespace)
     csv = wait_csv(kube, namespace, HEAD)
-    status = kube.wait(*SUBSCRIPTION, "sub", namespace,
-                       lambda s: (s.get("status") or {}).get("state") == "AtLatestKnown", "to be AtLatestKnown")["status"]
+    status = kube.wait(*SUBSCRIPTION, "sub", namespace, lambda s: (s.get("status") or {}).get("state") ==
+                       "AtLatestKnown", "to be AtLatestKnown")["status"]
     assert status["currentCSV"] == status["installedCSV"] == HEAD
     assert status["installPlanRef"]["kind"] == "InstallPlan"
     assert condition({"status": status}, "CatalogSourcesUnhealthy")["status"] == "False"
@@ -66,8 +66,9 @@ def test_manual_approval_waits_then_installs_and_offers_the_upgrade(kube, namesp
     kube.patch(*INSTALL_PLAN, plan_name, namespace, {"spec": {"approved": True}})
     wait_csv(kube, namespace, older)
     # The channel has a newer bundle that replaces it: a second plan, waiting for approval again.
+    newer = "kubevirt-hyperconverged-operator.v4.21.1"
     upgrade = kube.wait(*SUBSCRIPTION, "sub", namespace,
-                        lambda s: (s.get("status") or {}).get("currentCSV") == "kubevirt-hyperconverged-operator.v4.21.1"
+                        lambda s: (s.get("status") or {}).get("currentCSV") == newer
                         and condition(s, "InstallPlanPending").get("reason") == "RequiresApproval",
                         "to offer the upgrade")["status"]
     assert upgrade["installedCSV"] == older and upgrade["state"] == "UpgradePending"

@@ -5,8 +5,8 @@ from kubernetes.client.exceptions import ApiException
 from netapp_ontap import HostConnection
 from netapp_ontap.resources import Lun
 
-from virt_helpers import (DV, NODE, POD, PVC, VM, VMI, condition, launcher_pods, message, pvc_body, unique, vm_body, blank_vm,
-                          wait_for, wait_vm_running, wait_vm_stopped)
+from virt_helpers import (DV, NODE, POD, PVC, VM, VMI, blank_vm, condition, launcher_pods, message, pvc_body, unique,
+                          vm_body, wait_for, wait_vm_running, wait_vm_stopped)
 
 
 def ontap_luns(lab, volume: str) -> list:

@@ -116,7 +116,8 @@ def desired_kubevirt(hc: dict, version: str) -> dict:
         configuration["evictionStrategy"] = spec["evictionStrategy"]
     if spec.get("vmStateStorageClass"):
         configuration["vmStateStorageClass"] = spec["vmStateStorageClass"]
-    kv_spec = {"uninstallStrategy": "BlockUninstallIfWorkloadsExist", "configuration": configuration,
+    kv_spec = {"uninstallStrategy": spec.get("uninstallStrategy") or "BlockUninstallIfWorkloadsExist",
+               "configuration": configuration,
                "certificateRotateStrategy": {"selfSigned": {
                    "ca": {"duration": "48h0m0s", "renewBefore": "24h0m0s"},
                    "server": {"duration": "24h0m0s", "renewBefore": "12h0m0s"}}}}
@@ -321,12 +322,12 @@ def reconcile_hyperconverged(api, hc: dict):
     if meta["name"] != vc.HCO_NAME:
         return None  # HCO watches only its one NamespacedName
     csv = operator_csv(api, meta["namespace"])
+    if csv is None:
+        return 10.0  # no operator runs in this namespace (not installed, or its CSV is gone)
     if meta.get("deletionTimestamp"):
         if FINALIZER in (meta.get("finalizers") or []):
             return _finalize(api, hc)
         return None
-    if csv is None:
-        return 10.0  # no operator runs in this namespace (not installed, or its CSV is gone)
     version = csv["spec"].get("version", "")
     hc = vc.add_finalizer(api, hc, FINALIZER)
     if hc is None:
@@ -465,9 +466,6 @@ def make_webhook(api):
                         csvs[0]["metadata"]["namespace"] if csvs else namespace)
             return deny(f"invalid namespace for v1beta1.HyperConverged - please use the {home} namespace")
         if operation == "DELETE":
-            old = request.get("oldObject") or {}
-            if (old.get("spec") or {}).get("uninstallStrategy", "BlockUninstallIfWorkloadsExist") == "RemoveWorkloads":
-                return allow()
             kv = api.get(*KUBEVIRT, KUBEVIRT_NAME, namespace)
             if kv is None:
                 return allow()

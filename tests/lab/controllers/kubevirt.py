@@ -216,6 +216,16 @@ def reconcile_kubevirt(api, kv: dict):
                                           "Deleting KubeVirt")
             vc.update_status(api, kv, {"phase": "Deleting", "conditions": conditions})
             return step_delay()
+        if (kv.get("spec") or {}).get("uninstallStrategy") == "RemoveWorkloads":
+            left = False
+            for kind in ("VirtualMachine", "VirtualMachineInstance"):
+                for workload in api.list("kubevirt.io/v1", kind):
+                    left = True
+                    if not workload["metadata"].get("deletionTimestamp"):
+                        vc.delete(api, "kubevirt.io/v1", kind, workload["metadata"]["name"],
+                                  workload["metadata"]["namespace"])
+            if left:
+                return step_delay()  # the workloads go first
         _unregister_webhooks(api)
         _remove_instancetypes(api)
         vc.remove_finalizer(api, kv, FINALIZER)
@@ -237,8 +247,8 @@ def reconcile_kubevirt(api, kv: dict):
         if phase == "":
             conditions = []
             for type_, state, reason, message in (
-                    ("Available", "False", "DeploymentInProgress", "Deploying version v1.8.4 with registry "
-                                                                   "registry.redhat.io/container-native-virtualization"),
+                    ("Available", "False", "DeploymentInProgress",
+                     "Deploying version v1.8.4 with registry registry.redhat.io/container-native-virtualization"),
                     ("Progressing", "True", "DeploymentInProgress", "Deploying version v1.8.4"),
                     ("Degraded", "False", "DeploymentInProgress", "Deploying version v1.8.4")):
                 conditions = vc.set_condition(conditions, type_, state, reason, message, probe=True)
@@ -269,8 +279,8 @@ def reconcile_kubevirt(api, kv: dict):
                                           f"Deploying version {vc.KUBEVIRT_VERSION} with registry "
                                           "registry.redhat.io/container-native-virtualization", probe=True)
             vc.update_status(api, kv, {"conditions": conditions})
-            return ROLLOUT_SECONDS()
-        if vc.parse_time(progressing["lastTransitionTime"]) + ROLLOUT_SECONDS() > time.time():
+            return rollout_seconds()
+        if vc.parse_time(progressing["lastTransitionTime"]) + rollout_seconds() > time.time():
             return step_delay()
         conditions = vc.set_condition(status.get("conditions"), "Progressing", "False", "AllComponentsReady",
                                       "All components are ready.", probe=True)
@@ -278,7 +288,8 @@ def reconcile_kubevirt(api, kv: dict):
     return None
 
 
-def ROLLOUT_SECONDS() -> float:  # noqa: N802 - reads like the constant it is
+def rollout_seconds() -> float:
+    """How long virt-operator takes to roll a configuration change out (the lab's time scale)."""
     return max(1.0, 3 * step_delay())
 
 

@@ -20,6 +20,7 @@ node gets a migration `kubevirt-evacuation-*`; a successful migration clears the
 Deleting a migration that has not finished aborts it.
 """
 
+import threading
 import time
 
 from lab.controllers import virt_common as vc
@@ -128,28 +129,40 @@ def reconcile_migration(api, vmim: dict):
             (vmi.get("status") or {}).get("phase") != "Running":
         return _fail(api, vmim, vmi, "VMI is not running" if vmi is not None else "VMI does not exist")
     config = vc.migration_config(kv)
-    vmi_status = vmi.get("status") or {}
     state = dict(status.get("migrationState") or {})
-    uid = meta["uid"]
-
     if phase == "Pending":
-        if _throttled(api, vmim, vmi, config):
-            return 2.0
-        source = vmi_status.get("nodeName")
-        constraints = pod_constraints(vmi, (vmim.get("spec") or {}).get("addedNodeSelector"))
-        target = pick_node(api, candidate_nodes(api, constraints, exclude={source}), constraints.get("affinity"))
-        if target is None:
-            return 2.0  # the target pod would stay unschedulable
-        source_pod = active_pod(api, vmi)
-        pod = ensure_launcher_pod(api, vmi, target["metadata"]["name"], migration=vmim)
-        state = {"migrationUid": uid, "sourceNode": source, "sourcePod": (source_pod or {}).get("metadata", {}).get(
-            "name", ""), "targetPod": pod["metadata"]["name"]}
-        _set_phase(api, vmim, "Scheduling", migrationState=state)
-        api.event(vmi, "Normal", "SuccessfulCreate", f"Created migration target pod {namespace}/"
-                                                     f"{pod['metadata']['name']} with uuid {pod['metadata']['uid']}"
-                                                     f" for migration {uid}")
-        return step_delay()
+        with _SCHEDULING:  # one decision at a time, so the parallel limits hold across workers
+            return _schedule(api, vmim, vmi, config)
+    return _advance(api, vmim, vmi, config, phase, state)
 
+
+_SCHEDULING = threading.Lock()
+
+
+def _schedule(api, vmim: dict, vmi: dict, config: dict):
+    namespace, uid = vmim["metadata"]["namespace"], vmim["metadata"]["uid"]
+    vmi_status = vmi.get("status") or {}
+    if _throttled(api, vmim, vmi, config):
+        return 2.0
+    source = vmi_status.get("nodeName")
+    constraints = pod_constraints(vmi, (vmim.get("spec") or {}).get("addedNodeSelector"))
+    target = pick_node(api, candidate_nodes(api, constraints, exclude={source}), constraints.get("affinity"))
+    if target is None:
+        return 2.0  # the target pod would stay unschedulable
+    source_pod = active_pod(api, vmi)
+    pod = ensure_launcher_pod(api, vmi, target["metadata"]["name"], migration=vmim)
+    state = {"migrationUid": uid, "sourceNode": source, "sourcePod": (source_pod or {}).get("metadata", {}).get(
+        "name", ""), "targetPod": pod["metadata"]["name"]}
+    _set_phase(api, vmim, "Scheduling", migrationState=state)
+    api.event(vmi, "Normal", "SuccessfulCreate", f"Created migration target pod {namespace}/"
+                                                 f"{pod['metadata']['name']} with uuid {pod['metadata']['uid']}"
+                                                 f" for migration {uid}")
+    return step_delay()
+
+
+def _advance(api, vmim: dict, vmi: dict, config: dict, phase: str, state: dict):
+    namespace, uid = vmim["metadata"]["namespace"], vmim["metadata"]["uid"]
+    vmi_status = vmi.get("status") or {}
     target_pod = next((p for p in launcher_pods(api, vmi)
                        if (p["metadata"].get("labels") or {}).get("kubevirt.io/migrationJobUID") == uid), None)
     if target_pod is None or target_pod["metadata"].get("deletionTimestamp") or \
@@ -234,6 +247,9 @@ def reconcile_evacuation(api, vmi: dict):
     for migration in api.list(*VMIM, namespace=namespace, label_selector=f"kubevirt.io/vmi-name={name}"):
         if (migration.get("status") or {}).get("phase") not in FINAL:
             return 5.0  # one is on its way
+    fresh = (api.get(*VMI, name, namespace) or {}).get("status") or {}
+    if fresh.get("nodeName") != node or fresh.get("evacuationNodeName") != node:
+        return None  # a migration just moved it (the list above was newer than the VMI we started from)
     created = vc.create(api, {
         "apiVersion": VMIM[0], "kind": "VirtualMachineInstanceMigration",
         "metadata": {"generateName": "kubevirt-evacuation-", "namespace": namespace,

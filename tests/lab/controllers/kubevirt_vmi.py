@@ -106,9 +106,10 @@ def candidate_nodes(api, constraints: dict, exclude=()) -> list:
 def _preference(node: dict, affinity) -> int:
     """The scheduler's NodeAffinity score: the weights of the preferred terms the node matches."""
     terms = ((affinity or {}).get("nodeAffinity") or {}).get("preferredDuringSchedulingIgnoredDuringExecution") or []
-    return sum(int(t.get("weight", 0)) for t in terms
-               if vc.node_affinity_matches(node, {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
-                                                                   {"nodeSelectorTerms": [t.get("preference") or {}]}}}))
+    def required(term):
+        return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [term.get("preference") or {}]}}}
+    return sum(int(t.get("weight", 0)) for t in terms if vc.node_affinity_matches(node, required(t)))
 
 
 def pick_node(api, nodes: list, affinity=None):
@@ -124,10 +125,11 @@ def pick_node(api, nodes: list, affinity=None):
                                      n["metadata"]["name"]))
 
 
-def unschedulable_message(api, total_nodes: int) -> str:
+def unschedulable_message(total_nodes: int) -> str:
+    """What kube-scheduler reports on the launcher pod (and KubeVirt copies to the VMI)."""
     return (f"0/{total_nodes} nodes are available: {total_nodes} node(s) didn't match Pod's node "
-            "affinity/selector. preemption: 0/{0} nodes are available: {0} Preemption is not helpful "
-            "for scheduling.").replace("{0}", str(total_nodes))
+            f"affinity/selector. preemption: 0/{total_nodes} nodes are available: {total_nodes} Preemption is not "
+            "helpful for scheduling.")
 
 
 # --- the virt-launcher pod ----------------------------------------------------------------------
@@ -158,7 +160,8 @@ def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
                                                           "hotplug-disks")]
     mounts = [{"name": n, "mountPath": p} for n, p in (
         ("private", "/var/run/kubevirt-private"), ("public", "/var/run/kubevirt"),
-        ("ephemeral-disks", "/var/run/kubevirt-ephemeral-disks"), ("container-disks", "/var/run/kubevirt/container-disks"),
+        ("ephemeral-disks", "/var/run/kubevirt-ephemeral-disks"),
+        ("container-disks", "/var/run/kubevirt/container-disks"),
         ("libvirt-runtime", "/var/run/libvirt"), ("sockets", "/var/run/kubevirt/sockets"),
         ("hotplug-disks", "/var/run/kubevirt/hotplug-disks"))]
     devices = []
@@ -441,7 +444,7 @@ def reconcile_vmi(api, vmi: dict):
         if node is None:
             total = len(api.list("v1", "Node"))
             conditions = vc.set_condition(conditions, "PodScheduled", "False", "Unschedulable",
-                                          unschedulable_message(api, total), probe=True)
+                                          unschedulable_message(total), probe=True)
             if conditions != status.get("conditions"):
                 vc.update_status(api, vmi, {"conditions": conditions})
             return 2.0
