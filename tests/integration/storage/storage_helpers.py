@@ -51,6 +51,15 @@ class Ontap:
         with self._connection:
             return {v.name for v in Volume.get_collection(fields="name")}
 
+    def claim_volumes(self, core_v1, namespace: str, *claims: str) -> list:
+        """The ONTAP volumes that hold these claims, if any (a PV is named pvc-<claim uid>).
+
+        Other suites may provision at the same time, so tests of refusals look at their own claims only.
+        """
+        names = {internal_name("pvc-" + core_v1.read_namespaced_persistent_volume_claim(c, namespace).metadata.uid)
+                 for c in claims}
+        return sorted(names & self.volume_names())
+
     def luns(self, volume: str) -> list:
         with self._connection:
             return [lun.name for lun in Lun.get_collection(**{"location.volume.name": volume})]

@@ -91,7 +91,6 @@ def test_refused_clones_and_restores(core_v1, custom_objects, namespace, san_cla
     _source_volume(core_v1, namespace, "block", san_class, "Block", "ReadWriteMany")
     _snapshot(custom_objects, namespace, "block-snap", "block", snapshot_class)
     _ready_snapshot(custom_objects, namespace, "block-snap")
-    before = ontap.volume_names()
     pvc_source = {"kind": "PersistentVolumeClaim", "name": "block"}
     snapshot_source = {"apiGroup": GROUP, "kind": "VolumeSnapshot", "name": "block-snap"}
     refusals = {
@@ -119,7 +118,7 @@ def test_refused_clones_and_restores(core_v1, custom_objects, namespace, san_cla
                                         f"error getting handle for DataSource Type {source['kind']} by Name "
                                         f"{source['name']}: ")
         assert message in event.message
-    assert ontap.volume_names() == before
+    assert ontap.claim_volumes(core_v1, namespace, *refusals) == []
 
 
 def test_cross_namespace_source_is_dropped(core_v1, namespace, san_class, ontap):

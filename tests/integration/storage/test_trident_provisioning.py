@@ -32,7 +32,6 @@ def test_san_block_rwx_claim_binds_to_a_lun(core_v1, namespace, san_class, san_b
 
 
 def test_san_filesystem_rwx_is_refused(core_v1, namespace, san_class, ontap):
-    before = ontap.volume_names()
     core_v1.create_namespaced_persistent_volume_claim(namespace, claim("shared", san_class, "Filesystem",
                                                                        "ReadWriteMany"))
     event = wait_event(core_v1, namespace, "shared", "ProvisioningFailed")
@@ -41,7 +40,7 @@ def test_san_filesystem_rwx_is_refused(core_v1, namespace, san_class, ontap):
                              f"desc = no suitable file backend with {san_class} storage class and 1073741824 of free "
                              "space was found")
     assert core_v1.read_namespaced_persistent_volume_claim("shared", namespace).status.phase == "Pending"
-    assert ontap.volume_names() == before
+    assert ontap.claim_volumes(core_v1, namespace, "shared") == []
 
 
 def test_nas_claim_becomes_an_exported_volume(core_v1, namespace, nas_class, ontap):
@@ -85,12 +84,11 @@ def test_unknown_storage_class_parameter_is_refused(core_v1, namespace, storage_
     storage_v1.create_storage_class({"metadata": {"name": name}, "provisioner": DRIVER,
                                      "parameters": {"backendType": "ontap-san", "snapshot": "true"}})
     try:
-        before = ontap.volume_names()
         core_v1.create_namespaced_persistent_volume_claim(namespace, claim("typo", name, "Block", "ReadWriteMany"))
         event = wait_event(core_v1, namespace, "typo", "ProvisioningFailed")
         assert event.message == (f'failed to provision volume with StorageClass "{name}": rpc error: code = Unknown '
                                  f"desc = unknown storage class: {name}")
-        assert ontap.volume_names() == before
+        assert ontap.claim_volumes(core_v1, namespace, "typo") == []
     finally:
         storage_v1.delete_storage_class(name)
 

@@ -49,7 +49,9 @@ def _storage_class(name: str, binding: str, annotations: dict) -> dict:
             "metadata": {"name": name, "annotations": annotations},
             "provisioner": DRIVER, "reclaimPolicy": "Delete", "volumeBindingMode": binding,
             "allowVolumeExpansion": True,
-            "parameters": {"backendType": "ontap-san", "sanType": "iscsi", "snapshots": "true", "clones": "true"}}
+            # Pinned to this suite's backend: the storage suite's backends go away while VMs still run.
+            "parameters": {"backendType": "ontap-san", "sanType": "iscsi", "snapshots": "true", "clones": "true",
+                           "storagePools": f"{BACKEND}:.*"}}
 
 
 @pytest.fixture(scope="session")
