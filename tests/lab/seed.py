@@ -31,8 +31,12 @@ def crd_documents(root: Path = None) -> dict:
     The KubeVirt groups keep raw `*.openAPIV3Schema.yaml` files (no `kind`) next to the
     CRDs assembled from them in `assembled/`; only whole CRD documents are taken.
     """
+    root = root or paths.crds_dir()
+    if not root.is_dir():
+        raise FileNotFoundError(f"the upstream CRDs are not at {root}: the lab reads them from shared/crds beside "
+                                "the checkout (or set LAB_CRDS_DIR)")
     crds = {}
-    for path in sorted((root or paths.crds_dir()).rglob("*.yaml")):
+    for path in sorted(root.rglob("*.yaml")):
         text = path.read_text()
         if "CustomResourceDefinition" not in text:  # skip parsing the raw schema files
             continue
