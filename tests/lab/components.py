@@ -189,9 +189,17 @@ def _ontap_vars(lab: Lab) -> dict:
     return {"ontap": json.loads(lab.path("ontap", "endpoint.json").read_text())}
 
 
+CONTROLLERS_READY_FILE = "controllers.ready"
+
+
 def _controllers_command(lab: Lab) -> list:
     return [sys.executable, "-m", "lab.controllers",
-            "--state-dir", lab.state_dir, "--kubeconfig", lab.kubeconfig]
+            "--state-dir", lab.state_dir, "--kubeconfig", lab.kubeconfig,
+            "--ready-file", lab.path(CONTROLLERS_READY_FILE)]
+
+
+def controllers_ready(lab: Lab) -> bool:
+    return lab.path(CONTROLLERS_READY_FILE).exists()
 
 
 COMPONENTS = (
@@ -202,7 +210,6 @@ COMPONENTS = (
     Service("vcsim", _vcsim_command, _vcsim_ready, _vcsim_vars),
     Service("ontap", _ontap_command, lambda lab: lab.path("ontap", "endpoint.json").exists(),
             _ontap_vars, enabled=_package_present("ontap")),
-    # Started last; it is ready once it runs (it has no endpoint of its own yet).
-    Service("controllers", _controllers_command, lambda lab: True,
+    Service("controllers", _controllers_command, controllers_ready,
             enabled=_package_present("controllers")),
 )

@@ -5,13 +5,12 @@ Everything goes through the Kubernetes API, as the collection does; the simulate
 """
 
 import json
-import time
 import uuid
 from pathlib import Path
 
 from kubernetes.client.exceptions import ApiException
 
-from lab import cluster, procs
+from lab import cluster, components, procs
 
 TIMEOUT = 90
 OS_IMAGES = "openshift-virtualization-os-images"
@@ -267,13 +266,14 @@ def restart_controllers(lab, sig_kill: bool = True) -> None:
                 procs.wait_until(lambda: not proc.alive(), "the controllers to die", timeout=15)
             else:
                 procs.stop(proc)
+        state.path(components.CONTROLLERS_READY_FILE).unlink(missing_ok=True)
         new = procs.spawn(proc.name, proc.command, Path(proc.log), cluster._process_env())
         state.processes[index] = new
         state.save()
         for index2, old in enumerate(lab.processes):
             if old.name == "controllers":
                 lab.processes[index2] = new
-        time.sleep(0.5)
+        procs.wait_until(lambda: components.controllers_ready(state), "the controllers to be ready", new)
         return
     raise RuntimeError("the lab runs no controllers process")
 

@@ -1,13 +1,15 @@
-"""python -m lab.controllers --state-dir DIR --kubeconfig FILE
+"""python -m lab.controllers --state-dir DIR --kubeconfig FILE --ready-file FILE
 
 Runs every simulated operator in one process, under its own identity (a client
 certificate for the user ``system:serviceaccount:lab:controllers``), so that the
-audit log tells the lab's writes apart from the ones under test.
+audit log tells the lab's writes apart from the ones under test. The ready file is
+written once the webhooks are registered and every informer has listed its kind.
 """
 
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import signal
 import sys
@@ -37,7 +39,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.controllers", description=__doc__)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--kubeconfig", type=Path, required=True)
+    parser.add_argument("--ready-file", type=Path, required=True)
     args = parser.parse_args(argv)
+    args.ready_file.unlink(missing_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(levelname)s %(message)s")
 
     api_client = kubeconfig.api_client(_identity(args.state_dir, args.kubeconfig))
@@ -53,7 +57,7 @@ def main(argv=None) -> int:
             module.setup(manager, webhooks)
             logging.info("loaded %s", module_info.name)
     signal.signal(signal.SIGTERM, lambda *_: manager.stopping.set())
-    manager.run()
+    manager.run(on_synced=lambda: args.ready_file.write_text(f"{os.getpid()}\n"))
     webhooks.stop()
     return 0
 

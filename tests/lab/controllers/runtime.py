@@ -232,29 +232,45 @@ class Manager:
         self.api = api
         self.controllers = []
         self.stopping = threading.Event()
+        self._unlisted = 0
+        self._unlisted_lock = threading.Lock()
+
+    def _listed(self, on_synced: Callable) -> None:
+        with self._unlisted_lock:
+            self._unlisted -= 1
+            synced = self._unlisted == 0
+        if synced:
+            log.info("every informer has listed once")
+            on_synced()
 
     def add(self, controller: Controller) -> None:
         self.controllers.append(controller)
 
-    def run(self) -> None:
+    def run(self, on_synced: Callable = lambda: None) -> None:
+        """Run until stopped; `on_synced` is called once every informer has listed its kind."""
         threads = []
         for controller in self.controllers:
             work = _Queue()
             primary = Watch(controller.api_version, controller.kind, lambda obj: [_key(obj)], controller.namespace)
             for watch in [primary] + list(controller.watches):
-                threads.append(threading.Thread(target=self._inform, args=(controller, watch, work), daemon=True,
+                self._unlisted += 1
+                threads.append(threading.Thread(target=self._inform, args=(controller, watch, work, on_synced),
+                                                daemon=True,
                                                 name=f"{controller.name}:watch:{watch.kind}"))
             for index in range(WORKERS_PER_CONTROLLER):
                 threads.append(threading.Thread(target=self._work, args=(controller, work), daemon=True,
                                                 name=f"{controller.name}:worker:{index}"))
+        if not self._unlisted:
+            on_synced()
         for thread in threads:
             thread.start()
         log.info("running %d controllers", len(self.controllers))
         self.stopping.wait()
 
-    def _inform(self, controller: Controller, watch: Watch, work: _Queue) -> None:
+    def _inform(self, controller: Controller, watch: Watch, work: _Queue, on_synced: Callable) -> None:
         """List, then watch from the list's resourceVersion; re-list on expiry or error, and resync."""
         delay = ERROR_BACKOFF[0]
+        first_list = True
         while not self.stopping.is_set():
             try:
                 resource = self.api.resource(watch.api_version, watch.kind)
@@ -264,6 +280,9 @@ class Manager:
                     obj.setdefault("kind", watch.kind)
                     for key in watch.map(obj):
                         work.add(key)
+                if first_list:
+                    first_list = False
+                    self._listed(on_synced)
                 version = listed["metadata"]["resourceVersion"]
                 resync_at = time.monotonic() + controller.resync_seconds
                 while time.monotonic() < resync_at and not self.stopping.is_set():
