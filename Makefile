@@ -1,5 +1,5 @@
 # ontap.virtualization — one entry point for people and CI.
-#   make test    sanity, lint, unit tests, then integration tests against a fresh lab
+#   make test    sanity, lint, unit tests, then integration tests and Molecule scenarios against fresh labs
 #   make demo    start the lab and run playbooks/site.yml against it (see README)
 
 SHELL := /bin/bash
@@ -21,9 +21,9 @@ COLLECTIONS := $(BUILD)/collections
 export PYTHONPATH := $(CURDIR)/tests
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS):$(CURDIR)/$(SITE)
 
-.PHONY: demo test venv collection sanity lint units integration bench build lab-build lab-up lab-down lab-status clean
+.PHONY: demo test venv collection sanity lint units integration molecule bench build lab-build lab-up lab-down lab-status clean
 
-test: sanity lint units integration
+test: sanity lint units integration molecule
 
 # The main job against the local lab: start it, run playbooks/site.yml, print what it made.
 PLAYBOOK := $(VENV)/bin/ansible-playbook -i inventories/lab
@@ -81,6 +81,10 @@ PYTEST_NO_TESTS_OK = || { rc=$$?; [ $$rc -eq 5 ] && echo "no integration tests c
 integration: venv collection lab-build
 	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration -q --ignore=tests/integration/collection $(PYTEST_NO_TESTS_OK)
 	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration/collection -q $(PYTEST_NO_TESTS_OK)
+
+# The roles as their users test them: each scenario under extensions/molecule starts a lab of its own.
+molecule: venv collection lab-build
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH molecule test --all
 
 bench: venv
 	$(PY) tests/bench/wait_latency.py

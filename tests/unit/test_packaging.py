@@ -14,7 +14,7 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GALAXY = os.path.join(os.path.dirname(sys.executable), "ansible-galaxy")
 NOT_SHIPPED = (
-    "tests/lab/", "tests/integration/", "tests/bench/", ".ci/", ".venv/", ".lab/",
+    "tests/lab/", "tests/integration/", "tests/bench/", "extensions/", ".ci/", ".venv/", ".lab/",
     "build/", "Makefile", "ansible.cfg", "requirements-test.txt",
 )
 
