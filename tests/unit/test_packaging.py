@@ -21,13 +21,13 @@ NOT_SHIPPED = (
 
 def _run(args, cwd, collections_path):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path)
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
 
 def _git_files():
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True)
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=False)
     if listed.returncode != 0:
         pytest.fail("the packaging test needs the git checkout: " + listed.stderr.strip())
     return [path for path in listed.stdout.split("\0") if path]
@@ -60,6 +60,6 @@ def test_the_tarball_installs_the_collection_into_an_empty_path(installed):
 
 
 def test_the_lab_tests_and_build_outputs_are_not_shipped(installed):
-    _, files = installed
+    files = installed[1]
     leaked = [f for f in files if f.startswith(NOT_SHIPPED) or f in NOT_SHIPPED]
     assert leaked == []
