@@ -18,6 +18,7 @@ import copy
 from ansible_collections.ontap.virtualization.plugins.module_utils import fields
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, describe
 from ansible_collections.ontap.virtualization.plugins.module_utils.kube import Conflict, ObjectRef
+from ansible_collections.ontap.virtualization.plugins.module_utils.results import Changes
 
 CONFLICT_RETRIES = 5
 HIDDEN = "<hidden>"
@@ -26,13 +27,14 @@ SECRET_PATHS = ("data", "stringData")
 
 
 class Outcome(object):
-    """What ``present``/``absent`` did: ``changed``, ``action``, ``diff`` and the resulting ``object``."""
+    """What ``present``/``absent`` did to ``what`` (a Kind ns/name): ``changed``, ``action``, ``diff``, ``object``."""
 
-    def __init__(self, changed, action, obj, diff=None):
+    def __init__(self, changed, action, obj, diff=None, what=""):
         self.changed = changed
         self.action = action
         self.object = obj
         self.diff = diff
+        self.what = what
 
 
 def _redact_secret(before, after):
@@ -60,6 +62,10 @@ class Ensurer(object):
         self.kube = kube
         self.check_mode = check_mode
         self.want_diff = want_diff
+        self.changes = Changes(check_mode, want_diff)
+
+    def _outcome(self, ref, changed, action, obj, diff):
+        return self.changes.record(Outcome(changed, action, obj, diff, describe(ref)))
 
     def ref_of(self, obj):
         metadata = obj.get("metadata") or {}
@@ -75,30 +81,32 @@ class Ensurer(object):
             live = self.kube.get(ref)
             if live is None:
                 created = self._create(ref, desired)
-                return Outcome(True, "create", created, self._diff(None, created, managed))
+                return self._outcome(ref, True, "create", created, self._diff(None, created, managed))
             patch = self._patch_for(live, desired, managed)
             if not patch:
-                return Outcome(False, None, live, self._diff(live, live, managed))
+                return self._outcome(ref, False, None, live, self._diff(live, live, managed))
             fields.put(patch, "metadata.resourceVersion", live["metadata"]["resourceVersion"])
             try:
                 updated = self.kube.patch(ref, patch, dry_run=self.check_mode)
             except Conflict:
                 continue
-            return Outcome(True, "update", updated, self._diff(live, updated, managed))
+            return self._outcome(ref, True, "update", updated, self._diff(live, updated, managed))
         raise ModuleError("{0} kept changing while we updated it ({1} conflicts in a row); another client is "
                           "writing the same fields. Run again once it settles.".format(describe(ref), CONFLICT_RETRIES))
 
     def preview_create(self, desired, managed):
         """What creating ``desired`` would give, computed locally (for check mode when a dry run cannot tell)."""
-        return Outcome(True, "create", desired, self._diff(None, desired, managed))
+        metadata = desired.get("metadata") or {}
+        ref = ObjectRef(desired["apiVersion"], desired["kind"], metadata.get("name"), metadata.get("namespace"), "")
+        return self._outcome(ref, True, "create", desired, self._diff(None, desired, managed))
 
     def absent(self, ref, managed=()):
         """Delete the object named by ``ref`` if it exists (without waiting)."""
         live = self.kube.get(ref)
         if live is None:
-            return Outcome(False, None, None, self._diff(None, None, managed))
+            return self._outcome(ref, False, None, None, self._diff(None, None, managed))
         self.kube.delete(ref, dry_run=self.check_mode)
-        return Outcome(True, "delete", live, self._diff(live, None, managed))
+        return self._outcome(ref, True, "delete", live, self._diff(live, None, managed))
 
     def _create(self, ref, desired):
         try:

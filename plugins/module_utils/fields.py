@@ -38,10 +38,6 @@ def get(obj, path, default=None):
     return node
 
 
-def has(obj, path):
-    return get(obj, path, _MISSING) is not _MISSING
-
-
 def put(obj, path, value):
     """Set ``path`` in ``obj`` to ``value``, creating the dictionaries on the way."""
     keys = split(path)
@@ -80,3 +76,19 @@ def contains(live, desired):
             return False
         return all(contains(have, want) for have, want in zip(live, desired))
     return live == desired
+
+
+def immutable_changes(live, desired, immutable):
+    """(path, old, new) for each immutable path whose value differs; dictionaries are compared key by key."""
+    changes = []
+    for path in immutable:
+        old, new = get(live, path), get(desired, path)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    changes.append((split(path) + (key,), old.get(key), new.get(key)))
+        else:
+            changes.append((path, old, new))
+    return changes

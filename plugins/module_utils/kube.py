@@ -20,7 +20,7 @@ from collections import namedtuple
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import (
     ModuleError,
     api_error_message,
-    describe,
+    transport_error_message,
 )
 from ansible_collections.ontap.virtualization.plugins.module_utils.retry import (
     call_with_backoff,
@@ -32,6 +32,8 @@ try:
 except ImportError:  # reported by the module's requirement check
     ResourceNotFoundError = Watch = None
 
+# The verbs of our calls, spelled as RBAC spells them so that a 403 message can be pasted into a Role.
+GET, LIST, WATCH, CREATE, PATCH, DELETE = "get", "list", "watch", "create", "patch", "delete"
 MERGE_PATCH = "application/merge-patch+json"
 DRY_RUN_ALL = "All"
 DEFAULT_RETRY_SECONDS = 60
@@ -41,10 +43,9 @@ USER_AGENT = "ontap.virtualization"
 class ObjectRef(namedtuple("ObjectRef", "api_version kind name namespace plural")):
     """Which object: enough to read it and to name it in a message."""
 
-    @classmethod
-    def of(cls, obj, plural=""):
-        metadata = obj.get("metadata") or {}
-        return cls(obj["apiVersion"], obj["kind"], metadata.get("name"), metadata.get("namespace"), plural)
+
+class NotServed(ModuleError):
+    """The cluster does not serve this kind: its operator or CRD is not installed."""
 
 
 class Conflict(Exception):
@@ -60,6 +61,7 @@ class Kube(object):
 
     def __init__(self, client, retry_seconds=DEFAULT_RETRY_SECONDS, clock=time.monotonic):
         self._dynamic = client.client
+        self.host = getattr(getattr(client, "configuration", None), "host", None) or "the configured API server"
         # The API server names field managers and audit entries after the user agent.
         self._dynamic.client.user_agent = USER_AGENT
         self.retry_seconds = retry_seconds
@@ -67,6 +69,7 @@ class Kube(object):
         self._resources = {}
 
     def resource(self, api_version, kind):
+        """The API resource of ``kind``; NotServed when the cluster does not serve it."""
         key = (api_version, kind)
         if key not in self._resources:
             try:
@@ -74,10 +77,20 @@ class Kube(object):
                     lambda: self._dynamic.resources.get(api_version=api_version, kind=kind),
                     self._clock() + self.retry_seconds)
             except ResourceNotFoundError:
-                raise ModuleError(
+                raise NotServed(
                     "The cluster does not serve {0} ({1}). Is the operator or CRD that provides it installed?".format(
                         kind, api_version))
+            except Exception as exc:  # pylint: disable=broad-except
+                raise self.error(exc, GET, ObjectRef(api_version, kind, None, None, kind), doing="discover the API of")
         return self._resources[key]
+
+    def served(self, api_version, kind):
+        """Whether the cluster serves ``kind``. Only "not served" is False: any other error is raised."""
+        try:
+            self.resource(api_version, kind)
+        except NotServed:
+            return False
+        return True
 
     def ref(self, api_version, kind, name=None, namespace=None):
         resource = self.resource(api_version, kind)
@@ -95,35 +108,40 @@ class Kube(object):
             status = getattr(exc, "status", None)
             if status == 404 and missing_ok:
                 return None
-            if status == 409 and verb == "update":
+            if status == 409 and verb == PATCH:
                 raise Conflict(str(exc))
-            if status is None:
-                raise ModuleError("Could not {0} {1}: {2}".format(verb, describe(ref), exc))
-            raise ModuleError(api_error_message(exc, verb, ref), status=status)
+            raise self.error(exc, verb, ref)
         return _without_managed_fields(found.to_dict()) if found is not None else None
+
+    def error(self, exc, verb, ref, doing=None):
+        """A ModuleError that says in a sentence what failed: an API answer, or the connection below it."""
+        status = getattr(exc, "status", None)
+        if status is None:
+            return ModuleError(transport_error_message(exc, self.host))
+        return ModuleError(api_error_message(exc, verb, ref, doing), status=status)
 
     def get(self, ref):
         """The object as a dict, or None when it does not exist."""
         resource = self.resource(ref.api_version, ref.kind)
-        return self._call("read", ref, lambda: resource.get(name=ref.name, namespace=ref.namespace), missing_ok=True)
+        return self._call(GET, ref, lambda: resource.get(name=ref.name, namespace=ref.namespace), missing_ok=True)
 
     def list(self, ref, label_selector=None, field_selector=None):
         """(items, resourceVersion) of the objects of ``ref``'s kind, in its namespace or everywhere."""
         resource = self.resource(ref.api_version, ref.kind)
-        result = self._call("list", ref, lambda: resource.get(
+        result = self._call(LIST, ref, lambda: resource.get(
             namespace=ref.namespace, label_selector=label_selector, field_selector=field_selector))
         return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion")
 
     def create(self, ref, body, dry_run=False):
         resource = self.resource(ref.api_version, ref.kind)
         params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
-        return self._call("create", ref, lambda: resource.create(body=body, namespace=ref.namespace, **params))
+        return self._call(CREATE, ref, lambda: resource.create(body=body, namespace=ref.namespace, **params))
 
     def patch(self, ref, patch, dry_run=False):
         """JSON merge patch; a ``metadata.resourceVersion`` in ``patch`` makes it conditional (Conflict)."""
         resource = self.resource(ref.api_version, ref.kind)
         params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
-        return self._call("update", ref, lambda: resource.patch(
+        return self._call(PATCH, ref, lambda: resource.patch(
             body=patch, name=ref.name, namespace=ref.namespace, content_type=MERGE_PATCH, **params))
 
     def delete(self, ref, dry_run=False, propagation="Background"):
@@ -133,7 +151,7 @@ class Kube(object):
         body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
         if dry_run:
             body["dryRun"] = [DRY_RUN_ALL]
-        deleted = self._call("delete", ref, lambda: resource.delete(
+        deleted = self._call(DELETE, ref, lambda: resource.delete(
             name=ref.name, namespace=ref.namespace, body=body), missing_ok=True)
         return deleted is not None
 

@@ -15,8 +15,6 @@ DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_KEY_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 def dns1123_label_error(name):
@@ -60,48 +58,10 @@ def to_dns1123_label(text, max_length=DNS1123_LABEL_MAX):
     return "{0}-{1}".format(name[:max_length - len(digest) - 1].rstrip("-"), digest)
 
 
-def label_error(key, value):
-    """Why ``key=value`` is not a valid Kubernetes label, or None."""
-    prefix, sep, name = key.rpartition("/")
-    if sep and dns1123_subdomain_error(prefix):
-        return "label key prefix '{0}' is not a DNS-1123 subdomain".format(prefix)
-    if not name or len(name) > 63 or not _LABEL_KEY_NAME.match(name):
-        return "label key '{0}' must be at most 63 alphanumeric characters, '-', '_' or '.'".format(key)
-    value = "" if value is None else str(value)
-    if len(value) > 63 or not _LABEL_VALUE.match(value):
-        return "label value '{0}' of '{1}' must be at most 63 alphanumeric characters, '-', '_' or '.'".format(value, key)
-    return None
+def work_name(prefix, *inputs):
+    """A deterministic name for work derived from ``inputs`` (a rerun finds what the first run created).
 
-
-def label_selector(match_labels=None, match_expressions=None):
-    """The string form of a label selector (``a=b,c in (d,e),!f``)."""
-    parts = ["{0}={1}".format(key, value) for key, value in sorted((match_labels or {}).items())]
-    for expression in match_expressions or []:
-        key, operator = expression["key"], expression["operator"]
-        values = ",".join(expression.get("values") or [])
-        if operator == "In":
-            parts.append("{0} in ({1})".format(key, values))
-        elif operator == "NotIn":
-            parts.append("{0} notin ({1})".format(key, values))
-        elif operator == "Exists":
-            parts.append(key)
-        elif operator == "DoesNotExist":
-            parts.append("!" + key)
-        else:
-            raise ValueError("unknown label selector operator '{0}'".format(operator))
-    return ",".join(parts)
-
-
-def owner_reference(owner, controller=True, block_owner_deletion=True):
-    """An ownerReference to ``owner`` (a live object, as returned by the API server)."""
-    metadata = owner["metadata"]
-    if not metadata.get("uid"):
-        raise ValueError("an owner reference needs the owner's uid: read the owner from the cluster first")
-    return {
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": metadata["name"],
-        "uid": metadata["uid"],
-        "controller": controller,
-        "blockOwnerDeletion": block_owner_deletion,
-    }
+    ``work_name("clone", "vm1", "vm1-copy")`` is always the same valid DNS-1123 label.
+    """
+    digest = hashlib.sha256("\x00".join(str(part) for part in inputs).encode("utf-8")).hexdigest()[:10]
+    return to_dns1123_label("{0}-{1}-{2}".format(prefix, "-".join(str(part) for part in inputs)[:40], digest))

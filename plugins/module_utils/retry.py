@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import is_tls_failure
+
 try:
     from urllib3.exceptions import HTTPError as TransportError
 except ImportError:  # reported by the module's requirement check
@@ -21,6 +23,9 @@ MAX_DELAY = 5.0
 
 
 def is_transient(exc):
+    """Throttling, server errors and dropped connections; never a failed TLS check, which only a fix cures."""
+    if is_tls_failure(exc):
+        return False
     if isinstance(exc, (TransportError, ConnectionError)):
         return True
     return getattr(exc, "status", None) in RETRYABLE_STATUS

@@ -45,7 +45,7 @@ DEFAULTS_KEYS = frozenset([
 ])
 # Changing these on an existing backend is refused by Trident (the update would move
 # existing volumes out from under it), so we refuse before writing.
-IMMUTABLE_BACKEND_KEYS = ("storageDriverName", "storagePrefix", "svm", "sanType")
+IMMUTABLE_BACKEND_PATHS = ("spec.storageDriverName", "spec.storagePrefix", "spec.svm", "spec.sanType")
 
 # StorageClass parameters Trident reads (after stripping the "trident.netapp.io/" prefix).
 STORAGECLASS_ATTRIBUTES = frozenset([
@@ -113,16 +113,6 @@ def backend_problems(spec):
         if key not in DEFAULTS_KEYS:
             problems.append("'{0}' is not a volume default Trident knows".format(key))
     return problems
-
-
-def immutable_changes(live_spec, desired_spec):
-    """The keys Trident cannot change on an existing backend that the desired spec changes."""
-    changes = []
-    for key in IMMUTABLE_BACKEND_KEYS:
-        if key in live_spec or key in desired_spec:
-            if live_spec.get(key) != desired_spec.get(key):
-                changes.append((key, live_spec.get(key), desired_spec.get(key)))
-    return changes
 
 
 def storageclass_problems(parameters):

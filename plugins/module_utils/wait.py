@@ -117,6 +117,29 @@ def summarize_status(obj):
     return json.dumps(shown, sort_keys=True, default=str)
 
 
+def timeout_message(seconds, what, missing, status):
+    return "Timed out after {0}s waiting for {1}: still missing {2}. Last status seen: {3}".format(
+        int(round(seconds)), what, missing, status)
+
+
+def short_status(obj):
+    """A line for a progress report: the phase, its reason or message, and the conditions."""
+    if obj is None:
+        return "not created yet"
+    status = obj.get("status") or {}
+    parts = []
+    for key in ("phase", "status", "reason"):
+        if isinstance(status.get(key), str) and status.get(key):
+            parts.append("{0} {1}".format(key, status[key]))
+    conditions = ["{0}={1}".format(c.get("type"), c.get("status")) for c in status.get("conditions") or []]
+    if conditions:
+        parts.append("conditions " + " ".join(conditions))
+    message = status.get("message")
+    if isinstance(message, str) and message:
+        parts.append(message if len(message) <= 120 else message[:117] + "...")
+    return ", ".join(parts) or "no status yet"
+
+
 class WaitFailed(ModuleError):
     """The object reached a state the wait can never recover from, or time ran out."""
 
@@ -125,18 +148,30 @@ class WaitFailed(ModuleError):
         self.last = last
 
 
+class WaitTimedOut(WaitFailed):
+    """Time ran out; ``missing`` says what the object still lacked."""
+
+    def __init__(self, msg, last, ref, missing):
+        super(WaitTimedOut, self).__init__(msg, last)
+        self.ref = ref
+        self.missing = missing
+
+
 class Waiter(object):
     """Waits on one object through ``kube`` (a module_utils.kube.Kube).
 
     ``progress`` is called with each new version of the object, so a module can
-    report (or a test can observe) the steps the object goes through.
+    report (or a test can observe) the steps the object goes through. ``recheck``
+    bounds each watch request, so that predicates that depend on time (how long a phase has lasted)
+    are judged again even when the object does not change.
     """
 
-    def __init__(self, kube, clock=time.monotonic, sleep=time.sleep, progress=None):
+    def __init__(self, kube, clock=time.monotonic, sleep=time.sleep, progress=None, recheck=MAX_WATCH_SECONDS):
         self.kube = kube
         self._clock = clock
         self._sleep = sleep
         self._progress = progress or (lambda obj: None)
+        self._recheck = recheck
 
     def until(self, ref, predicate, timeout, fail_when=None):
         """The object once ``predicate`` holds.
@@ -158,7 +193,7 @@ class Waiter(object):
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     break
-                for event_type, obj in self.kube.watch(ref, resource_version, min(remaining, MAX_WATCH_SECONDS)):
+                for event_type, obj in self.kube.watch(ref, resource_version, min(remaining, self._recheck)):
                     if event_type == "ERROR":
                         if obj.get("code") == 410:
                             resource_version = None
@@ -179,10 +214,10 @@ class Waiter(object):
                 self._sleep(RELIST_PAUSE)
             if self._clock() >= deadline:
                 break
-        raise WaitFailed(
-            "Timed out after {0}s waiting for {1}: still missing {2}. Last status seen: {3}".format(
-                timeout, describe(ref), predicate.missing(last) or predicate.description, summarize_status(last)),
-            last)
+            if resource_version is not None and self._done(ref, last, predicate, fail_when):
+                return last
+        missing = predicate.missing(last) or predicate.description
+        raise WaitTimedOut(timeout_message(timeout, describe(ref), missing, summarize_status(last)), last, ref, missing)
 
     def until_absent(self, ref, timeout):
         return self.until(ref, absent(), timeout)

@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
+  - ontap.virtualization.progress_options
 notes:
   - The module always waits for the operator to be installed, because the HyperConverged API exists only then;
     O(wait=false) skips only the wait for the HyperConverged to become Available.
@@ -196,11 +197,12 @@ hyperconverged:
   description: The HyperConverged as the cluster holds it.
   returned: with state=present
   type: dict
-removed:
-  description: What an uninstall removed, in order.
-  returned: with state=absent
+changes:
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
+  returned: always
   type: list
   elements: str
+  sample: [created Namespace openshift-cnv, created Subscription openshift-cnv/hco-operatorhub]
 diff:
   description: Before and after of the managed fields of every object the module changed.
   returned: in diff mode
@@ -208,14 +210,12 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import fields, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields, olm, wait
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 
 HCO_NAME = "kubevirt-hyperconverged"
 HCO_API = "hco.kubevirt.io/v1beta1"
-OLM_V1 = "operators.coreos.com/v1"
-OLM_V1ALPHA1 = "operators.coreos.com/v1alpha1"
 LIVE_MIGRATION_KEYS = {
     "parallel_migrations_per_cluster": "parallelMigrationsPerCluster",
     "parallel_outbound_migrations_per_node": "parallelOutboundMigrationsPerNode",
@@ -223,7 +223,15 @@ LIVE_MIGRATION_KEYS = {
     "bandwidth_per_migration": "bandwidthPerMigration", "network": "network",
     "allow_auto_converge": "allowAutoConverge", "allow_post_copy": "allowPostCopy",
 }
+LIVE_MIGRATION_COUNTS = ("parallel_migrations_per_cluster", "parallel_outbound_migrations_per_node",
+                         "completion_timeout_per_gib", "progress_timeout")
 HEALTHY = (("Available", "True"), ("Progressing", "False"), ("Degraded", "False"), ("ReconcileComplete", "True"))
+# What still uses OpenShift Virtualization: HCO's delete validation dry-runs the deletion of KubeVirt (refused
+# while VMs exist unless RemoveWorkloads) and of CDI (cdi-validate.go: refused while DataVolumes exist that
+# no DataImportCron owns).
+VIRTUAL_MACHINES = ("kubevirt.io/v1", "VirtualMachine")
+DATA_VOLUMES = ("cdi.kubevirt.io/v1beta1", "DataVolume")
+SHOWN = 10
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -248,6 +256,7 @@ ARGUMENT_SPEC = dict(
     spec=dict(type="dict", default={}),
     force=dict(type="bool", default=False),
 )
+REQUIRED_IF = [("approval", "Manual", ["starting_csv"])]
 
 
 def hyperconverged_spec(params):
@@ -259,10 +268,14 @@ def hyperconverged_spec(params):
             fields.put(spec, path, value)
             managed.append("spec." + path)
 
+    live_migration = params["live_migration"] or {}
+    negative = [option for option in LIVE_MIGRATION_COUNTS if (live_migration.get(option) or 1) < 1]
+    if negative:
+        raise ModuleError("live_migration.{0} must be at least 1".format(", live_migration.".join(negative)))
     for key, value in (params["feature_gates"] or {}).items():
         put("featureGates." + key, value)
     for option, key in LIVE_MIGRATION_KEYS.items():
-        put("liveMigrationConfig." + key, (params["live_migration"] or {}).get(option))
+        put("liveMigrationConfig." + key, live_migration.get(option))
     put("infra.nodePlacement", params["infra_node_placement"])
     put("workloads.nodePlacement", params["workloads_node_placement"])
     put("evictionStrategy", params["eviction_strategy"])
@@ -278,178 +291,78 @@ def hyperconverged_spec(params):
     return spec, managed
 
 
-class Installer(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.kube = module.kube
-        self.ensurer = module.ensurer
-        self.diffs = []
-        self.changed = False
+def operator(params):
+    return olm.Operator(
+        namespace=params["namespace"], package=params["package"], channel=params["channel"],
+        source=params["source"], source_namespace=params["source_namespace"],
+        subscription=params["subscription_name"], approval=params["approval"], starting_csv=params["starting_csv"],
+        operator_group="kubevirt-hyperconverged-group", namespace_labels={"openshift.io/cluster-monitoring": "true"})
 
-    def _ensure(self, desired, managed):
-        outcome = self.ensurer.present(desired, managed)
-        self.changed = self.changed or outcome.changed
-        if outcome.diff is not None:
-            self.diffs.append(outcome.diff)
-        return outcome.object
 
-    def _ref(self, api_version, kind, name):
-        return self.kube.ref(api_version, kind, name, self.params["namespace"])
-
-    def namespace(self):
-        self._ensure({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": self.params["namespace"], "labels": {"openshift.io/cluster-monitoring": "true"}}},
-            [("metadata", "labels", "openshift.io/cluster-monitoring")])
-
-    def operator_group(self):
-        groups, _version = self.kube.list(self._ref(OLM_V1, "OperatorGroup", None))
-        if groups:
-            return  # OLM allows one OperatorGroup per namespace: use the one that is there
-        self._ensure({"apiVersion": OLM_V1, "kind": "OperatorGroup", "metadata": {
-            "name": "kubevirt-hyperconverged-group", "namespace": self.params["namespace"]},
-            "spec": {"targetNamespaces": [self.params["namespace"]]}}, ["spec.targetNamespaces"])
-
-    def subscription(self):
-        spec = {"name": self.params["package"], "channel": self.params["channel"], "source": self.params["source"],
-                "sourceNamespace": self.params["source_namespace"], "installPlanApproval": self.params["approval"]}
-        if self.params["starting_csv"]:
-            spec["startingCSV"] = self.params["starting_csv"]
-        return self._ensure({"apiVersion": OLM_V1ALPHA1, "kind": "Subscription", "metadata": {
-            "name": self.params["subscription_name"], "namespace": self.params["namespace"]}, "spec": spec},
-            ["spec." + key for key in ("name", "channel", "source", "sourceNamespace", "installPlanApproval",
-                                       "startingCSV")])
-
-    def wait_for_install_plan(self, timeout):
-        planned = wait.Predicate("the Subscription has an InstallPlan",
-                                 lambda obj: bool(fields.get(obj or {}, "status.installPlanRef.name")))
-        unresolvable = wait.condition("ResolutionFailed")
-        try:
-            return self.module.waiter().until(self._ref(OLM_V1ALPHA1, "Subscription", self.params["subscription_name"]),
-                                              planned, timeout, fail_when=unresolvable)
-        except wait.WaitFailed as exc:
-            failed = wait.find_condition(exc.last, "ResolutionFailed")
-            if failed and failed.get("status") == "True":
-                raise ModuleError("OLM cannot install {0} from channel {1} of {2}: {3}".format(
-                    self.params["starting_csv"] or self.params["package"], self.params["channel"],
-                    self.params["source"], failed.get("message")))
-            raise
-
-    def approve(self, subscription, timeout):
-        plan_ref = self._ref(OLM_V1ALPHA1, "InstallPlan", fields.get(subscription, "status.installPlanRef.name"))
-        plan = self.kube.get(plan_ref)
-        offered = fields.get(plan, "spec.clusterServiceVersionNames") or []
-        if self.params["starting_csv"] not in offered:
-            raise ModuleError("InstallPlan {0} installs {1}, not {2}: it was not approved. Pick a starting_csv the "
-                              "channel {3} offers.".format(plan_ref.name, ", ".join(offered) or "nothing",
-                                                           self.params["starting_csv"], self.params["channel"]))
-        if not fields.get(plan, "spec.approved"):
-            self._ensure({"apiVersion": OLM_V1ALPHA1, "kind": "InstallPlan", "metadata": {
-                "name": plan_ref.name, "namespace": self.params["namespace"]}, "spec": {"approved": True}},
-                ["spec.approved"])
-
-    def wait_for_csv(self, timeout):
-        subscription_ref = self._ref(OLM_V1ALPHA1, "Subscription", self.params["subscription_name"])
-        installed = wait.Predicate("the Subscription reports an installed CSV",
-                                   lambda obj: bool(fields.get(obj or {}, "status.installedCSV")))
-        subscription = self.module.waiter().until(subscription_ref, installed, timeout)
-        csv_name = fields.get(subscription, "status.installedCSV")
-        csv = self.module.waiter().until(self._ref(OLM_V1ALPHA1, "ClusterServiceVersion", csv_name),
-                                         wait.phase_in("Succeeded"), timeout, fail_when=wait.phase_in("Failed"))
-        return csv
-
-    def hyperconverged(self):
-        spec, managed = hyperconverged_spec(self.params)
-        desired = {"apiVersion": HCO_API, "kind": "HyperConverged",
-                   "metadata": {"name": HCO_NAME, "namespace": self.params["namespace"]}, "spec": spec}
-        if self.module.check_mode:
-            try:
-                self.kube.resource(HCO_API, "HyperConverged")
-            except ModuleError:  # the operator is not installed yet, so neither is its API
-                preview = self.ensurer.preview_create(desired, managed)
-                self.changed = True
-                if preview.diff is not None:
-                    self.diffs.append(preview.diff)
-                return preview.object
-        return self._ensure(desired, managed)
-
-    def wait_for_hyperconverged(self, timeout):
-        healthy = wait.all_of(wait.observed_generation(), *[wait.condition(kind, status) for kind, status in HEALTHY])
-        return self.module.waiter().until(self._ref(HCO_API, "HyperConverged", HCO_NAME), healthy, timeout)
+def desired_hyperconverged(params, spec):
+    return {"apiVersion": HCO_API, "kind": "HyperConverged",
+            "metadata": {"name": HCO_NAME, "namespace": params["namespace"]}, "spec": spec}
 
 
 def present(module):
     params = module.params
-    if params["approval"] == "Manual" and not params["starting_csv"]:
-        raise ModuleError("approval=Manual needs starting_csv: the module approves only the InstallPlan of that version")
-    hyperconverged_spec(params)  # refuse a bad spec before the first write
-    installer = Installer(module)
-    timeout = params["wait_timeout"]
-    installer.namespace()
-    installer.operator_group()
-    installer.subscription()
-    result = {}
-    if not module.check_mode:  # the HyperConverged API exists only once the operator is installed
-        subscription = installer.wait_for_install_plan(timeout)
-        if params["approval"] == "Manual":
-            installer.approve(subscription, timeout)
-        csv = installer.wait_for_csv(timeout)
-        result.update(installed_csv=csv["metadata"]["name"], installed_version=fields.get(csv, "spec.version"))
-    hyperconverged = installer.hyperconverged()
+    spec, managed = hyperconverged_spec(params)  # a bad spec is refused before the first write
+    csv = olm.install(module, operator(params))
+    desired = desired_hyperconverged(params, spec)
+    if module.check_mode and not module.kube.served(HCO_API, "HyperConverged"):
+        hyperconverged = module.ensurer.preview_create(desired, managed).object  # the operator brings this API
+    else:
+        hyperconverged = module.ensurer.present(desired, managed).object
     if params["wait"] and not module.check_mode:
-        hyperconverged = installer.wait_for_hyperconverged(timeout)
-    result.update(changed=installer.changed, hyperconverged=hyperconverged,
-                  conditions=fields.get(hyperconverged, "status.conditions") or [])
-    if module.diff_mode:
-        result["diff"] = installer.diffs
-    return result
+        healthy = wait.all_of(wait.observed_generation(), *[wait.condition(kind, status) for kind, status in HEALTHY])
+        hyperconverged = module.wait_until(module.kube.ref(HCO_API, "HyperConverged", HCO_NAME, params["namespace"]),
+                                           healthy)
+    installed = {} if csv is None else {"installed_csv": csv["metadata"]["name"],
+                                        "installed_version": fields.get(csv, "spec.version")}
+    return module.result(hyperconverged=hyperconverged, conditions=fields.get(hyperconverged, "status.conditions") or [],
+                         **installed)
 
 
-def _virtual_machines(kube):
-    try:
-        vms, _version = kube.list(kube.ref("kubevirt.io/v1", "VirtualMachine"))
-    except ModuleError:
-        return []  # KubeVirt's API is not served: no VM can exist
-    return ["{0}/{1}".format(vm["metadata"]["namespace"], vm["metadata"]["name"]) for vm in vms]
+def still_in_use(kube):
+    """"Kind ns/name" of the VMs and DataVolumes (those no DataImportCron owns) that block an uninstall."""
+    found = []
+    for api_version, kind in (VIRTUAL_MACHINES, DATA_VOLUMES):
+        if not kube.served(api_version, kind):
+            continue  # the API is gone with the operator: nothing of that kind can exist
+        items, _version = kube.list(kube.ref(api_version, kind))
+        found.extend("{0} {1}/{2}".format(kind, item["metadata"]["namespace"], item["metadata"]["name"])
+                     for item in items if not _owned_by_data_import_cron(item))
+    return found
+
+
+def _owned_by_data_import_cron(obj):
+    return any(owner.get("kind") == "DataImportCron" for owner in obj["metadata"].get("ownerReferences") or [])
 
 
 def absent(module):
-    params, kube, ensurer = module.params, module.kube, module.ensurer
-    vms = _virtual_machines(kube)
-    if vms and not params["force"]:
-        raise ModuleError("{0} virtual machine{1} still exist ({2}); uninstalling would leave them unmanaged. Delete "
-                          "them first, or set force: true to remove them with OpenShift Virtualization.".format(
-                              len(vms), "s" if len(vms) > 1 else "", ", ".join(vms[:10]) + (", ..." if len(vms) > 10 else "")))
-    removed, diffs = [], []
-    namespace = params["namespace"]
+    params, kube = module.params, module.kube
+    in_use = still_in_use(kube)
+    if in_use and not params["force"]:
+        raise ModuleError("{0} still use{1} OpenShift Virtualization ({2}); uninstalling would leave {3} unmanaged and "
+                          "the cluster refuses it. Delete {3} first, or set force: true to remove {3} with OpenShift "
+                          "Virtualization.".format(
+                              _count(len(in_use), "object"), "s" if len(in_use) == 1 else "",
+                              ", ".join(in_use[:SHOWN]) + (", ..." if len(in_use) > SHOWN else ""),
+                              "it" if len(in_use) == 1 else "them"))
+    hco_ref = None
+    if kube.served(HCO_API, "HyperConverged"):
+        hco_ref = kube.ref(HCO_API, "HyperConverged", HCO_NAME, params["namespace"])
+    if hco_ref and in_use and not module.check_mode and kube.get(hco_ref) is not None:
+        module.ensurer.present(desired_hyperconverged(params, {"uninstallStrategy": "RemoveWorkloads"}),
+                               ["spec.uninstallStrategy"])
+    if hco_ref and module.ensurer.absent(hco_ref).changed and params["wait"] and not module.check_mode:
+        module.wait_until(hco_ref, wait.absent())
+    olm.uninstall(module, operator(params))
+    return module.result()
 
-    def delete(api_version, kind, name, wait_gone):
-        try:
-            ref = kube.ref(api_version, kind, name, namespace)
-        except ModuleError:
-            return  # the API is gone with the operator: nothing of that kind is left
-        outcome = ensurer.absent(ref)
-        if outcome.changed:
-            removed.append("{0} {1}".format(kind, name))
-            if outcome.diff is not None:
-                diffs.append(outcome.diff)
-            if wait_gone and params["wait"] and not module.check_mode:
-                module.waiter().until_absent(ref, params["wait_timeout"])
 
-    if vms and not module.check_mode:
-        ensurer.present({"apiVersion": HCO_API, "kind": "HyperConverged", "metadata": {
-            "name": HCO_NAME, "namespace": namespace}, "spec": {"uninstallStrategy": "RemoveWorkloads"}},
-            ["spec.uninstallStrategy"])
-    delete(HCO_API, "HyperConverged", HCO_NAME, wait_gone=True)
-    subscription = kube.get(kube.ref(OLM_V1ALPHA1, "Subscription", params["subscription_name"], namespace))
-    csv_name = fields.get(subscription or {}, "status.installedCSV")
-    delete(OLM_V1ALPHA1, "Subscription", params["subscription_name"], wait_gone=False)
-    if csv_name:
-        delete(OLM_V1ALPHA1, "ClusterServiceVersion", csv_name, wait_gone=True)
-    result = {"changed": bool(removed), "removed": removed}
-    if module.diff_mode:
-        result["diff"] = diffs
-    return result
+def _count(number, noun):
+    return "{0} {1}{2}".format(number, noun, "" if number == 1 else "s")
 
 
 def run(module):
@@ -457,7 +370,7 @@ def run(module):
 
 
 def main():
-    KubeModule(ARGUMENT_SPEC).run(run)
+    KubeModule(ARGUMENT_SPEC, progress=True, required_if=REQUIRED_IF).run(run)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,6 @@ problems:
   elements: str
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.trident import CSI_DRIVER, TBC_API_VERSION
 
@@ -117,22 +116,14 @@ def _version_tuple(text):
     return tuple(parts)
 
 
-def _served(kube, api_version, kind):
-    try:
-        kube.resource(api_version, kind)
-        return True
-    except ModuleError:
-        return False
-
-
 def _get_optional(kube, api_version, kind, name, namespace=None):
-    if not _served(kube, api_version, kind):
+    if not kube.served(api_version, kind):
         return None
     return kube.get(kube.ref(api_version, kind, name, namespace))
 
 
 def _list_optional(kube, api_version, kind, namespace=None):
-    if not _served(kube, api_version, kind):
+    if not kube.served(api_version, kind):
         return []
     return kube.list(kube.ref(api_version, kind, None, namespace))[0]
 
@@ -165,7 +156,7 @@ def trident_facts(kube, problems):
     csi_driver = _get_optional(kube, "storage.k8s.io/v1", "CSIDriver", CSI_DRIVER) is not None
     orchestrators = _list_optional(kube, "trident.netapp.io/v1", "TridentOrchestrator")
     orchestrator = ((orchestrators[0].get("status") or {}).get("status") or "") if orchestrators else None
-    backend_api = _served(kube, TBC_API_VERSION, "TridentBackendConfig")
+    backend_api = kube.served(TBC_API_VERSION, "TridentBackendConfig")
     if not (csi_driver or orchestrator == "Installed") or not backend_api:
         problems.append("Trident is not installed (no CSIDriver {0}{1}): install NetApp Trident from OperatorHub "
                         "or with its Helm chart, with nodePrep [iscsi] for iSCSI backends.".format(

@@ -190,6 +190,12 @@ storage_profile:
   description: The StorageProfile of the class after the change (spec and status).
   returned: when storage_profile is given
   type: dict
+changes:
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
+  returned: always
+  type: list
+  elements: str
+  sample: [created StorageClass ontap-san-iscsi, updated StorageProfile ontap-san-iscsi]
 diff:
   description: Before and after of the managed fields of every object the module changed.
   returned: in diff mode
@@ -197,15 +203,13 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import defaults, trident, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils import class_marks, trident, wait
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.names import dns1123_subdomain_error
 
 API_VERSION = "storage.k8s.io/v1"
 KIND = "StorageClass"
-DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-DEFAULT_VIRT_CLASS = "storageclass.kubevirt.io/is-default-virt-class"
 IMMUTABLE = ("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode")
 MUTABLE = ("allowVolumeExpansion", "mountOptions")
 PROFILE_API_VERSION = "cdi.kubevirt.io/v1beta1"
@@ -270,26 +274,25 @@ def desired_profile_spec(profile):
 
 
 def ensure_profile(module, name):
-    """Set the StorageProfile's spec once CDI has created the profile."""
+    """Set the StorageProfile's spec once CDI has created the profile; None in check mode before it exists."""
     kube = module.kube
-    try:
-        ref = kube.ref(PROFILE_API_VERSION, "StorageProfile", name)
-    except ModuleError:
+    if not kube.served(PROFILE_API_VERSION, "StorageProfile"):
         raise ModuleError("storage_profile needs CDI, which creates a StorageProfile for every StorageClass, but the "
                           "cluster does not serve StorageProfiles: install OpenShift Virtualization first, or leave "
                           "storage_profile out until then")
+    ref = kube.ref(PROFILE_API_VERSION, "StorageProfile", name)
     if kube.get(ref) is None:
         if module.check_mode:
-            return None, None
-        module.waiter().until(ref, wait.exists(), module.params["wait_timeout"])
+            return None
+        module.wait_until(ref, wait.exists())
     spec = desired_profile_spec(module.params["storage_profile"])
     desired = {"apiVersion": PROFILE_API_VERSION, "kind": "StorageProfile", "metadata": {"name": name}, "spec": spec}
-    outcome = module.ensurer.present(desired, ["spec." + key for key in PROFILE_FIELDS.values()])
-    return outcome, outcome.object
+    return module.ensurer.present(desired, ["spec." + key for key in PROFILE_FIELDS.values()]).object
 
 
 def marks(params):
-    return {DEFAULT_CLASS: params["default_class"], DEFAULT_VIRT_CLASS: params["default_virt_class"]}
+    return {class_marks.DEFAULT_CLASS: params["default_class"],
+            class_marks.DEFAULT_VIRT_CLASS: params["default_virt_class"]}
 
 
 def mark_existing(module, ref):
@@ -297,13 +300,13 @@ def mark_existing(module, ref):
     live = module.kube.get(ref)
     if live is None and module.check_mode:
         module.warn("StorageClass {0} does not exist yet; in a real run it must exist by now".format(ref.name))
-        return {"changed": True, "unmarked": []}
+        return module.result(changed=True, unmarked=[])
     if live is None:
         raise ModuleError("StorageClass {0} does not exist; to create it, give backend_type (and parameters)".format(
             ref.name))
     desired = {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": ref.name}}
-    return defaults.ensure_with_default_marks(module, desired, ref, immutable=(), mutable=(), marks=marks(module.params),
-                                              family=lambda other: True)
+    return class_marks.ensure_with_default_marks(module, desired, ref, immutable=(), mutable=(),
+                                                 marks=marks(module.params), family=lambda other: True)
 
 
 def run(module):
@@ -313,21 +316,17 @@ def run(module):
         raise ModuleError("name: {0}".format(error))
     ref = module.kube.ref(API_VERSION, KIND, params["name"])
     if params["state"] == "absent":
-        outcome = module.ensurer.absent(ref, IMMUTABLE + MUTABLE)
-        return defaults.result(module, outcome, [])
+        return class_marks.class_result(module, module.ensurer.absent(ref, IMMUTABLE + MUTABLE))
     if not params["backend_type"] and not params["parameters"]:
         found = mark_existing(module, ref)
     else:
-        found = defaults.ensure_with_default_marks(
+        found = class_marks.ensure_with_default_marks(
             module, desired_class(params), ref, immutable=IMMUTABLE, mutable=MUTABLE, marks=marks(params),
             family=lambda other: True)
     if params["storage_profile"]:
-        outcome, profile = ensure_profile(module, params["name"])
-        if outcome is not None:
-            found["changed"] = found["changed"] or outcome.changed
-            found["storage_profile"] = profile
-            if module.diff_mode:
-                found["diff"].append(outcome.diff)
+        profile = ensure_profile(module, params["name"])
+        if profile is not None:
+            found = module.result(storage_profile=profile, **found)
     return found
 
 

@@ -16,8 +16,11 @@ author:
 description:
   - Creates, updates or deletes a Trident C(TridentBackendConfig) for an ONTAP SVM together with the
     Secret that holds its credentials, in Trident's namespace.
-  - Supports the ONTAP drivers C(ontap-nas), C(ontap-nas-economy), C(ontap-san) (over iSCSI, NVMe/TCP or
-    FC) and C(ontap-san-economy).
+  - Supports the ONTAP drivers C(ontap-nas), C(ontap-nas-economy), C(ontap-nas-flexgroup), C(ontap-san) (over
+    iSCSI, NVMe/TCP or FC) and C(ontap-san-economy).
+  - The credentials Secret is the collection's own (label C(app.kubernetes.io/managed-by=ontap.virtualization)):
+    an existing Secret of that name made by someone else is never overwritten, and the module deletes its own
+    Secret with the last backend that uses it.
   - Checks the backend configuration the way Trident does before anything is written, and refuses to change
     a field Trident cannot change on an existing backend.
   - Waits until Trident reports the backend C(Bound) with C(lastOperationStatus=Success), or fails with
@@ -50,7 +53,7 @@ options:
     description:
       - The Trident storage driver. Required with O(state=present).
     type: str
-    choices: [ontap-nas, ontap-nas-economy, ontap-san, ontap-san-economy]
+    choices: [ontap-nas, ontap-nas-economy, ontap-nas-flexgroup, ontap-san, ontap-san-economy]
   san_type:
     description:
       - The SAN protocol of an C(ontap-san) backend. C(ontap-san-economy) supports only V(iscsi).
@@ -209,6 +212,12 @@ resource:
   description: The TridentBackendConfig as the cluster holds it (after the wait).
   returned: with state=present
   type: dict
+changes:
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
+  returned: always
+  type: list
+  elements: str
+  sample: [created Secret trident/ontap-nas-credentials, created TridentBackendConfig trident/ontap-nas]
 diff:
   description: Before and after of the managed fields of the Secret and of the backend (Secret values hidden).
   returned: in diff mode
@@ -216,16 +225,11 @@ diff:
   elements: dict
 """
 
-import base64
-
-from ansible_collections.ontap.virtualization.plugins.module_utils import trident, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields, secrets, trident, wait
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.names import dns1123_subdomain_error
 
-MANAGED_BY = ("metadata", "labels", "app.kubernetes.io/managed-by")
-COLLECTION = "ontap.virtualization"
-SECRET_MANAGED = ["type", "data", MANAGED_BY]
 TBC_MANAGED = ["spec." + key for key in sorted(trident.BACKEND_KEYS)]
 # The options that map to a backend key; `config` may not set these keys itself.
 OPTION_KEYS = {
@@ -242,7 +246,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     namespace=dict(type="str", default=trident.DEFAULT_NAMESPACE),
     state=dict(type="str", choices=["present", "absent"], default="present"),
-    storage_driver=dict(type="str", choices=["ontap-nas", "ontap-nas-economy", "ontap-san", "ontap-san-economy"]),
+    storage_driver=dict(type="str", choices=list(trident.DRIVERS)),
     san_type=dict(type="str", choices=list(trident.SAN_TYPES)),
     backend_name=dict(type="str"),
     management_lif=dict(type="str"),
@@ -258,19 +262,8 @@ ARGUMENT_SPEC = dict(
     deletion_policy=dict(type="str", choices=["delete", "retain"]),
     config=dict(type="dict", default={}),
 )
-
-
-def _b64(text):
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def desired_secret(params, secret_name):
-    return {
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": secret_name, "namespace": params["namespace"],
-                     "labels": {MANAGED_BY[-1]: COLLECTION}},
-        "data": {"username": _b64(params["username"]), "password": _b64(params["password"])},
-    }
+REQUIRED_IF = [("state", "present", ["storage_driver", "management_lif"])]
+REQUIRED_TOGETHER = [("username", "password")]
 
 
 def desired_backend(params, secret_name):
@@ -299,17 +292,13 @@ def desired_backend(params, secret_name):
 
 
 def validate(module):
+    """The checks that span several options (the argument spec declares the rest)."""
     params = module.params
     error = dns1123_subdomain_error(params["name"])
     if error:
         raise ModuleError("name: {0}".format(error))
     if params["state"] == "absent":
         return
-    missing = [option for option in ("storage_driver", "management_lif") if not params.get(option)]
-    if missing:
-        raise ModuleError("state=present needs {0}".format(" and ".join(missing)))
-    if bool(params["username"]) != bool(params["password"]):
-        raise ModuleError("username and password go together: give both, or neither to use an existing Secret")
     if params["san_type"] and not trident.is_san(params["storage_driver"]):
         raise ModuleError("san_type applies only to the ontap-san drivers, not to {0}".format(params["storage_driver"]))
     if params["data_lif"] and trident.is_san(params["storage_driver"]) and params["san_type"] in (None, "iscsi"):
@@ -320,17 +309,15 @@ def _status(obj):
     return (obj or {}).get("status") or {}
 
 
-def _result(module, obj, secret_name, changed, diffs):
+def backend_facts(params, obj, secret_name):
     status = _status(obj)
     info = status.get("backendInfo") or {}
-    result = {"changed": changed, "name": module.params["name"], "credentials_secret": secret_name,
-              "phase": status.get("phase", ""), "last_operation_status": status.get("lastOperationStatus", ""),
-              "message": status.get("message", ""), "resource": obj}
+    facts = {"name": params["name"], "credentials_secret": secret_name, "phase": status.get("phase", ""),
+             "last_operation_status": status.get("lastOperationStatus", ""), "message": status.get("message", ""),
+             "resource": obj}
     if info.get("backendUUID"):
-        result.update(backend_name=info.get("backendName"), backend_uuid=info.get("backendUUID"))
-    if diffs is not None:
-        result["diff"] = diffs
-    return result
+        facts.update(backend_name=info.get("backendName"), backend_uuid=info.get("backendUUID"))
+    return facts
 
 
 def wait_for_backend(module, ref, before_status):
@@ -338,16 +325,14 @@ def wait_for_backend(module, ref, before_status):
     bound = wait.all_of(wait.field_equals("status.phase", "Bound"),
                         wait.field_equals("status.lastOperationStatus", "Success"))
     failed = wait.field_equals("status.lastOperationStatus", "Failed")
-    timeout = module.params["wait_timeout"]
-    waiter = module.waiter()
     if before_status:
         fresh = wait.Predicate("Trident reports on the new configuration", lambda obj: _status(obj) != before_status)
         try:
-            waiter.until(ref, fresh, min(timeout, UPDATE_SETTLE_SECONDS))
-        except wait.WaitFailed:
+            module.waiter().until(ref, fresh, min(module.params["wait_timeout"], UPDATE_SETTLE_SECONDS))
+        except wait.WaitTimedOut:
             pass  # Trident kept the same status: judge that one
     try:
-        return waiter.until(ref, bound, timeout, fail_when=failed)
+        return module.wait_until(ref, bound, fail_when=failed)
     except wait.WaitFailed as exc:
         status = _status(exc.last)
         if status.get("lastOperationStatus") == "Failed":
@@ -357,82 +342,56 @@ def wait_for_backend(module, ref, before_status):
         raise
 
 
+def secret_name_of(params, live=None):
+    return params["credentials_secret"] or fields.get(live or {}, "spec.credentials.name") \
+        or "{0}-credentials".format(params["name"])
+
+
 def present(module):
-    params = module.params
-    secret_name = params["credentials_secret"] or "{0}-credentials".format(params["name"])
-    kube, ensurer = module.kube, module.ensurer
+    params, kube = module.params, module.kube
+    secret_name = secret_name_of(params)
     backend = desired_backend(params, secret_name)
     tbc_ref = kube.ref(trident.TBC_API_VERSION, "TridentBackendConfig", params["name"], params["namespace"])
     live = kube.get(tbc_ref)
     if live:
-        changes = trident.immutable_changes(live.get("spec") or {}, backend["spec"])
+        changes = fields.immutable_changes(live, backend, trident.IMMUTABLE_BACKEND_PATHS)
         if changes:
             raise ModuleError("Trident cannot change {0} of an existing backend ({1}). Delete backend {2} and "
                               "create it again, or give the new configuration another name.".format(
-                                  ", ".join(key for key, _old, _new in changes),
-                                  "; ".join("{0}: {1} -> {2}".format(k, o, n) for k, o, n in changes), params["name"]))
-    diffs = [] if module.diff_mode else None
-    secret_ref = kube.ref("v1", "Secret", secret_name, params["namespace"])
+                                  ", ".join(fields.render(path) for path, _old, _new in changes),
+                                  "; ".join("{0}: {1} -> {2}".format(fields.render(p), o, n) for p, o, n in changes),
+                                  params["name"]))
     if params["username"]:
-        secret = ensurer.present(desired_secret(params, secret_name), SECRET_MANAGED)
-        secret_changed = secret.changed
-        if diffs is not None:
-            diffs.append(secret.diff)
+        secrets.ensure(module, params["namespace"], secret_name,
+                       {"username": params["username"], "password": params["password"]})
     else:
-        secret_changed = False
-        if kube.get(secret_ref) is None:
-            raise ModuleError("backend credentials not found: Secret {0}/{1} does not exist. Create it with the keys "
-                              "username and password, or give username and password to this module.".format(
-                                  params["namespace"], secret_name))
-    outcome = ensurer.present(backend, TBC_MANAGED)
-    if diffs is not None:
-        diffs.append(outcome.diff)
-    changed = outcome.changed or secret_changed
-    obj = outcome.object
-    if changed and params["wait"] and not module.check_mode:
+        secrets.require(module, params["namespace"], secret_name, ["username", "password"],
+                        "give username and password to this module")
+    obj = module.ensurer.present(backend, TBC_MANAGED).object
+    if module.ensurer.changes.changed and params["wait"] and not module.check_mode:
         obj = wait_for_backend(module, tbc_ref, _status(live) if live else None)
-    return _result(module, obj, secret_name, changed, diffs)
+    return module.result(**backend_facts(params, obj, secret_name))
 
 
 def absent(module):
-    params = module.params
-    kube, ensurer = module.kube, module.ensurer
+    params, kube = module.params, module.kube
     tbc_ref = kube.ref(trident.TBC_API_VERSION, "TridentBackendConfig", params["name"], params["namespace"])
     live = kube.get(tbc_ref)
-    secret_name = params["credentials_secret"] or (
-        ((live or {}).get("spec") or {}).get("credentials", {}).get("name") or "{0}-credentials".format(params["name"]))
-    diffs = [] if module.diff_mode else None
-    changed = False
+    secret_name = secret_name_of(params, live)
     if live is not None:
         wanted_policy = params["deletion_policy"]
-        if wanted_policy and (live.get("spec") or {}).get("deletionPolicy", "delete").lower() != wanted_policy:
-            ensurer.present({"apiVersion": trident.TBC_API_VERSION, "kind": "TridentBackendConfig",
-                             "metadata": {"name": params["name"], "namespace": params["namespace"]},
-                             "spec": {"deletionPolicy": wanted_policy}}, ["spec.deletionPolicy"])
-        outcome = ensurer.absent(tbc_ref, TBC_MANAGED)
-        changed = outcome.changed
-        if diffs is not None:
-            diffs.append(outcome.diff)
+        if wanted_policy and fields.get(live, "spec.deletionPolicy", "delete").lower() != wanted_policy:
+            module.ensurer.present({"apiVersion": trident.TBC_API_VERSION, "kind": "TridentBackendConfig",
+                                    "metadata": {"name": params["name"], "namespace": params["namespace"]},
+                                    "spec": {"deletionPolicy": wanted_policy}}, ["spec.deletionPolicy"])
+        module.ensurer.absent(tbc_ref, TBC_MANAGED)
         if params["wait"] and not module.check_mode:
-            module.waiter().until_absent(tbc_ref, params["wait_timeout"])
-    secret_ref = kube.ref("v1", "Secret", secret_name, params["namespace"])
-    secret = kube.get(secret_ref)
-    if secret and ((secret["metadata"].get("labels") or {}).get(MANAGED_BY[-1]) == COLLECTION) \
-            and not _secret_in_use(kube, tbc_ref, secret_name, params["name"]):
-        outcome = ensurer.absent(secret_ref, SECRET_MANAGED)
-        changed = changed or outcome.changed
-        if diffs is not None:
-            diffs.append(outcome.diff)
-    result = {"changed": changed, "name": params["name"], "credentials_secret": secret_name}
-    if diffs is not None:
-        result["diff"] = diffs
-    return result
-
-
-def _secret_in_use(kube, tbc_ref, secret_name, own_name):
-    backends, _version = kube.list(tbc_ref._replace(name=None))
-    return any(((b.get("spec") or {}).get("credentials") or {}).get("name") == secret_name
-               and b["metadata"]["name"] != own_name for b in backends)
+            module.wait_until(tbc_ref, wait.absent())
+    others, _version = kube.list(tbc_ref._replace(name=None))
+    still_used = any(fields.get(other, "spec.credentials.name") == secret_name
+                     and other["metadata"]["name"] != params["name"] for other in others)
+    secrets.release(module, params["namespace"], secret_name, still_used)
+    return module.result(name=params["name"], credentials_secret=secret_name)
 
 
 def run(module):
@@ -441,7 +400,7 @@ def run(module):
 
 
 def main():
-    KubeModule(ARGUMENT_SPEC).run(run)
+    KubeModule(ARGUMENT_SPEC, required_if=REQUIRED_IF, required_together=REQUIRED_TOGETHER).run(run)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,12 @@ unmarked:
   type: list
   elements: str
   sample: [old-snapclass]
+changes:
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
+  returned: always
+  type: list
+  elements: str
+  sample: [created VolumeSnapshotClass trident-snapshotclass]
 diff:
   description: Before and after of the managed fields of each class the module changed.
   returned: in diff mode
@@ -94,13 +100,12 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import defaults
+from ansible_collections.ontap.virtualization.plugins.module_utils import class_marks
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.trident import CSI_DRIVER
 
 API_VERSION = "snapshot.storage.k8s.io/v1"
 KIND = "VolumeSnapshotClass"
-DEFAULT_MARK = "snapshot.storage.kubernetes.io/is-default-class"
 IMMUTABLE = ("driver", "deletionPolicy", "parameters")
 
 ARGUMENT_SPEC = dict(
@@ -117,15 +122,14 @@ def run(module):
     params = module.params
     ref = module.kube.ref(API_VERSION, KIND, params["name"])
     if params["state"] == "absent":
-        outcome = module.ensurer.absent(ref, IMMUTABLE)
-        return defaults.result(module, outcome, [])
+        return class_marks.class_result(module, module.ensurer.absent(ref, IMMUTABLE))
     desired = {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": params["name"]},
                "driver": CSI_DRIVER, "deletionPolicy": params["deletion_policy"],
                "parameters": dict((k, str(v)) for k, v in params["parameters"].items())}
     if not desired["parameters"]:
         del desired["parameters"]
-    return defaults.ensure_with_default_marks(
-        module, desired, ref, immutable=IMMUTABLE, mutable=(), marks={DEFAULT_MARK: params["default"]},
+    return class_marks.ensure_with_default_marks(
+        module, desired, ref, immutable=IMMUTABLE, mutable=(), marks={class_marks.DEFAULT_SNAPSHOT_CLASS: params["default"]},
         family=lambda other: other.get("driver") == CSI_DRIVER)
 
 

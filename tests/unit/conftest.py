@@ -42,3 +42,46 @@ def kube(apiserver, tmp_path, monkeypatch):
             monkeypatch.delenv(key)
     client = get_api_client(host=apiserver.url, api_key="unit-test-token", validate_certs=False)
     return Kube(client, retry_seconds=5)
+
+
+@pytest.fixture
+def make_module(apiserver, tmp_path, monkeypatch):
+    """make_module(argument_spec, **params) -> a real KubeModule on the fake API server.
+
+    Its fail_json and exit_json raise ``ModuleExit`` carrying the result, so a test can
+    run ``module.run(action)`` and read what a playbook would see.
+    """
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    for key in list(os.environ):
+        if key.startswith("K8S_AUTH_"):
+            monkeypatch.delenv(key)
+
+    def make(argument_spec, module_options=None, check_mode=False, diff=False, **params):
+        args = dict(params, host=apiserver.url, api_key="unit-test-token", validate_certs=False,
+                    _ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(args):
+            module = KubeModule(argument_spec, **(module_options or {}))
+        module.ansible.exit_json = lambda **result: _raise(ModuleExit(False, result))
+        module.ansible.fail_json = lambda **result: _raise(ModuleExit(True, result))
+        return module
+
+    return make
+
+
+class ModuleExit(Exception):
+    def __init__(self, failed, result):
+        super().__init__(result.get("msg"))
+        self.failed = failed
+        self.result = result
+
+
+def _raise(exc):
+    raise exc
+
+
+@pytest.fixture
+def module_exit():
+    return ModuleExit

@@ -24,11 +24,27 @@ CORE_RESOURCES = [
     {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
      "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
 ]
+VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 WIDGET_GROUP, WIDGET_VERSION = "example.com", "v1"
-WIDGET_RESOURCES = [
-    {"name": "widgets", "singularName": "widget", "namespaced": True, "kind": "Widget",
-     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-]
+
+
+def _resources(*kinds):
+    """API resources for (Kind, plural, namespaced)."""
+    return [{"name": plural, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": VERBS}
+            for kind, plural, namespaced in kinds]
+
+
+WIDGET_RESOURCES = _resources(("Widget", "widgets", True))
+# The group versions served besides the core API: enough for the OLM, KubeVirt and CDI kinds modules read.
+GROUP_VERSIONS = {
+    WIDGET_GROUP + "/" + WIDGET_VERSION: WIDGET_RESOURCES,
+    "operators.coreos.com/v1": _resources(("OperatorGroup", "operatorgroups", True)),
+    "operators.coreos.com/v1alpha1": _resources(
+        ("Subscription", "subscriptions", True), ("InstallPlan", "installplans", True),
+        ("ClusterServiceVersion", "clusterserviceversions", True)),
+    "kubevirt.io/v1": _resources(("VirtualMachine", "virtualmachines", True)),
+    "cdi.kubevirt.io/v1beta1": _resources(("DataVolume", "datavolumes", True)),
+}
 _PATH = re.compile(
     r"^/(?:api/v1|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
     r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?$")
@@ -69,7 +85,8 @@ class Store:
 
 
 class FakeAPIServer:
-    def __init__(self, stream_delay=0.0):
+    def __init__(self, stream_delay=0.0, group_versions=None):
+        self.group_versions = dict(GROUP_VERSIONS if group_versions is None else group_versions)
         self.store = Store()
         self.requests = []
         self._bodies = []
@@ -166,20 +183,22 @@ class FakeAPIServer:
         if split.path == "/api":
             return self._send(handler, 200, {"kind": "APIVersions", "versions": ["v1"]})
         if split.path == "/apis":
-            return self._send(handler, 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [{
-                "name": WIDGET_GROUP, "versions": [{"groupVersion": WIDGET_GROUP + "/" + WIDGET_VERSION,
-                                                     "version": WIDGET_VERSION}],
-                "preferredVersion": {"groupVersion": WIDGET_GROUP + "/" + WIDGET_VERSION, "version": WIDGET_VERSION}}]})
+            return self._send(handler, 200, self._group_list())
         if split.path == "/api/v1":
             return self._send(handler, 200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": CORE_RESOURCES})
-        if split.path == "/apis/{0}/{1}".format(WIDGET_GROUP, WIDGET_VERSION):
-            return self._send(handler, 200, {"kind": "APIResourceList", "groupVersion": WIDGET_GROUP + "/" + WIDGET_VERSION,
-                                             "resources": WIDGET_RESOURCES})
+        if split.path.startswith("/apis/") and split.path[len("/apis/"):] in self.group_versions:
+            group_version = split.path[len("/apis/"):]
+            return self._send(handler, 200, {"kind": "APIResourceList", "groupVersion": group_version,
+                                             "resources": self.group_versions[group_version]})
         match = _PATH.match(split.path)
         if not match:
             return self._send(handler, 404, self._status(404, "the server could not find the requested resource"))
         plural, namespace, name = match.group("plural"), match.group("namespace"), match.group("name")
-        kind = next(r["kind"] for r in CORE_RESOURCES + WIDGET_RESOURCES if r["name"] == plural)
+        served = CORE_RESOURCES if match.group("group") is None else self.group_versions.get(
+            "{0}/{1}".format(match.group("group"), match.group("version")), [])
+        kind = next((r["kind"] for r in served if r["name"] == plural), None)
+        if kind is None:
+            return self._send(handler, 404, self._status(404, "the server could not find the requested resource"))
         dry_run = query.get("dryRun") == "All"
         if method == "DELETE" and body:  # like the real server: a DeleteOptions body overrides the query
             dry_run = (body.get("dryRun") or []) == ["All"]
@@ -226,6 +245,14 @@ class FakeAPIServer:
             self.store.commit("DELETED", plural, namespace, current)
             return self._send(handler, 200, self._status(200, "deleted", "Success"))
         return self._send(handler, 405, self._status(405, "method not allowed"))
+
+    def _group_list(self):
+        groups = {}
+        for group_version in sorted(self.group_versions):
+            group, version = group_version.split("/")
+            groups.setdefault(group, []).append({"groupVersion": group_version, "version": version})
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": group, "versions": versions, "preferredVersion": versions[0]} for group, versions in groups.items()]}
 
     def _selected(self, obj, query):
         selector = query.get("fieldSelector")

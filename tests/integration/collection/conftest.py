@@ -106,3 +106,31 @@ def audit(lab):
 @pytest.fixture(scope="session")
 def ontap_vars(lab):
     return lab.vars["ontap"]
+
+
+@pytest.fixture
+def controllers_paused(lab):
+    """controllers_paused() -> a context in which the lab's simulated controllers are stopped (SIGSTOP).
+
+    The API server still answers; nothing reconciles. For tests whose point is a wait
+    that cannot end, without depending on how fast a controller is.
+    """
+    import contextlib
+    import signal
+
+    from lab import cluster
+
+    @contextlib.contextmanager
+    def paused():
+        state = cluster.Lab.load(Path(lab.state_dir))
+        controllers = [proc for proc in state.processes if proc.name == "controllers" and proc.alive()]
+        assert controllers, "the lab runs no controllers process"
+        for proc in controllers:
+            os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for proc in controllers:
+                os.killpg(proc.pid, signal.SIGCONT)
+
+    return paused

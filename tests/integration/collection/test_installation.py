@@ -60,14 +60,31 @@ def test_manual_approval_of_a_version_not_offered_fails_clearly(ansible, core_v1
     assert csvs == []
 
 
-def test_hyperconverged_timeout_names_the_missing_conditions(installed, ansible):
-    # A spec change with no time to wait: HCO cannot have observed it yet.
+def test_hyperconverged_wait_shows_progress_then_times_out_naming_what_is_missing(installed, ansible,
+                                                                                 controllers_paused):
+    # The lab's controllers are paused, so HCO cannot observe the spec change: the wait can only time out.
     limit = random.randint(6, 99)
-    run = ansible(module_play({"live_migration": {"parallel_migrations_per_cluster": limit}, "wait_timeout": 0}))
-    assert run.rc != 0, "HCO cannot have observed the change before the module read it back"
-    assert "Timed out after 0s waiting for HyperConverged openshift-cnv/kubevirt-hyperconverged" in run.output
+    with controllers_paused():
+        run = ansible(module_play({"live_migration": {"parallel_migrations_per_cluster": limit},
+                                   "wait_timeout": 5, "progress_interval": 2}))
+    assert run.rc != 0, "HCO cannot have observed the change while its controller is stopped"
+    progress = [line for line in run.output.splitlines()
+                if "waiting for HyperConverged openshift-cnv/kubevirt-hyperconverged" in line]
+    assert len(progress) >= 1, run.output[-3000:]
+    assert "still missing status.observedGeneration reaches metadata.generation" in progress[0]
+    assert "Timed out after 5s waiting for HyperConverged openshift-cnv/kubevirt-hyperconverged" in run.output
     assert "still missing status.observedGeneration reaches metadata.generation" in run.output
-    assert '\\"Available\\"' in run.output or "Available" in run.output  # the last status is shown
+    assert "Available" in run.output  # the last status is shown
+    healed = ansible(module_play({"live_migration": {"parallel_migrations_per_cluster": limit}, "wait_timeout": 300}))
+    assert healed.rc == 0 and healed.changed == 0, "the first run wrote the change; the rerun only waits"
+
+
+@pytest.mark.parametrize("value", [0, -5])
+def test_wait_timeout_below_one_is_refused_before_writing(installed, ansible, audit, value):
+    mark = audit.mark()
+    run = ansible(module_play({"live_migration": {"parallel_migrations_per_cluster": 7}, "wait_timeout": value}))
+    assert run.rc != 0 and "wait_timeout must be at least 1 (seconds), not {0}".format(value) in run.output
+    assert audit.writes_since(mark) == []
 
 
 def test_uninstall_is_refused_while_vms_exist(installed, ansible, custom_objects, namespace):
@@ -76,8 +93,9 @@ def test_uninstall_is_refused_while_vms_exist(installed, ansible, custom_objects
     custom_objects.create_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachines", vm)
     run = ansible(module_play({"state": "absent"}))
     assert run.rc != 0
-    assert "still exist (" in run.output and "{0}/keepme".format(namespace) in run.output, run.output[-3000:]
-    assert "Delete them first, or set force: true" in run.output
+    assert "OpenShift Virtualization (" in run.output and "VirtualMachine {0}/keepme".format(namespace) in run.output, \
+        run.output[-3000:]
+    assert "first, or set force: true" in run.output
     hco = custom_objects.get_namespaced_custom_object("hco.kubevirt.io", "v1beta1", "openshift-cnv",
                                                       "hyperconvergeds", "kubevirt-hyperconverged")
     assert hco["metadata"].get("deletionTimestamp") is None

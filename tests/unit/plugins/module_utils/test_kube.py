@@ -100,3 +100,27 @@ def test_delete_reports_whether_something_was_deleted(kube, apiserver):
     assert kube.delete(ref) is True
     assert apiserver.get("configmaps", "ns1", "cm") is None
     assert kube.delete(ref) is False
+
+
+def test_403_names_the_rbac_verb_of_each_call(kube, apiserver):
+    """Defect 2 of issue 11: reads said "read" and patches "update", verbs RBAC does not have."""
+    apiserver.put("configmaps", configmap("cm"))
+    ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
+    for method, call, verb in (("GET", lambda: kube.get(ref), "get"),
+                               ("PATCH", lambda: kube.patch(ref, {"data": {"a": "2"}}), "patch"),
+                               ("DELETE", lambda: kube.delete(ref), "delete")):
+        apiserver.fail_next(method, "/configmaps/cm$", 403, body={"kind": "Status", "code": 403, "message": "no"})
+        with pytest.raises(ModuleError) as err:
+            call()
+        assert "may not {0} configmaps (v1) in namespace 'ns1'".format(verb) in err.value.msg
+        assert "Grant it the verb '{0}'".format(verb) in err.value.msg
+
+
+def test_served_is_false_only_when_the_api_is_not_served(kube, apiserver):
+    assert kube.served("v1", "ConfigMap") is True
+    assert kube.served("trident.netapp.io/v1", "TridentBackendConfig") is False
+    apiserver.fail_next("GET", "^/apis/example.com/v1$", 403, times=50)
+    with pytest.raises(ModuleError) as err:
+        kube.served("example.com/v1", "Widget")
+    assert err.value.msg.startswith("The account in use may not discover the API of Widget (example.com/v1)")
+    assert "non-resource URLs /api/* and /apis/*" in err.value.msg

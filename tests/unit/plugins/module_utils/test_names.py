@@ -41,25 +41,14 @@ def test_normalise_refuses_nothing_to_keep():
         names.to_dns1123_label("___")
 
 
-def test_label_selector():
-    selector = names.label_selector({"b": "2", "a": "1"}, [
-        {"key": "tier", "operator": "In", "values": ["gold", "silver"]},
-        {"key": "legacy", "operator": "DoesNotExist"}])
-    assert selector == "a=1,b=2,tier in (gold,silver),!legacy"
-
-
-def test_label_errors():
-    assert names.label_error("app.kubernetes.io/name", "vm") is None
-    assert "prefix" in names.label_error("Bad_Prefix/name", "x")
-    assert "value" in names.label_error("name", "has space")
-
-
-def test_owner_reference_requires_uid():
-    owner = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "vm1", "uid": "u-1"}}
-    assert names.owner_reference(owner) == {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "name": "vm1",
-                                            "uid": "u-1", "controller": True, "blockOwnerDeletion": True}
-    with pytest.raises(ValueError):
-        names.owner_reference({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+def test_work_name_is_deterministic_valid_and_tells_inputs_apart():
+    first = names.work_name("clone", "vm1", "vm1-copy")
+    assert first == names.work_name("clone", "vm1", "vm1-copy")
+    assert first.startswith("clone-vm1-vm1-copy-")
+    assert names.dns1123_label_error(first) is None
+    assert first != names.work_name("clone", "vm1-vm1", "copy")
+    long_one = names.work_name("migration", "Very_Long_Name." * 10)
+    assert len(long_one) <= 63 and names.dns1123_label_error(long_one) is None
 
 
 def test_paths_with_dotted_keys():

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the ontap.virtualization collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Install an operator the way OperatorHub does: Namespace, OperatorGroup, Subscription, InstallPlan, CSV.
+
+OLM's failure states, as OLM v0.45 has them (operator-framework/operator-lifecycle-manager):
+- a namespace with no OperatorGroup or with several is never resolved, and OLM says
+  nothing on the Subscription (``syncResolvingNamespace`` stops at
+  ``IsFailForwardEnabled``), so the count is checked before any wait;
+- ``ResolutionFailed`` on the Subscription is final until its spec changes;
+- a CSV in ``Failed`` is not final: OLM moves it back to ``Pending`` (``NeedsReinstall``)
+  and retries (``transitionCSVState``), so only a Failed phase that lasts is a failure.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import datetime
+import time
+from collections import namedtuple
+
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, describe
+
+OLM_V1 = "operators.coreos.com/v1"
+OLM_V1ALPHA1 = "operators.coreos.com/v1alpha1"
+CSV_FAILED_GRACE_SECONDS = 120
+CSV_RECHECK_SECONDS = 10
+SUBSCRIPTION_FIELDS = {"package": "name", "channel": "channel", "source": "source",
+                       "source_namespace": "sourceNamespace", "approval": "installPlanApproval",
+                       "starting_csv": "startingCSV"}
+
+Operator = namedtuple("Operator", "namespace package channel source source_namespace subscription approval "
+                                  "starting_csv operator_group namespace_labels")
+
+
+def install(module, operator):
+    """Install ``operator`` (an Operator) and return its Succeeded CSV; in check mode, write nothing and return None."""
+    if operator.approval == "Manual" and not operator.starting_csv:
+        raise ModuleError("approval=Manual needs starting_csv: only the InstallPlan of that version is approved")
+    ensure_namespace(module, operator)
+    ensure_operator_group(module, operator)
+    ensure_subscription(module, operator)
+    if module.check_mode:
+        return None
+    subscription = wait_for_install_plan(module, operator)
+    if operator.approval == "Manual":
+        approve(module, operator, subscription)
+    return wait_for_csv(module, operator)
+
+
+def uninstall(module, operator):
+    """Delete the Subscription, then the CSV it installed (waiting until the CSV is gone)."""
+    kube = module.kube
+    subscription_ref = _ref(kube, operator, "Subscription", operator.subscription)
+    csv_name = fields.get(kube.get(subscription_ref) or {}, "status.installedCSV")
+    module.ensurer.absent(subscription_ref)
+    if csv_name:
+        csv_ref = _ref(kube, operator, "ClusterServiceVersion", csv_name)
+        if module.ensurer.absent(csv_ref).changed and module.params["wait"] and not module.check_mode:
+            module.wait_until(csv_ref, wait.absent())
+
+
+def _ref(kube, operator, kind, name):
+    return kube.ref(OLM_V1 if kind == "OperatorGroup" else OLM_V1ALPHA1, kind, name, operator.namespace)
+
+
+def ensure_namespace(module, operator):
+    labels = operator.namespace_labels or {}
+    module.ensurer.present({"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": operator.namespace, "labels": labels}},
+                           [("metadata", "labels", key) for key in labels])
+
+
+def ensure_operator_group(module, operator):
+    """Reuse the namespace's one OperatorGroup, create one when there is none, refuse when there are several."""
+    groups, _version = module.kube.list(_ref(module.kube, operator, "OperatorGroup", None))
+    if len(groups) > 1:
+        raise ModuleError("Namespace {0} has {1} OperatorGroups ({2}); OLM installs nothing in a namespace with more "
+                          "than one, and says so nowhere. Delete all but one.".format(
+                              operator.namespace, len(groups), ", ".join(sorted(g["metadata"]["name"] for g in groups))))
+    if groups:
+        return
+    module.ensurer.present({"apiVersion": OLM_V1, "kind": "OperatorGroup", "metadata": {
+        "name": operator.operator_group, "namespace": operator.namespace},
+        "spec": {"targetNamespaces": [operator.namespace]}}, ["spec.targetNamespaces"])
+
+
+def ensure_subscription(module, operator):
+    spec = dict((key, getattr(operator, option)) for option, key in SUBSCRIPTION_FIELDS.items()
+                if getattr(operator, option))
+    return module.ensurer.present({"apiVersion": OLM_V1ALPHA1, "kind": "Subscription", "metadata": {
+        "name": operator.subscription, "namespace": operator.namespace}, "spec": spec},
+        ["spec." + key for key in SUBSCRIPTION_FIELDS.values()])
+
+
+def wait_for_install_plan(module, operator):
+    """The Subscription once OLM has planned it; ResolutionFailed fails at once with OLM's message."""
+    ref = _ref(module.kube, operator, "Subscription", operator.subscription)
+    planned = wait.Predicate("the Subscription has an InstallPlan",
+                             lambda obj: bool(fields.get(obj or {}, "status.installPlanRef.name")))
+    try:
+        return module.wait_until(ref, planned, fail_when=wait.condition("ResolutionFailed"))
+    except wait.WaitFailed as exc:
+        failed = wait.find_condition(exc.last, "ResolutionFailed")
+        if failed and failed.get("status") == "True":
+            raise ModuleError("OLM cannot install {0} from channel {1} of {2}: {3}".format(
+                operator.starting_csv or operator.package, operator.channel, operator.source, failed.get("message")))
+        raise
+
+
+def approve(module, operator, subscription):
+    """Approve the Subscription's InstallPlan only when it installs exactly ``starting_csv``."""
+    plan_ref = _ref(module.kube, operator, "InstallPlan", fields.get(subscription, "status.installPlanRef.name"))
+    plan = module.kube.get(plan_ref)
+    offered = fields.get(plan or {}, "spec.clusterServiceVersionNames") or []
+    if operator.starting_csv not in offered:
+        raise ModuleError("InstallPlan {0} installs {1}, not {2}: it was not approved. Pick a starting_csv that channel "
+                          "{3} offers.".format(plan_ref.name, ", ".join(offered) or "nothing", operator.starting_csv,
+                                               operator.channel))
+    if not fields.get(plan, "spec.approved"):
+        module.ensurer.present({"apiVersion": OLM_V1ALPHA1, "kind": "InstallPlan", "metadata": {
+            "name": plan_ref.name, "namespace": operator.namespace}, "spec": {"approved": True}}, ["spec.approved"])
+
+
+def _failed_for(csv, now=time.time):
+    """Seconds the CSV has been Failed (its lastTransitionTime survives our runs; -1 when it is not Failed)."""
+    status = (csv or {}).get("status") or {}
+    if status.get("phase") != "Failed":
+        return -1
+    try:
+        since = datetime.datetime.strptime(status.get("lastTransitionTime", ""), "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return 0
+    return now() - calendar.timegm(since.timetuple())
+
+
+def wait_for_csv(module, operator):
+    """The installed CSV once it Succeeded; a Failed phase fails only when it outlasts the grace period."""
+    subscription_ref = _ref(module.kube, operator, "Subscription", operator.subscription)
+    installed = wait.Predicate("the Subscription reports an installed CSV",
+                               lambda obj: bool(fields.get(obj or {}, "status.installedCSV")))
+    subscription = module.wait_until(subscription_ref, installed)
+    csv_ref = _ref(module.kube, operator, "ClusterServiceVersion", fields.get(subscription, "status.installedCSV"))
+    stays_failed = wait.Predicate("status.phase stays Failed for {0}s".format(CSV_FAILED_GRACE_SECONDS),
+                                  lambda obj: _failed_for(obj) >= CSV_FAILED_GRACE_SECONDS)
+    try:
+        return module.wait_until(csv_ref, wait.phase_in("Succeeded"), fail_when=stays_failed,
+                                 recheck=CSV_RECHECK_SECONDS)
+    except wait.WaitFailed as exc:
+        status = (exc.last or {}).get("status") or {}
+        if status.get("phase") == "Failed" and not isinstance(exc, wait.WaitTimedOut):
+            raise ModuleError("{0} stayed Failed for {1}s (reason {2}): {3}".format(
+                describe(csv_ref), CSV_FAILED_GRACE_SECONDS, status.get("reason"), status.get("message")),
+                last_status=status)
+        raise

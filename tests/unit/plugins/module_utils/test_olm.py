@@ -1,0 +1,94 @@
+"""OLM install steps against the fake API server, with OLM v0.45's failure states."""
+
+import datetime
+
+import pytest
+
+from ansible_collections.ontap.virtualization.plugins.module_utils import olm
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
+
+OPERATOR = olm.Operator(namespace="ops", package="pkg", channel="stable", source="cat",
+                        source_namespace="openshift-marketplace", subscription="pkg-sub", approval="Automatic",
+                        starting_csv=None, operator_group="ops-group", namespace_labels={})
+
+
+def group(name):
+    return {"apiVersion": olm.OLM_V1, "kind": "OperatorGroup", "metadata": {"name": name, "namespace": "ops"}}
+
+
+def csv(phase, since=None, reason="InstallCheckFailed"):
+    since = since or datetime.datetime.utcnow()
+    return {"apiVersion": olm.OLM_V1ALPHA1, "kind": "ClusterServiceVersion",
+            "metadata": {"name": "pkg.v1", "namespace": "ops"},
+            "status": {"phase": phase, "reason": reason, "message": "install timeout",
+                       "lastTransitionTime": since.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+
+
+def installed_subscription():
+    return {"apiVersion": olm.OLM_V1ALPHA1, "kind": "Subscription", "metadata": {"name": "pkg-sub", "namespace": "ops"},
+            "spec": {"name": "pkg"}, "status": {"installedCSV": "pkg.v1"}}
+
+
+def test_two_operator_groups_are_refused_by_name_before_any_write(make_module, apiserver):
+    apiserver.put("operatorgroups", group("a"))
+    apiserver.put("operatorgroups", group("b"))
+    module = make_module({})
+    with pytest.raises(ModuleError) as err:
+        olm.ensure_operator_group(module, OPERATOR)
+    assert "Namespace ops has 2 OperatorGroups (a, b)" in err.value.msg
+    assert apiserver.calls("POST") == apiserver.calls("PATCH") == []
+
+
+def test_one_operator_group_is_reused_and_none_is_created(make_module, apiserver):
+    module = make_module({})
+    olm.ensure_operator_group(module, OPERATOR)
+    assert apiserver.get("operatorgroups", "ops", "ops-group")["spec"] == {"targetNamespaces": ["ops"]}
+    olm.ensure_operator_group(make_module({}), OPERATOR._replace(operator_group="other"))
+    assert apiserver.get("operatorgroups", "ops", "other") is None
+
+
+def test_resolution_failed_fails_at_once_with_olms_message(make_module, apiserver):
+    apiserver.put("subscriptions", dict(installed_subscription(), status={"conditions": [{
+        "type": "ResolutionFailed", "status": "True", "message": "no operators found in channel stabel"}]}))
+    module = make_module({}, wait_timeout=60)
+    with pytest.raises(ModuleError) as err:
+        olm.wait_for_install_plan(module, OPERATOR)
+    assert err.value.msg == ("OLM cannot install pkg from channel stable of cat: "
+                             "no operators found in channel stabel")
+
+
+def test_a_failed_csv_that_recovers_is_not_a_failure(make_module, apiserver):
+    import threading
+    apiserver.put("subscriptions", installed_subscription())
+    apiserver.put("clusterserviceversions", csv("Failed"))
+    timer = threading.Timer(0.5, lambda: apiserver.update("clusterserviceversions", "ops", "pkg.v1",
+                                                          {"status": {"phase": "Succeeded"}}))
+    timer.start()
+    try:
+        found = olm.wait_for_csv(make_module({}, wait_timeout=20), OPERATOR)
+    finally:
+        timer.cancel()
+    assert found["status"]["phase"] == "Succeeded"
+
+
+def test_a_csv_failed_past_the_grace_period_fails_with_its_reason(make_module, apiserver):
+    apiserver.put("subscriptions", installed_subscription())
+    long_ago = datetime.datetime.utcnow() - datetime.timedelta(seconds=olm.CSV_FAILED_GRACE_SECONDS + 5)
+    apiserver.put("clusterserviceversions", csv("Failed", since=long_ago))
+    with pytest.raises(ModuleError) as err:
+        olm.wait_for_csv(make_module({}, wait_timeout=20), OPERATOR)
+    assert "stayed Failed for 120s (reason InstallCheckFailed): install timeout" in err.value.msg
+
+
+def test_manual_approval_approves_only_the_plan_of_starting_csv(make_module, apiserver):
+    manual = OPERATOR._replace(approval="Manual", starting_csv="pkg.v2")
+    subscription = dict(installed_subscription(), status={"installPlanRef": {"name": "install-1"}})
+    apiserver.put("installplans", {"apiVersion": olm.OLM_V1ALPHA1, "kind": "InstallPlan", "metadata": {
+        "name": "install-1", "namespace": "ops"}, "spec": {"clusterServiceVersionNames": ["pkg.v3"],
+                                                            "approved": False}})
+    with pytest.raises(ModuleError, match="installs pkg.v3, not pkg.v2: it was not approved"):
+        olm.approve(make_module({}), manual, subscription)
+    assert apiserver.get("installplans", "ops", "install-1")["spec"]["approved"] is False
+    apiserver.update("installplans", "ops", "install-1", {"spec": {"clusterServiceVersionNames": ["pkg.v2"]}})
+    olm.approve(make_module({}), manual, subscription)
+    assert apiserver.get("installplans", "ops", "install-1")["spec"]["approved"] is True

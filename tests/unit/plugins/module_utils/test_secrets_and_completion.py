@@ -1,0 +1,74 @@
+"""Collection-owned Secrets and work that runs to a terminal phase."""
+
+import threading
+
+import pytest
+
+from ansible_collections.ontap.virtualization.plugins.module_utils import secrets, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils.complete import run_to_completion
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
+
+
+def test_secret_is_made_ours_and_values_never_reach_the_diff(make_module, apiserver):
+    module = make_module({}, diff=True)
+    secrets.ensure(module, "ns1", "creds", {"username": "admin", "password": "s3cret!"})
+    made = apiserver.get("secrets", "ns1", "creds")
+    assert made["metadata"]["labels"] == {secrets.MANAGED_BY: secrets.COLLECTION}
+    result = module.result()
+    assert "s3cret" not in repr(result) and "czNjcmV0" not in repr(result)
+    assert result["changes"] == ["created Secret ns1/creds"]
+
+
+def test_a_secret_someone_else_made_is_never_overwritten(make_module, apiserver):
+    apiserver.put("secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "ns1"},
+                              "data": {"username": "b3RoZXI="}})
+    with pytest.raises(ModuleError, match="was not made by this collection"):
+        secrets.ensure(make_module({}), "ns1", "creds", {"username": "admin", "password": "x"})
+    assert apiserver.calls("PATCH") == []
+
+
+def test_require_names_missing_keys(make_module, apiserver):
+    apiserver.put("secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "ns1"},
+                              "data": {"username": "YQ=="}})
+    with pytest.raises(ModuleError) as err:
+        secrets.require(make_module({}), "ns1", "creds", ["username", "password"], "give them to the module")
+    assert err.value.msg == "Secret ns1/creds lacks the key password. Add it, or give them to the module."
+
+
+def test_release_deletes_only_our_unused_secret(make_module, apiserver):
+    module = make_module({})
+    secrets.ensure(module, "ns1", "ours", {"a": "1"})
+    apiserver.put("secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "theirs", "namespace": "ns1"}})
+    assert secrets.release(module, "ns1", "ours", still_used=True) is None
+    assert secrets.release(module, "ns1", "theirs", still_used=False) is None
+    assert secrets.release(module, "ns1", "ours", still_used=False).changed
+    assert apiserver.get("secrets", "ns1", "ours") is None and apiserver.get("secrets", "ns1", "theirs") is not None
+
+
+def work(name="job-1"):
+    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name, "namespace": "ns1"},
+            "spec": {"size": 1}}
+
+
+def finish_later(apiserver, phase):
+    threading.Timer(0.3, lambda: apiserver.update("widgets", "ns1", "job-1", {"status": {"phase": phase}})).start()
+
+
+def test_work_is_created_once_and_followed_to_its_end(make_module, apiserver):
+    done, failed = wait.phase_in("Succeeded"), wait.phase_in("Failed")
+    finish_later(apiserver, "Succeeded")
+    assert run_to_completion(make_module({}, wait_timeout=10), work(), done, failed)["status"]["phase"] == "Succeeded"
+    again = make_module({}, wait_timeout=10)
+    run_to_completion(again, dict(work(), spec={"size": 2}), done, failed)
+    assert apiserver.calls("POST") == [("POST", "/apis/example.com/v1/namespaces/ns1/widgets")]
+    assert apiserver.calls("PATCH") == [] and again.result()["changed"] is False
+
+
+def test_failed_work_fails_with_its_status_and_a_timeout_leaves_it_running(make_module, apiserver):
+    done, failed = wait.phase_in("Succeeded"), wait.phase_in("Failed")
+    with pytest.raises(ModuleError) as err:
+        run_to_completion(make_module({}, wait_timeout=1), work(), done, failed)
+    assert "It is left running: run again to follow it, or delete Widget ns1/job-1 to stop it." in err.value.msg
+    finish_later(apiserver, "Failed")
+    with pytest.raises(wait.WaitFailed, match="reached a state it cannot recover from"):
+        run_to_completion(make_module({}, wait_timeout=10), work(), done, failed)
