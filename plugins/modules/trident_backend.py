@@ -18,8 +18,8 @@ description:
     Secret that holds its credentials, in Trident's namespace.
   - Supports the ONTAP drivers C(ontap-nas), C(ontap-nas-economy), C(ontap-nas-flexgroup), C(ontap-san) (over
     iSCSI, NVMe/TCP or FC) and C(ontap-san-economy).
-  - The credentials Secret is the collection's own (label C(app.kubernetes.io/managed-by=ontap.virtualization)):
-    an existing Secret of that name made by someone else is never overwritten, and the module deletes its own
+  - The credentials Secret is the collection's own, labelled C(app.kubernetes.io/managed-by=ontap.virtualization).
+    An existing Secret of that name made by someone else is never overwritten, and the module deletes its own
     Secret with the last backend that uses it.
   - Checks the backend configuration the way Trident does before anything is written, and refuses to change
     a field Trident cannot change on an existing backend.

@@ -112,8 +112,9 @@ def ontap_vars(lab):
 def controllers_paused(lab):
     """controllers_paused() -> a context in which the lab's simulated controllers are stopped (SIGSTOP).
 
-    The API server still answers; nothing reconciles. For tests whose point is a wait
-    that cannot end, without depending on how fast a controller is.
+    The API server answers and kube-controller-manager runs; nothing simulated reconciles,
+    and the lab's admission webhooks (served by the same process) time out. For tests of a
+    wait that cannot end, on objects no webhook admits, without racing a fast controller.
     """
     import contextlib
     import signal

@@ -60,23 +60,36 @@ def test_manual_approval_of_a_version_not_offered_fails_clearly(ansible, core_v1
     assert csvs == []
 
 
-def test_hyperconverged_wait_shows_progress_then_times_out_naming_what_is_missing(installed, ansible,
-                                                                                 controllers_paused):
-    # The lab's controllers are paused, so HCO cannot observe the spec change: the wait can only time out.
-    limit = random.randint(6, 99)
+def test_install_wait_shows_progress_then_times_out_naming_what_is_missing(installed, ansible, controllers_paused,
+                                                                           core_v1):
+    # OLM is paused, so no InstallPlan can come within the 6 s allowed; the namespace goes before OLM wakes up.
     with controllers_paused():
-        run = ansible(module_play({"live_migration": {"parallel_migrations_per_cluster": limit},
-                                   "wait_timeout": 5, "progress_interval": 2}))
-    assert run.rc != 0, "HCO cannot have observed the change while its controller is stopped"
-    progress = [line for line in run.output.splitlines()
-                if "waiting for HyperConverged openshift-cnv/kubevirt-hyperconverged" in line]
-    assert len(progress) >= 1, run.output[-3000:]
-    assert "still missing status.observedGeneration reaches metadata.generation" in progress[0]
-    assert "Timed out after 5s waiting for HyperConverged openshift-cnv/kubevirt-hyperconverged" in run.output
-    assert "still missing status.observedGeneration reaches metadata.generation" in run.output
-    assert "Available" in run.output  # the last status is shown
-    healed = ansible(module_play({"live_migration": {"parallel_migrations_per_cluster": limit}, "wait_timeout": 300}))
-    assert healed.rc == 0 and healed.changed == 0, "the first run wrote the change; the rerun only waits"
+        run = ansible(module_play({"namespace": "cnv-stuck", "wait_timeout": 6, "progress_interval": 2}))
+        core_v1.delete_namespace("cnv-stuck")
+        wait_until_gone(core_v1, "cnv-stuck")
+    assert run.rc != 0, run.output[-3000:]
+    progress = [line for line in run.output.splitlines() if line.startswith(
+        "ontap.virtualization.cnv_hyperconverged: ") and " of 6s: waiting for Subscription cnv-stuck/hco-operatorhub: "
+        "no status yet; still missing the Subscription has an InstallPlan" in line]
+    assert len(progress) >= 2, run.output[-3000:]
+    assert "Timed out after 6s waiting for Subscription cnv-stuck/hco-operatorhub: still missing the Subscription " \
+        "has an InstallPlan" in run.output, run.output[-3000:]
+    assert "created Subscription cnv-stuck/hco-operatorhub" in run.output, "what the run did is in the result"
+
+
+def wait_until_gone(core_v1, namespace, timeout=60):
+    import time
+    from kubernetes.client.exceptions import ApiException
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            core_v1.read_namespace(namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return
+            raise
+        time.sleep(0.5)
+    raise AssertionError("namespace {0} is still there after {1}s".format(namespace, timeout))
 
 
 @pytest.mark.parametrize("value", [0, -5])

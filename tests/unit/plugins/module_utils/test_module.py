@@ -120,4 +120,3 @@ def test_check_mode_changes_say_what_would_happen(make_module, apiserver):
     module.ensurer.absent(module.kube.ref("v1", "ConfigMap", "old", "ns1"))
     assert module.result()["changes"] == ["would delete ConfigMap ns1/old"]
     assert apiserver.get("configmaps", "ns1", "old") is not None
-

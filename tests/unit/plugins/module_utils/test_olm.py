@@ -83,9 +83,9 @@ def test_a_csv_failed_past_the_grace_period_fails_with_its_reason(make_module, a
 def test_manual_approval_approves_only_the_plan_of_starting_csv(make_module, apiserver):
     manual = OPERATOR._replace(approval="Manual", starting_csv="pkg.v2")
     subscription = dict(installed_subscription(), status={"installPlanRef": {"name": "install-1"}})
-    apiserver.put("installplans", {"apiVersion": olm.OLM_V1ALPHA1, "kind": "InstallPlan", "metadata": {
-        "name": "install-1", "namespace": "ops"}, "spec": {"clusterServiceVersionNames": ["pkg.v3"],
-                                                            "approved": False}})
+    plan = {"apiVersion": olm.OLM_V1ALPHA1, "kind": "InstallPlan", "metadata": {"name": "install-1", "namespace": "ops"},
+            "spec": {"clusterServiceVersionNames": ["pkg.v3"], "approved": False}}
+    apiserver.put("installplans", plan)
     with pytest.raises(ModuleError, match="installs pkg.v3, not pkg.v2: it was not approved"):
         olm.approve(make_module({}), manual, subscription)
     assert apiserver.get("installplans", "ops", "install-1")["spec"]["approved"] is False
