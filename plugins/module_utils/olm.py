@@ -41,6 +41,7 @@ def install(module, operator):
     """Install ``operator`` (an Operator) and return its Succeeded CSV; in check mode, write nothing and return None."""
     if operator.approval == "Manual" and not operator.starting_csv:
         raise ModuleError("approval=Manual needs starting_csv: only the InstallPlan of that version is approved")
+    refuse_second_install(module, operator)
     ensure_namespace(module, operator)
     ensure_operator_group(module, operator)
     ensure_subscription(module, operator)
@@ -87,6 +88,19 @@ def ensure_operator_group(module, operator):
     module.ensurer.present({"apiVersion": OLM_V1, "kind": "OperatorGroup", "metadata": {
         "name": operator.operator_group, "namespace": operator.namespace},
         "spec": {"targetNamespaces": [operator.namespace]}}, ["spec.targetNamespaces"])
+
+
+def refuse_second_install(module, operator):
+    """An operator subscribed in another namespace is found, not installed twice (two operators would own one API)."""
+    subscriptions, _version = module.kube.list(module.kube.ref(OLM_V1ALPHA1, "Subscription"))
+    elsewhere = sorted("{0}/{1}".format(s["metadata"]["namespace"], s["metadata"]["name"]) for s in subscriptions
+                       if fields.get(s, "spec.name") == operator.package and fields.get(s, "status.installedCSV")
+                       and s["metadata"]["namespace"] != operator.namespace)
+    if elsewhere:
+        raise ModuleError("{0} is already installed through Subscription {1}; a second install in namespace {2} would "
+                          "run two operators for one API. Give namespace {3}, or uninstall that one first.".format(
+                              operator.package, ", ".join(elsewhere), operator.namespace,
+                              elsewhere[0].split("/")[0]))
 
 
 def ensure_subscription(module, operator):

@@ -36,6 +36,18 @@ def installed(ansible):
     return run
 
 
+# Before anything is installed: once OpenShift Virtualization runs, an install in another namespace is refused.
+def test_manual_approval_of_a_version_not_offered_fails_clearly(ansible, core_v1, custom_objects):
+    run = ansible(module_play({"namespace": "cnv-manual-missing", "approval": "Manual",
+                               "starting_csv": "kubevirt-hyperconverged-operator.v9.99.0", "wait_timeout": 60}))
+    assert run.rc != 0
+    assert "OLM cannot install kubevirt-hyperconverged-operator.v9.99.0 from channel stable" in run.output, \
+        run.output[-3000:]
+    csvs = custom_objects.list_namespaced_custom_object("operators.coreos.com", "v1alpha1", "cnv-manual-missing",
+                                                        "clusterserviceversions")["items"]
+    assert csvs == []
+
+
 def test_install_reports_version_and_healthy_conditions(installed, ansible, custom_objects):
     hco = custom_objects.get_namespaced_custom_object("hco.kubevirt.io", "v1beta1", "openshift-cnv",
                                                       "hyperconvergeds", "kubevirt-hyperconverged")
@@ -49,22 +61,13 @@ def test_install_reports_version_and_healthy_conditions(installed, ansible, cust
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
 
 
-def test_manual_approval_of_a_version_not_offered_fails_clearly(ansible, core_v1, custom_objects):
-    run = ansible(module_play({"namespace": "cnv-manual-missing", "approval": "Manual",
-                               "starting_csv": "kubevirt-hyperconverged-operator.v9.99.0", "wait_timeout": 60}))
-    assert run.rc != 0
-    assert "OLM cannot install kubevirt-hyperconverged-operator.v9.99.0 from channel stable" in run.output, \
-        run.output[-3000:]
-    csvs = custom_objects.list_namespaced_custom_object("operators.coreos.com", "v1alpha1", "cnv-manual-missing",
-                                                        "clusterserviceversions")["items"]
-    assert csvs == []
-
-
 def test_install_wait_shows_progress_then_times_out_naming_what_is_missing(installed, ansible, controllers_paused,
                                                                            core_v1):
     # OLM is paused, so no InstallPlan can come within the 6 s allowed; the namespace goes before OLM wakes up.
+    # (Another package than OpenShift Virtualization's, which is installed already and would be refused.)
     with controllers_paused():
-        run = ansible(module_play({"namespace": "cnv-stuck", "wait_timeout": 6, "progress_interval": 2}))
+        run = ansible(module_play({"namespace": "cnv-stuck", "package": "mtv-operator", "wait_timeout": 6,
+                                   "progress_interval": 2}))
         core_v1.delete_namespace("cnv-stuck")
         wait_until_gone(core_v1, "cnv-stuck")
     assert run.rc != 0, run.output[-3000:]
@@ -90,6 +93,15 @@ def wait_until_gone(core_v1, namespace, timeout=60):
             raise
         time.sleep(0.5)
     raise AssertionError("namespace {0} is still there after {1}s".format(namespace, timeout))
+
+
+def test_a_second_install_in_another_namespace_is_refused_before_writing(installed, ansible, audit):
+    mark = audit.mark()
+    run = ansible(module_play({"namespace": "cnv-second"}))
+    assert run.rc != 0
+    assert "kubevirt-hyperconverged is already installed through Subscription openshift-cnv/hco-operatorhub" \
+        in run.output, run.output[-3000:]
+    assert audit.writes_since(mark) == []
 
 
 @pytest.mark.parametrize("value", [0, -5])

@@ -92,3 +92,15 @@ def test_manual_approval_approves_only_the_plan_of_starting_csv(make_module, api
     apiserver.update("installplans", "ops", "install-1", {"spec": {"clusterServiceVersionNames": ["pkg.v2"]}})
     olm.approve(make_module({}), manual, subscription)
     assert apiserver.get("installplans", "ops", "install-1")["spec"]["approved"] is True
+
+
+def test_a_second_install_in_another_namespace_is_refused_before_any_write(make_module, apiserver):
+    apiserver.put("subscriptions", dict(installed_subscription(), metadata={"name": "hco", "namespace": "openshift-cnv"}))
+    apiserver.put("subscriptions", dict(installed_subscription(), metadata={"name": "unresolved", "namespace": "x"},
+                                        status={}))
+    module = make_module({}, check_mode=True)
+    with pytest.raises(ModuleError) as err:
+        olm.install(module, OPERATOR)
+    assert err.value.msg.startswith("pkg is already installed through Subscription openshift-cnv/hco; a second install "
+                                    "in namespace ops would run two operators for one API. Give namespace openshift-cnv")
+    assert apiserver.calls("POST") == apiserver.calls("PATCH") == []
