@@ -86,7 +86,8 @@ def _unmark_others(module, desired, ref, mark, family):
         name = other["metadata"]["name"]
         if name == ref.name or not family(other) or not is_marked(other, mark):
             continue
-        module.ensurer.present({"apiVersion": desired["apiVersion"], "kind": desired["kind"],
-                                "metadata": {"name": name, "annotations": {mark: "false"}}}, [annotation_path(mark)])
+        module.ensurer.present({"apiVersion": desired["apiVersion"], "kind": desired["kind"], "metadata": {
+            "name": name, "namespace": other["metadata"].get("namespace"), "annotations": {mark: "false"}}},
+            [annotation_path(mark)])
         unmarked.append(name)
     return unmarked

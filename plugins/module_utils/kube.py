@@ -24,6 +24,7 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.errors import
 )
 from ansible_collections.ontap.virtualization.plugins.module_utils.retry import (
     call_with_backoff,
+    is_connection_error,
 )
 
 try:
@@ -116,7 +117,7 @@ class Kube(object):
     def error(self, exc, verb, ref, doing=None):
         """A ModuleError that says in a sentence what failed: an API answer, or the connection below it."""
         status = getattr(exc, "status", None)
-        if status is None:
+        if status is None and is_connection_error(exc):
             return ModuleError(transport_error_message(exc, self.host))
         return ModuleError(api_error_message(exc, verb, ref, doing), status=status)
 

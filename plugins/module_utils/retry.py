@@ -22,6 +22,11 @@ FIRST_DELAY = 0.2
 MAX_DELAY = 5.0
 
 
+def is_connection_error(exc):
+    """A failure below HTTP: TLS, a refused, reset or dropped connection, name resolution."""
+    return isinstance(exc, (TransportError, ConnectionError)) or is_tls_failure(exc)
+
+
 def is_transient(exc):
     """Throttling, server errors and dropped connections; never a failed TLS check, which only a fix cures."""
     if is_tls_failure(exc):
