@@ -1,4 +1,7 @@
-"""Run the collection's playbooks and modules against the lab, and read what they did.
+"""The collection's own tests: run its playbooks and modules against the lab, and read what they did.
+
+The lab session, API clients and namespaces come from lab.fixtures, shared with the lab's own
+tests (tests/lab/tests).
 
 `ansible(...)` runs ansible-playbook with the lab's example inventory (inventories/lab) and
 returns its output and PLAY RECAP counts; `audit.writes_since(mark)` lists the writes the
@@ -15,6 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, home of `lab`
+
+from lab.fixtures import (api_client, api_warnings, core_v1, custom_objects, dynamic_client, lab,  # noqa: E402,F401
+                          namespace, user_client)
 
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = Path(sys.executable).parent

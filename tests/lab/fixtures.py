@@ -1,4 +1,7 @@
-"""Fixtures for tests against the lab (tests/lab): one lab per session, clients, namespaces.
+"""Fixtures for tests against the lab: one lab per session, clients, namespaces.
+
+Shared by the lab's own tests (tests/lab/tests) and the collection's (tests/integration):
+each conftest.py imports them by name. The lab itself never imports this module.
 
 LAB_REUSE=1 uses the lab already running in $LAB_STATE_DIR (e.g. from `make lab-up`), or
 starts one, and leaves it running. Any API server warning about an unknown or duplicate
@@ -7,18 +10,14 @@ field fails the test that caused it, unless the test takes it with `api_warnings
 
 import os
 import re
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of `lab`
-
-import lab as lab_package  # noqa: E402
-from lab import kubeconfig  # noqa: E402
+import lab as lab_package
+from lab import kubeconfig
 
 _FIELD_WARNING = re.compile(r"unknown field|duplicate field", re.IGNORECASE)
 _WARNING_HEADER = re.compile(r'^\d{3} \S+ "(?P<text>(?:[^"\\]|\\.)*)"')
