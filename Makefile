@@ -84,7 +84,7 @@ lab-tests: venv lab-build
 	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/lab/tests -q $(PYTEST_NO_TESTS_OK)
 
 integration: venv collection lab-build
-	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration/collection -q $(PYTEST_NO_TESTS_OK)
+	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration -q $(PYTEST_NO_TESTS_OK)
 
 # The roles as their users test them: each scenario under extensions/molecule starts a lab of its own.
 molecule: venv collection lab-build

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, home of `lab`
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of `lab`
 
 from lab.fixtures import (api_client, api_warnings, core_v1, custom_objects, dynamic_client, lab,  # noqa: E402,F401
                           namespace, user_client)
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 COLLECTIONS = REPO / "build" / "collections"
 SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
