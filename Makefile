@@ -1,5 +1,6 @@
 # ontap.virtualization — one entry point for people and CI.
-#   make test    sanity, lint, unit tests, then integration tests and Molecule scenarios against fresh labs
+#   make test    sanity, lint, unit tests, then the lab's own tests, the collection's integration tests
+#                and Molecule scenarios, each against a fresh lab
 #   make demo    start the lab and run playbooks/site.yml against it (see README)
 
 SHELL := /bin/bash
@@ -21,9 +22,9 @@ COLLECTIONS := $(BUILD)/collections
 export PYTHONPATH := $(CURDIR)/tests
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS):$(CURDIR)/$(SITE)
 
-.PHONY: demo test venv collection sanity lint units integration molecule bench build lab-build lab-up lab-down lab-status clean
+.PHONY: demo test venv collection sanity lint units lab-tests integration molecule bench build lab-build lab-up lab-down lab-status clean
 
-test: sanity lint units integration molecule
+test: sanity lint units lab-tests integration molecule
 
 # The main job against the local lab: start it, run playbooks/site.yml, print what it made.
 PLAYBOOK := $(VENV)/bin/ansible-playbook -i inventories/lab
@@ -74,13 +75,16 @@ lab-build: venv
 	$(PY) -m lab build
 
 # pytest exits 5 when a stage has no test yet; that is not a failure. The tests start a lab of their
-# own, beside the one `make demo` leaves running. The collection's own tests get a fresh lab of their
-# own too: they install cluster-wide defaults (default classes, the operator, a VM) as a user would.
+# own, beside the one `make demo` leaves running. The lab's own tests (tests/lab/tests) hold the lab
+# to upstream behaviour; the collection's tests (tests/integration) then get a fresh lab of their own:
+# they install cluster-wide defaults (default classes, the operator, a VM) as a user would.
 LAB_TEST_DIR = $${LAB_STATE_DIR:-$(CURDIR)/.lab-test}
-PYTEST_NO_TESTS_OK = || { rc=$$?; [ $$rc -eq 5 ] && echo "no integration tests collected"; [ $$rc -eq 5 ]; }
+PYTEST_NO_TESTS_OK = || { rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected"; [ $$rc -eq 5 ]; }
+lab-tests: venv lab-build
+	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/lab/tests -q $(PYTEST_NO_TESTS_OK)
+
 integration: venv collection lab-build
-	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration -q --ignore=tests/integration/collection $(PYTEST_NO_TESTS_OK)
-	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration/collection -q $(PYTEST_NO_TESTS_OK)
+	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration -q $(PYTEST_NO_TESTS_OK)
 
 # The roles as their users test them: each scenario under extensions/molecule starts a lab of its own.
 molecule: venv collection lab-build

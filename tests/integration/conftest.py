@@ -1,121 +1,145 @@
-"""Fixtures for tests against the lab (tests/lab): one lab per session, clients, namespaces.
+"""The collection's own tests: run its playbooks and modules against the lab, and read what they did.
 
-LAB_REUSE=1 uses the lab already running in $LAB_STATE_DIR (e.g. from `make lab-up`), or
-starts one, and leaves it running. Any API server warning about an unknown or duplicate
-field fails the test that caused it, unless the test takes it with `api_warnings.take()`.
+The lab session, API clients and namespaces come from lab.fixtures, shared with the lab's own
+tests (tests/lab/tests).
+
+`ansible(...)` runs ansible-playbook with the lab's example inventory (inventories/lab) and
+returns its output and PLAY RECAP counts; `audit.writes_since(mark)` lists the writes the
+automation's user made, read from the API server's audit log, the witness of --check.
 """
 
+import json
 import os
 import re
+import subprocess
 import sys
-import uuid
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kubernetes import client, dynamic
-from kubernetes.client.exceptions import ApiException
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of `lab`
 
-import lab as lab_package  # noqa: E402
-from lab import kubeconfig  # noqa: E402
+from lab.fixtures import (api_client, api_warnings, core_v1, custom_objects, dynamic_client, lab,  # noqa: E402,F401
+                          namespace, user_client)
 
-_FIELD_WARNING = re.compile(r"unknown field|duplicate field", re.IGNORECASE)
-_WARNING_HEADER = re.compile(r'^\d{3} \S+ "(?P<text>(?:[^"\\]|\\.)*)"')
-
-
-class ApiWarnings:
-    """Warning headers of API responses, collected from every client the fixtures make."""
-
-    def __init__(self):
-        self._seen = []
-
-    def record(self, headers) -> None:
-        for value in headers.getlist("Warning"):
-            match = _WARNING_HEADER.match(value)
-            self._seen.append(match["text"].replace('\\"', '"') if match else value)
-
-    def take(self) -> list:
-        """Return and forget what was seen (for tests that provoke warnings on purpose)."""
-        seen, self._seen = self._seen, []
-        return seen
-
-    def watch(self, api: client.ApiClient) -> client.ApiClient:
-        request = api.rest_client.request
-
-        def recording_request(*args, **kwargs):
-            response = request(*args, **kwargs)
-            self.record(response.headers)
-            return response
-
-        api.rest_client.request = recording_request
-        return api
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+COLLECTIONS = REPO / "build" / "collections"
+SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
+RECAP = re.compile(r"^\S+\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+AUTOMATION_USER = "admin"
 
 
-_warnings = ApiWarnings()
+@dataclass
+class Run:
+    rc: int
+    output: str
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+
+    def __post_init__(self):
+        recap = RECAP.search(self.output)
+        if recap:
+            self.ok, self.changed, _unreachable, self.failed = (int(n) for n in recap.groups())
 
 
-@pytest.fixture(autouse=True)
-def api_warnings():
-    _warnings.take()
-    yield _warnings
-    field_warnings = [w for w in _warnings.take() if _FIELD_WARNING.search(w)]
-    if field_warnings:
-        pytest.fail("the API server warned about fields: " + "; ".join(field_warnings))
+def _link_collection():
+    link = COLLECTIONS / "ansible_collections" / "ontap" / "virtualization"
+    if not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO)
 
 
 @pytest.fixture(scope="session")
-def lab():
-    reuse = os.environ.get("LAB_REUSE") == "1"
-    instance = lab_package.start(reuse=reuse)
-    yield instance
-    if not reuse:
-        lab_package.stop(instance.state_dir)
+def ansible(lab, tmp_path_factory):
+    """ansible(playbook, extra_vars=None, check=False, diff=False, tags=None) -> Run.
+
+    ``playbook`` is a path relative to the repository or the YAML text of a playbook.
+    """
+    _link_collection()
+    workdir = tmp_path_factory.mktemp("playbooks")
+    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(COLLECTIONS, SITE_PACKAGES),
+               ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
+    counter = iter(range(10 ** 6))
+
+    def run(playbook, extra_vars=None, check=False, diff=False, tags=None, timeout=900) -> Run:
+        if "\n" in playbook:
+            path = workdir / "playbook-{0}.yml".format(next(counter))
+            path.write_text(textwrap.dedent(playbook))
+        else:
+            path = REPO / playbook
+        command = [str(VENV_BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), str(path)]
+        if extra_vars:
+            vars_file = workdir / "vars-{0}.json".format(next(counter))
+            vars_file.write_text(json.dumps(extra_vars))
+            command += ["-e", "@{0}".format(vars_file)]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        if tags:
+            command += ["--tags", ",".join(tags)]
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        return Run(done.returncode, done.stdout + done.stderr)
+
+    return run
+
+
+class Audit:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def mark(self) -> int:
+        return self.path.stat().st_size
+
+    def writes_since(self, mark: int, user: str = AUTOMATION_USER) -> list:
+        """Writes by ``user`` since ``mark`` (dry runs are not writes)."""
+        with open(self.path, "rb") as log:
+            log.seek(mark)
+            entries = [json.loads(line) for line in log if line.strip()]
+        return [e for e in entries if e.get("verb") in WRITE_VERBS and e["user"]["username"] == user
+                and "dryRun=All" not in e.get("requestURI", "") and e.get("stage") == "ResponseComplete"]
 
 
 @pytest.fixture(scope="session")
-def api_client(lab):
-    with _warnings.watch(kubeconfig.api_client(lab.kubeconfig)) as api:
-        yield api
+def audit(lab):
+    return Audit(Path(lab.audit_log))
 
 
 @pytest.fixture(scope="session")
-def core_v1(api_client):
-    return client.CoreV1Api(api_client)
-
-
-@pytest.fixture(scope="session")
-def custom_objects(api_client):
-    return client.CustomObjectsApi(api_client)
-
-
-@pytest.fixture(scope="session")
-def dynamic_client(api_client):
-    return dynamic.DynamicClient(api_client)
+def ontap_vars(lab):
+    return lab.vars["ontap"]
 
 
 @pytest.fixture
-def user_client(lab):
-    """make(user, groups=()) -> ApiClient of a client-cert user with no RBAC grants."""
-    made = []
+def controllers_paused(lab):
+    """controllers_paused() -> a context in which the lab's simulated controllers are stopped (SIGSTOP).
 
-    def make(user: str, groups=()):
-        api = _warnings.watch(kubeconfig.api_client(lab.user_kubeconfig(user, groups)))
-        made.append(api)
-        return api
+    The API server answers and kube-controller-manager runs; nothing simulated reconciles,
+    and the lab's admission webhooks (served by the same process) time out. For tests of a
+    wait that cannot end, on objects no webhook admits, without racing a fast controller.
+    """
+    import contextlib
+    import signal
 
-    yield make
-    for api in made:
-        api.close()
+    from lab import cluster
 
+    @contextlib.contextmanager
+    def paused():
+        state = cluster.Lab.load(Path(lab.state_dir))
+        controllers = [proc for proc in state.processes if proc.name == "controllers" and proc.alive()]
+        assert controllers, "the lab runs no controllers process"
+        for proc in controllers:
+            os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for proc in controllers:
+                os.killpg(proc.pid, signal.SIGCONT)
 
-@pytest.fixture
-def namespace(core_v1):
-    name = f"test-{uuid.uuid4().hex[:8]}"
-    core_v1.create_namespace({"metadata": {"name": name}})
-    yield name
-    try:
-        core_v1.delete_namespace(name)
-    except ApiException as error:
-        if error.status != 404:
-            raise
+    return paused

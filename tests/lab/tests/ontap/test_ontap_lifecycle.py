@@ -13,7 +13,7 @@ from ontap_clients import Rest
 
 from lab.ontap import OntapServer, running, tls
 
-TESTS = Path(__file__).resolve().parents[2]
+TESTS = Path(__file__).resolve().parents[3]  # tests/, home of `lab`
 
 
 def _free_port() -> int:
