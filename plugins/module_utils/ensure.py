@@ -29,12 +29,13 @@ SECRET_PATHS = ("data", "stringData")
 class Outcome(object):
     """What ``present``/``absent`` did to ``what`` (a Kind ns/name): ``changed``, ``action``, ``diff``, ``object``."""
 
-    def __init__(self, changed, action, obj, diff=None, what=""):
+    def __init__(self, changed, action, obj, diff=None, ref=None):
         self.changed = changed
         self.action = action
         self.object = obj
         self.diff = diff
-        self.what = what
+        self.ref = ref
+        self.what = describe(ref) if ref else ""
 
 
 def _redact_secret(before, after):
@@ -65,7 +66,7 @@ class Ensurer(object):
         self.changes = Changes(check_mode, want_diff)
 
     def _outcome(self, ref, changed, action, obj, diff):
-        return self.changes.record(Outcome(changed, action, obj, diff, describe(ref)))
+        return self.changes.record(Outcome(changed, action, obj, diff, ref))
 
     def ref_of(self, obj):
         metadata = obj.get("metadata") or {}
@@ -93,6 +94,17 @@ class Ensurer(object):
             return self._outcome(ref, True, "update", updated, self._diff(live, updated, managed))
         raise ModuleError("{0} kept changing while we updated it ({1} conflicts in a row); another client is "
                           "writing the same fields. Run again once it settles.".format(describe(ref), CONFLICT_RETRIES))
+
+    def undo_creations(self):
+        """Delete what this run created, newest first; the lines say what was removed and what could not be."""
+        lines = []
+        for outcome in reversed(self.changes.created()):
+            try:
+                self.kube.delete(outcome.ref)
+                lines.append("removed " + outcome.what)
+            except ModuleError as exc:
+                lines.append("could not remove {0} ({1})".format(outcome.what, exc.msg))
+        return lines
 
     def preview_create(self, desired, managed):
         """What creating ``desired`` would give, computed locally (for check mode when a dry run cannot tell)."""

@@ -112,11 +112,32 @@ class KubeModule(object):
             result = action(self)
         except Pending as pending:
             result = self.result(pending=pending.progress)
+        except WaitTimedOut as exc:  # the work goes on in the cluster: leave it, a rerun follows it
+            self.ansible.fail_json(msg=exc.msg, **self._failure_details(exc))
         except ModuleError as exc:
-            self.ansible.fail_json(msg=exc.msg, **exc.details)
+            self.ansible.fail_json(msg=_sentences(exc.msg, self._undo_creations()), **self._failure_details(exc))
         except CoreException as exc:
             self.ansible.fail_json(msg=str(exc))
         self.ansible.exit_json(**result)
+
+
+    def _undo_creations(self):
+        """After a definite failure, remove what this run created, so nothing half-made stays behind."""
+        if self._ensurer is None:
+            return ""
+        lines = self._ensurer.undo_creations()
+        return "Undone, to leave nothing half-made: " + "; ".join(lines) + "." if lines else ""
+
+    def _failure_details(self, exc):
+        details = dict(exc.details)
+        if self._ensurer is not None:
+            details.setdefault("changes", self._ensurer.changes.lines)
+        return details
+
+
+def _sentences(*texts):
+    texts = [text.strip() for text in texts if text and text.strip()]
+    return " ".join(text if text.endswith((".", "!", "?")) or text is texts[-1] else text + "." for text in texts)
 
 
 def connect(ansible_module):

@@ -23,15 +23,21 @@ class Changes(object):
         self.changed = False
         self.diffs = []
         self.lines = []
+        self._outcomes = []
 
     def record(self, outcome):
         if outcome.changed:
             self.changed = True
+            self._outcomes.append(outcome)
             verb = "would " + outcome.action if self.check_mode else DONE[outcome.action]
             self.lines.append("{0} {1}".format(verb, outcome.what))
             if self.want_diff and outcome.diff is not None:
                 self.diffs.append(outcome.diff)
         return outcome
+
+    def created(self):
+        """The Outcomes of the objects this run created (none in check mode, where nothing is written)."""
+        return [] if self.check_mode else [o for o in self._outcomes if o.action == "create"]
 
     def result(self, **values):
         """The module result: ``values`` plus changed, changes and (in diff mode) diff."""

@@ -120,3 +120,34 @@ def test_check_mode_changes_say_what_would_happen(make_module, apiserver):
     module.ensurer.absent(module.kube.ref("v1", "ConfigMap", "old", "ns1"))
     assert module.result()["changes"] == ["would delete ConfigMap ns1/old"]
     assert apiserver.get("configmaps", "ns1", "old") is not None
+
+
+def test_a_definite_failure_removes_what_the_run_created(make_module, apiserver, module_exit):
+    apiserver.put("configmaps", configmap("existing"))
+    module = make_module({})
+
+    def action(m):
+        m.ensurer.present(configmap("first"), ["data"])
+        m.ensurer.present(dict(configmap("existing"), data={"a": "changed"}), ["data"])
+        m.ensurer.present(configmap("second"), ["data"])
+        raise wait.WaitFailed("Trident could not create backend x: wrong password", None)
+
+    outcome = run(module, action, module_exit)
+    assert outcome.failed
+    assert outcome.result["msg"] == ("Trident could not create backend x: wrong password. Undone, to leave nothing "
+                                     "half-made: removed ConfigMap ns1/second; removed ConfigMap ns1/first.")
+    assert apiserver.get("configmaps", "ns1", "first") is None and apiserver.get("configmaps", "ns1", "second") is None
+    assert apiserver.get("configmaps", "ns1", "existing")["data"] == {"a": "changed"}, "only creations are undone"
+
+
+def test_a_timeout_leaves_the_work_running(make_module, apiserver, module_exit):
+    module = make_module({}, wait_timeout=1)
+
+    def action(m):
+        m.ensurer.present(configmap("job"), ["data"])
+        m.wait_until(m.kube.ref("v1", "ConfigMap", "job", "ns1"), wait.field_equals("data.a", "2"))
+
+    outcome = run(module, action, module_exit)
+    assert outcome.failed and outcome.result["msg"].startswith("Timed out after 1s")
+    assert outcome.result["changes"] == ["created ConfigMap ns1/job"]
+    assert apiserver.get("configmaps", "ns1", "job") is not None
