@@ -137,4 +137,9 @@ def storageclass_problems(parameters):
             problems.append("parameter {0}='{1}' must be one of {2}".format(key, value, ", ".join(choices)))
         if name == "IOPS" and not str(value).isdigit():
             problems.append("parameter IOPS='{0}' must be a whole number".format(value))
+    backend_type = str(parameters.get("backendType", parameters.get("trident.netapp.io/backendType", "")))
+    san_type = parameters.get("sanType", parameters.get("trident.netapp.io/sanType"))
+    if san_type is not None and backend_type in NAS_DRIVERS:
+        problems.append("sanType applies to SAN classes only; with backendType {0} the class matches no backend".format(
+            backend_type))
     return problems

@@ -94,6 +94,12 @@ options:
         keep working; new volumes get the new settings.
     type: bool
     default: false
+  force:
+    description:
+      - With O(state=absent), delete the class even while claims use it or while it is the default class for
+        VM disks. Without it the module refuses and names the claims.
+    type: bool
+    default: false
   storage_profile:
     description:
       - Settings for the CDI StorageProfile of this class, written to the profile's C(spec). Left out, the profile
@@ -228,6 +234,7 @@ ARGUMENT_SPEC = dict(
     default_class=dict(type="bool"),
     default_virt_class=dict(type="bool"),
     recreate=dict(type="bool", default=False),
+    force=dict(type="bool", default=False),
     storage_profile=dict(type="dict", options=dict(
         claim_property_sets=dict(type="list", elements="dict", options=dict(
             access_modes=dict(type="list", elements="str", required=True),
@@ -309,6 +316,24 @@ def mark_existing(module, ref):
                                                  marks=marks(module.params), family=lambda other: True)
 
 
+def refuse_while_in_use(module, ref):
+    """Refuse to delete a class that claims use or that is the default class for VM disks."""
+    live = module.kube.get(ref)
+    if live is None:
+        return
+    claims, _version = module.kube.list(module.kube.ref("v1", "PersistentVolumeClaim"))
+    users = sorted("{0}/{1}".format(c["metadata"]["namespace"], c["metadata"]["name"]) for c in claims
+                   if (c.get("spec") or {}).get("storageClassName") == ref.name)
+    if users:
+        raise ModuleError("StorageClass {0} is used by {1} claim{2} ({3}); without it they cannot be expanded or "
+                          "cloned, and new VMs from them fail. Delete the claims first, or set force: true.".format(
+                              ref.name, len(users), "" if len(users) == 1 else "s",
+                              ", ".join(users[:10]) + (", ..." if len(users) > 10 else "")))
+    if class_marks.is_marked(live, class_marks.DEFAULT_VIRT_CLASS):
+        raise ModuleError("StorageClass {0} is the default class for VM disks; new VMs and boot sources would have no "
+                          "class. Mark another class default_virt_class first, or set force: true.".format(ref.name))
+
+
 def run(module):
     params = module.params
     error = dns1123_subdomain_error(params["name"])
@@ -316,6 +341,8 @@ def run(module):
         raise ModuleError("name: {0}".format(error))
     ref = module.kube.ref(API_VERSION, KIND, params["name"])
     if params["state"] == "absent":
+        if not params["force"]:
+            refuse_while_in_use(module, ref)
         return class_marks.class_result(module, module.ensurer.absent(ref, IMMUTABLE + MUTABLE))
     if not params["backend_type"] and not params["parameters"]:
         found = mark_existing(module, ref)

@@ -113,6 +113,9 @@ options:
       - What Trident does with the backend when this object is deleted.
       - With O(state=present) it defaults to V(delete). With O(state=absent) the backend's current policy is kept
         unless this option is given.
+      - With O(state=absent), a backend that still has volumes is not deleted (Trident would keep it in
+        C(Deleting) until the last volume goes); V(retain) removes the TridentBackendConfig and leaves the
+        backend and its volumes to Trident.
     type: str
     choices: [delete, retain]
   config:
@@ -379,6 +382,7 @@ def absent(module):
     live = kube.get(tbc_ref)
     secret_name = secret_name_of(params, live)
     if live is not None:
+        refuse_while_volumes(module, live)
         wanted_policy = params["deletion_policy"]
         if wanted_policy and fields.get(live, "spec.deletionPolicy", "delete").lower() != wanted_policy:
             module.ensurer.present({"apiVersion": trident.TBC_API_VERSION, "kind": "TridentBackendConfig",
@@ -392,6 +396,21 @@ def absent(module):
                      and other["metadata"]["name"] != params["name"] for other in others)
     secrets.release(module, params["namespace"], secret_name, still_used)
     return module.result(name=params["name"], credentials_secret=secret_name)
+
+
+def refuse_while_volumes(module, live):
+    """Refuse to delete a backend that still has volumes, unless it is to be retained."""
+    uuid = fields.get(live, "status.backendInfo.backendUUID")
+    if not uuid or module.params["deletion_policy"] == "retain":
+        return
+    ref = module.kube.ref(trident.TBC_API_VERSION, "TridentVolume", None, module.params["namespace"])
+    volumes = sorted(v["metadata"]["name"] for v in module.kube.list(ref)[0] if v.get("backendUUID") == uuid)
+    if volumes:
+        raise ModuleError("Backend {0} still has {1} volume{2} ({3}); Trident would keep it Deleting until the last one "
+                          "is gone. Delete the claims first, or set deletion_policy: retain to remove only the "
+                          "TridentBackendConfig and leave the backend and its volumes to Trident.".format(
+                              module.params["name"], len(volumes), "" if len(volumes) == 1 else "s",
+                              ", ".join(volumes[:10]) + (", ..." if len(volumes) > 10 else "")))
 
 
 def run(module):

@@ -45,6 +45,7 @@ def test_flexgroup_is_one_of_the_nas_drivers_everywhere():
     ({"backendType": "ontap-san", "media": "tape"}, "parameter media='tape' must be one of hdd, ssd, hybrid"),
     ({"backendType": "ontap-san", "IOPS": "many"}, "parameter IOPS='many' must be a whole number"),
     ({"backendType": "ontap-san", "fsType": "ntfs"}, "fsType 'ntfs' is not one of"),
+    ({"backendType": "ontap-nas", "sanType": "iscsi"}, "sanType applies to SAN classes only; with backendType ontap-nas"),
 ])
 def test_storageclass_problems(parameters, expected):
     problems = trident.storageclass_problems(parameters)
