@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import json
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import fields
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, describe
@@ -81,16 +82,24 @@ class Ensurer(object):
         for _attempt in range(CONFLICT_RETRIES):
             live = self.kube.get(ref)
             if live is None:
-                created = self._create(ref, desired)
+                if not self.check_mode:
+                    self._refuse_dropped(ref, desired, managed, self._create(ref, desired, dry_run=True))
+                created = self._create(ref, desired, dry_run=self.check_mode)
+                if self.check_mode:
+                    self._refuse_dropped(ref, desired, managed, created)
                 return self._outcome(ref, True, "create", created, self._diff(None, created, managed))
             patch = self._patch_for(live, desired, managed)
             if not patch:
                 return self._outcome(ref, False, None, live, self._diff(live, live, managed))
             fields.put(patch, "metadata.resourceVersion", live["metadata"]["resourceVersion"])
             try:
+                if not self.check_mode:
+                    self._refuse_dropped(ref, desired, managed, self.kube.patch(ref, patch, dry_run=True))
                 updated = self.kube.patch(ref, patch, dry_run=self.check_mode)
             except Conflict:
                 continue
+            if self.check_mode:
+                self._refuse_dropped(ref, desired, managed, updated)
             return self._outcome(ref, True, "update", updated, self._diff(live, updated, managed))
         raise ModuleError("{0} kept changing while we updated it ({1} conflicts in a row); another client is "
                           "writing the same fields. Run again once it settles.".format(describe(ref), CONFLICT_RETRIES))
@@ -120,11 +129,27 @@ class Ensurer(object):
         self.kube.delete(ref, dry_run=self.check_mode)
         return self._outcome(ref, True, "delete", live, self._diff(live, None, managed))
 
-    def _create(self, ref, desired):
+    @staticmethod
+    def _refuse_dropped(ref, desired, managed, answer):
+        """Fail when the API server's answer lacks a value we wrote (pruned as unknown, or changed by a webhook).
+
+        Without this a typo in a field name is accepted, dropped, and reported as a change on every run.
+        """
+        dropped = []
+        for path in managed:
+            want = fields.get(desired, path)
+            if want is not None and not fields.contains(fields.get(answer, path), want):
+                dropped.append("{0}={1}".format(fields.render(path), json.dumps(want, sort_keys=True)))
+        if dropped:
+            raise ModuleError("The API server did not keep {0} of {1}: the field is not in the object's schema (a "
+                              "typo, or a setting this version does not know) or an admission webhook changed it. "
+                              "Fix or remove it; nothing was written.".format(", ".join(dropped), describe(ref)))
+
+    def _create(self, ref, desired, dry_run):
         try:
-            return self.kube.create(ref, desired, dry_run=self.check_mode)
+            return self.kube.create(ref, desired, dry_run=dry_run)
         except ModuleError as exc:
-            if self.check_mode and exc.details.get("status") == 404 and ref.namespace:
+            if dry_run and self.check_mode and exc.details.get("status") == 404 and ref.namespace:
                 preview = copy.deepcopy(desired)
                 fields.put(preview, "metadata.namespace", ref.namespace)
                 return preview

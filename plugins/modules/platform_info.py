@@ -27,8 +27,9 @@ extends_documentation_fragment:
 options:
   min_openshift_version:
     description:
-      - The oldest OpenShift version accepted.
-    type: str
+      - The oldest OpenShift version accepted, as a quoted string C(major.minor) or C(major.minor.patch).
+      - A number is refused, because YAML reads an unquoted C(4.20) as C(4.2).
+    type: raw
     default: "4.17"
   require_bare_metal:
     description:
@@ -100,10 +101,14 @@ problems:
   elements: str
 """
 
+import re
+
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.trident import CSI_DRIVER, TBC_API_VERSION
 
 WORKER_ROLE = "node-role.kubernetes.io/worker"
+VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
 MACHINE_API_NAMESPACE = "openshift-machine-api"
 
 
@@ -164,7 +169,20 @@ def trident_facts(kube, problems):
     return {"csi_driver": csi_driver, "orchestrator": orchestrator, "backend_api": backend_api}
 
 
+def version_problem(value):
+    """Why ``value`` is not a version to compare with, or None."""
+    if not isinstance(value, str):
+        return ("min_openshift_version {0!r} is a number, not a version: YAML reads an unquoted 4.20 as 4.2. Quote it, "
+                "for example '4.20'.".format(value))
+    if not VERSION.match(value):
+        return "min_openshift_version '{0}' is not a version such as '4.17' or '4.17.3'.".format(value)
+    return None
+
+
 def run(module):
+    problem = version_problem(module.params["min_openshift_version"])
+    if problem:
+        raise ModuleError(problem)
     kube, params = module.kube, module.params
     problems = []
     version, platform = openshift_facts(kube, params, problems)
@@ -188,7 +206,7 @@ def run(module):
 
 def main():
     KubeModule(dict(
-        min_openshift_version=dict(type="str", default="4.17"),
+        min_openshift_version=dict(type="raw", default="4.17"),
         require_bare_metal=dict(type="bool", default=True),
     ), wait=False).run(run)
 

@@ -104,6 +104,15 @@ def test_a_second_install_in_another_namespace_is_refused_before_writing(install
     assert audit.writes_since(mark) == []
 
 
+def test_an_unknown_feature_gate_is_refused_not_reported_changed_forever(installed, ansible, audit):
+    mark = audit.mark()
+    run = ansible(module_play({"feature_gates": {"notAFeatureGate": True}}))
+    assert run.rc != 0
+    assert 'The API server did not keep spec.featureGates.notAFeatureGate=true of HyperConverged ' \
+        'openshift-cnv/kubevirt-hyperconverged' in run.output, run.output[-3000:]
+    assert audit.writes_since(mark) == []
+
+
 @pytest.mark.parametrize("value", [0, -5])
 def test_wait_timeout_below_one_is_refused_before_writing(installed, ansible, audit, value):
     mark = audit.mark()

@@ -87,6 +87,7 @@ class Store:
 class FakeAPIServer:
     def __init__(self, stream_delay=0.0, group_versions=None):
         self.group_versions = dict(GROUP_VERSIONS if group_versions is None else group_versions)
+        self.prune = None  # body -> body: what the server keeps of a write (as a CRD's schema prunes unknown fields)
         self.store = Store()
         self.requests = []
         self._bodies = []
@@ -212,6 +213,7 @@ class FakeAPIServer:
                 return self._send(handler, 404, self._not_found(plural, name))
             return self._send(handler, 200, found)
         if method == "POST":
+            body = self.prune(body) if self.prune else body
             meta = body["metadata"]
             if self.get(plural, namespace, meta["name"]):
                 return self._send(handler, 409, self._status(409, '{0} "{1}" already exists'.format(plural, meta["name"]),
@@ -234,6 +236,7 @@ class FakeAPIServer:
                     409, 'Operation cannot be fulfilled on {0} "{1}": the object has been modified'.format(plural, name),
                     "Conflict"))
             patched = merge_patch(current, body)
+            patched = self.prune(patched) if self.prune else patched
             if patched.get("spec") != current.get("spec"):
                 patched["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
             if dry_run:

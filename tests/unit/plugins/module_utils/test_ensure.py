@@ -1,6 +1,9 @@
 import base64
 
+import pytest
+
 from ansible_collections.ontap.virtualization.plugins.module_utils.ensure import Ensurer
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 
 
 def widget(spec, name="w1"):
@@ -50,7 +53,7 @@ def test_updates_only_managed_fields_with_precondition(kube, apiserver):
         "after": {"apiVersion": "example.com/v1", "kind": "Widget",
                   "metadata": {"name": "w1", "namespace": "ns1"}, "spec": {"size": 2, "mode": "Block"}}}
     patch_queries = [q for m, p, q in apiserver.requests if m == "PATCH"]
-    assert len(patch_queries) == 1
+    assert patch_queries == [{"dryRun": "All"}, {}], "a dry run first checks that what we write sticks"
 
 
 def test_managed_field_left_out_is_removed(kube, apiserver):
@@ -66,7 +69,7 @@ def test_conflict_rereads_and_retries(kube, apiserver):
     outcome = Ensurer(kube).present(widget({"size": 3, "mode": "Block"}), MANAGED)
     assert outcome.changed is True
     assert apiserver.get("widgets", "ns1", "w1")["spec"]["size"] == 3
-    assert [m for m, _path in apiserver.calls() if m in ("GET", "PATCH")][-4:] == ["GET", "PATCH", "GET", "PATCH"]
+    assert [m for m, _path in apiserver.calls() if m in ("GET", "PATCH")][-5:] == ["GET", "PATCH", "GET", "PATCH", "PATCH"]
 
 
 def test_check_mode_uses_server_dry_run_and_writes_nothing(kube, apiserver):
@@ -119,3 +122,17 @@ def test_absent_in_check_mode_keeps_the_object(kube, apiserver):
     assert apiserver.get("widgets", "ns1", "w1") is not None
     delete_body = [b for m, p, q, b in apiserver.requests_with_bodies() if m == "DELETE"][-1]
     assert delete_body["dryRun"] == ["All"]
+
+
+def test_a_field_the_server_drops_is_refused_before_writing(kube, apiserver):
+    """Issue 12: an unknown field was pruned by the API server and reported as changed on every run."""
+    apiserver.put("widgets", widget({"size": 1}))
+    apiserver.prune = lambda body: dict(body, spec=dict((k, v) for k, v in (body.get("spec") or {}).items()
+                                                        if k != "colour"))
+    with pytest.raises(ModuleError) as err:
+        Ensurer(kube).present(widget({"size": 1, "colour": "blue"}), ["spec.size", "spec.colour"])
+    assert err.value.msg.startswith('The API server did not keep spec.colour="blue" of Widget ns1/w1')
+    assert [q for m, p, q in apiserver.requests if m == "PATCH"] == [{"dryRun": "All"}]
+    with pytest.raises(ModuleError):
+        Ensurer(kube).present(widget({"size": 1, "colour": "red"}, name="w2"), ["spec.size", "spec.colour"])
+    assert apiserver.get("widgets", "ns1", "w2") is None

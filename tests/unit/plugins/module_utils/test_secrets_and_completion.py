@@ -60,7 +60,7 @@ def test_work_is_created_once_and_followed_to_its_end(make_module, apiserver):
     assert run_to_completion(make_module({}, wait_timeout=10), work(), done, failed)["status"]["phase"] == "Succeeded"
     again = make_module({}, wait_timeout=10)
     run_to_completion(again, dict(work(), spec={"size": 2}), done, failed)
-    assert apiserver.calls("POST") == [("POST", "/apis/example.com/v1/namespaces/ns1/widgets")]
+    assert [q for m, p, q in apiserver.requests if m == "POST"] == [{"dryRun": "All"}, {}], "created once"
     assert apiserver.calls("PATCH") == [] and again.result()["changed"] is False
 
 
