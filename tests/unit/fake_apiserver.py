@@ -85,7 +85,7 @@ class Store:
 
 
 class FakeAPIServer:
-    def __init__(self, stream_delay=0.0, group_versions=None):
+    def __init__(self, stream_delay=0.0, group_versions=None, tls=None):
         self.group_versions = dict(GROUP_VERSIONS if group_versions is None else group_versions)
         self.prune = None  # body -> body: what the server keeps of a write (as a CRD's schema prunes unknown fields)
         self.store = Store()
@@ -115,7 +115,14 @@ class FakeAPIServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:{0}".format(self.httpd.server_address[1])
+        scheme = "http"
+        if tls:  # (certificate file, key file): serve HTTPS with that identity
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = "{0}://127.0.0.1:{1}".format(scheme, self.httpd.server_address[1])
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):

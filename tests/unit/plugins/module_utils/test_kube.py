@@ -124,3 +124,16 @@ def test_served_is_false_only_when_the_api_is_not_served(kube, apiserver):
         kube.served("example.com/v1", "Widget")
     assert err.value.msg.startswith("The account in use may not discover the API of Widget (example.com/v1)")
     assert "non-resource URLs /api/* and /apis/*" in err.value.msg
+
+
+def test_tls_failures_are_not_transient_but_dropped_connections_are():
+    import ssl
+
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError
+
+    from ansible_collections.ontap.virtualization.plugins.module_utils.retry import is_transient
+
+    verify_failed = MaxRetryError(None, "/api", reason=SSLError(ssl.SSLCertVerificationError("unable to get issuer")))
+    assert not is_transient(verify_failed)
+    assert is_transient(ProtocolError("Connection aborted.", ConnectionResetError()))
+    assert is_transient(MaxRetryError(None, "/api", reason=NewConnectionError(None, "Connection refused")))

@@ -151,3 +151,24 @@ def test_a_timeout_leaves_the_work_running(make_module, apiserver, module_exit):
     assert outcome.failed and outcome.result["msg"].startswith("Timed out after 1s")
     assert outcome.result["changes"] == ["created ConfigMap ns1/job"]
     assert apiserver.get("configmaps", "ns1", "job") is not None
+
+
+def test_an_untrusted_certificate_fails_at_once_naming_the_fix(make_module, tmp_path, module_exit):
+    """Issue 12 class 4: TLS failures were retried as transient until the timeout."""
+    import subprocess
+    import time
+
+    from fake_apiserver import FakeAPIServer
+
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    with FakeAPIServer(tls=(str(cert), str(key))) as server:
+        module = make_module({}, wait_timeout=600)
+        module.params.update(host=server.url, validate_certs=True)
+        started = time.monotonic()
+        outcome = run(module, lambda m: m.kube, module_exit)
+    assert time.monotonic() - started < 15
+    assert outcome.result["msg"].startswith("TLS verification of the Kubernetes API at {0} failed".format(server.url))
+    assert "Give the cluster's CA with ca_cert" in outcome.result["msg"]
