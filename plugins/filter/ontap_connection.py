@@ -16,7 +16,7 @@ description:
   - Turns a management LIF as a Trident backend names it (C(host), C(host:port), C([IPv6]) or C([IPv6]:port)) and
     an account into the options every C(netapp.ontap) module takes, for
     C(module_defaults) of the group C(group/netapp.ontap.netapp_ontap). HTTPS and REST only.
-  - An IPv6 address keeps its brackets in O(ignore:_value.hostname), because the C(netapp.ontap) modules put the
+  - An IPv6 address keeps its brackets in C(hostname), because the C(netapp.ontap) modules put the
     host name into the URL as it is (C(https://<hostname>:<http_port>/api/)).
   - Refuses, with a sentence naming the form to use, a bare IPv6 address (C(fd00::1) cannot be told apart from a
     host and a port), a URL, a path, and a port that is not a number from 1 to 65535.
