@@ -50,7 +50,9 @@ _value:
   elements: str
 """
 
-NAS_DRIVERS = ("ontap-nas", "ontap-nas-economy", "ontap-nas-flexgroup")
+# One list of drivers for the whole collection: the module_utils that the modules check backends with.
+from ansible_collections.ontap.virtualization.plugins.module_utils.trident import NAS_DRIVERS
+
 PROTOCOLS = {
     "nfs": ("NFS", "data_nfs", "netapp.ontap.na_ontap_nfs"),
     "iscsi": ("iSCSI", "data_iscsi", "netapp.ontap.na_ontap_iscsi"),

@@ -133,3 +133,40 @@ def test_uninstall_is_refused_while_vms_exist(installed, ansible, custom_objects
     hco = custom_objects.get_namespaced_custom_object("hco.kubevirt.io", "v1beta1", "openshift-cnv",
                                                       "hyperconvergeds", "kubevirt-hyperconverged")
     assert hco["metadata"].get("deletionTimestamp") is None
+
+
+ROLE = "playbooks/installation.yml"
+# Refused by the installation role's own checks before its first write (the default class mark).
+REFUSED_INPUTS = {
+    "zero wait timeout": (
+        {"installation_wait_timeout": 0},
+        "installation_wait_timeout is 0: give the seconds to wait for the operator, the HyperConverged and each boot "
+        "source, a whole number of at least 1."),
+    "negative wait timeout": (
+        {"installation_wait_timeout": -1},
+        "installation_wait_timeout is -1: give the seconds to wait"),
+    "manual approval without a version": (
+        {"installation_approval": "Manual"},
+        "installation_approval Manual needs installation_starting_csv, the ClusterServiceVersion whose InstallPlan "
+        "may be approved (for example kubevirt-hyperconverged-operator.v4.21.3)."),
+    "unknown live-migration setting": (
+        {"installation_live_migration": {"parallel_migrations": 5}},
+        "installation_live_migration.parallel_migrations. Supported parameters include: allow_auto_converge"),
+    "live-migration setting of the wrong type": (
+        {"installation_live_migration": {"parallel_migrations_per_cluster": "five"}},
+        "argument 'parallel_migrations_per_cluster' is of type str found in 'installation_live_migration'. and we "
+        "were unable to convert to int"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_INPUTS))
+def test_role_input_refused_before_any_write(ansible, audit, case):
+    extra, message = REFUSED_INPUTS[case]
+    mark = audit.mark()
+    run = ansible(ROLE, dict(extra, installation_wait_boot_sources=False))
+    assert run.rc != 0
+    assert message in run.output, run.output[-3000:]
+    assert "Make the ONTAP class the default class for VM disks" not in run.output
+    assert audit.writes_since(mark) == []
+    assert [line for line in run.output.splitlines()
+            if line.startswith("[ERROR]") and ("['" in line or "[]" in line)] == []

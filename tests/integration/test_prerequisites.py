@@ -157,7 +157,8 @@ BAD_INPUTS = {
     "unknown driver": (
         lambda o: {"prerequisites_backends": [dict(backends(o)[0], name="bad-driver", storage_driver="ontap-foo")],
                    "prerequisites_storage_classes": []},
-        "Unknown storage driver: ontap-foo"),
+        "value of storage_driver must be one of: ontap-nas, ontap-nas-economy, ontap-nas-flexgroup, ontap-san, "
+        "ontap-san-economy, got: ontap-foo found in prerequisites_backends"),
     "unknown StorageClass parameter": (
         lambda o: {"prerequisites_backends": [dict(backends(o)[0], name="bad-param")],
                    "prerequisites_storage_classes": [{"name": "bad-param", "backend_type": "ontap-nas",
@@ -190,3 +191,104 @@ def test_bad_input_fails_before_any_write(applied, ansible, audit, ontap_vars, c
         assert not _exists(lambda: custom_objects.get_namespaced_custom_object(
             "trident.netapp.io", "v1", TRIDENT, "tridentbackendconfigs", backend["name"]))
     assert secrets_in(run.output, ontap_vars) == []
+
+
+# Refused by the role's own checks (meta/argument_specs.yml, then tasks/validate.yml) before it reads the cluster.
+REFUSED_INPUTS = {
+    "zero wait timeout": (
+        lambda o: {"prerequisites_wait_timeout": 0},
+        "prerequisites_wait_timeout is 0: give the seconds to wait for each backend, a whole number of at least 1."),
+    "negative wait timeout": (
+        lambda o: {"prerequisites_wait_timeout": -5},
+        "prerequisites_wait_timeout is -5: give the seconds to wait for each backend, a whole number of at least 1."),
+    "version that is not one": (
+        lambda o: {"prerequisites_min_openshift_version": "banana"},
+        'prerequisites_min_openshift_version "banana" is not a version: write major.minor or major.minor.patch in '
+        'quotes, for example "4.17".'),
+    "version read as a number": (
+        lambda o: {"prerequisites_min_openshift_version": 4.2},
+        "prerequisites_min_openshift_version was read as the number 4.2, because it is not quoted (YAML reads 4.20 "
+        'as 4.2): write the version in quotes, for example "4.20".'),
+    "bare IPv6 management LIF": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[1], management_lif="fd00::1")]},
+        "The ONTAP management LIF 'fd00::1' is an IPv6 address without brackets, where a port cannot be told apart "
+        "from the address: write [fd00::1], or [fd00::1]:<port> for a port other than 443."),
+    "URL as management LIF": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[1], management_lif="https://" + o["management_lif"])]},
+        "The ONTAP management LIF 'https://{0}' is a URL: give only the address, with the port when it is not 443"),
+    "URL as the setup's management LIF": (
+        lambda o: {"prerequisites_ontap_setup": {"management_lif": "https://" + o["management_lif"],
+                                                 "username": "admin", "password": "unused"}},
+        "The ONTAP management LIF 'https://{0}' is a URL"),
+    "backend without management_lif": (
+        lambda o: {"prerequisites_backends": [dict((k, v) for k, v in backends(o)[1].items()
+                                                   if k != "management_lif")]},
+        "missing required arguments: management_lif found in prerequisites_backends"),
+    "username without password": (
+        lambda o: {"prerequisites_backends": [dict((k, v) for k, v in backends(o)[1].items() if k != "password")]},
+        "parameters are required together: username, password found in prerequisites_backends"),
+    "unknown san_type": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[1], san_type="iscsci")]},
+        "value of san_type must be one of: iscsi, nvme, fcp, got: iscsci found in prerequisites_backends"),
+    "misspelt backend key": (
+        lambda o: {"prerequisites_backends": [dict(backends(o)[1], storage_prefx="vm_")]},
+        "prerequisites_backends.storage_prefx. Supported parameters include: backend_name, config"),
+    "class choice in the wrong case": (
+        lambda o: {"prerequisites_storage_classes": [dict(CLASSES[0], reclaim_policy="delete")]},
+        "value of reclaim_policy must be one of: Delete, Retain, got: delete found in prerequisites_storage_classes"),
+    "claim property set without volume mode": (
+        lambda o: {"prerequisites_storage_classes": [dict(CLASSES[2], storage_profile={
+            "claim_property_sets": [{"access_modes": ["ReadWriteMany"]}]})]},
+        "missing required arguments: volume_mode found in prerequisites_storage_classes -> storage_profile -> "
+        "claim_property_sets"),
+    "snapshot class without a name": (
+        lambda o: {"prerequisites_snapshot_class": {"deletion_policy": "Retain"}},
+        "missing parameter(s) required by 'deletion_policy': name found in prerequisites_snapshot_class"),
+    "two backends of one name": (
+        lambda o: {"prerequisites_backends": [backends(o)[1], dict(backends(o)[2], name="t-san-iscsi")]},
+        "Backend names must be unique, but t-san-iscsi appears more than once."),
+    "two problems at once": (
+        lambda o: {"prerequisites_wait_timeout": 0, "prerequisites_min_openshift_version": "4"},
+        "prerequisites_wait_timeout is 0: give the seconds to wait for each backend, a whole number of at least 1. "
+        'prerequisites_min_openshift_version "4" is not a version'),
+}
+
+
+def _error_lines(output):
+    return [line for line in output.splitlines() if line.startswith("[ERROR]")]
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_INPUTS))
+def test_input_refused_before_anything_is_read_or_written(ansible, audit, ontap_vars, case):
+    make_vars, message = REFUSED_INPUTS[case]
+    mark = audit.mark()
+    run = ansible(PLAYBOOK, role_vars(ontap_vars, **make_vars(ontap_vars)))
+    assert run.rc != 0
+    assert message.format(ontap_vars["management_lif"]) in run.output, run.output[-3000:]
+    assert "prerequisites : Read the platform]" not in run.output
+    assert audit.writes_since(mark) == []
+    assert [line for line in _error_lines(run.output) if "['" in line or "[]" in line] == []
+    assert secrets_in(run.output, ontap_vars) == []
+
+
+def test_unquoted_version_in_yaml_is_refused(ansible, audit):
+    """What a user writes in a playbook: YAML reads 4.20 as the float 4.2."""
+    playbook = """
+    - hosts: openshift
+      gather_facts: false
+      module_defaults:
+        group/ontap.virtualization.virtualization: {kubeconfig: "{{ k8s_kubeconfig }}"}
+      roles:
+        - role: ontap.virtualization.prerequisites
+          vars:
+            prerequisites_min_openshift_version: 4.20
+            prerequisites_backends: []
+            prerequisites_storage_classes: []
+            prerequisites_snapshot_class: {}
+    """
+    mark = audit.mark()
+    run = ansible(playbook)
+    assert run.rc != 0
+    assert "prerequisites_min_openshift_version was read as the number 4.2, because it is not quoted" in run.output, \
+        run.output[-3000:]
+    assert audit.writes_since(mark) == []

@@ -1,3 +1,4 @@
+import pytest
 from ansible_collections.ontap.virtualization.plugins.filter.trident_ontap_problems import trident_ontap_problems
 
 
@@ -68,3 +69,60 @@ def test_custom_role_missing_privileges():
 def test_builtin_roles_are_enough():
     accounts = [{"name": "vsadmin", "role": {"name": "vsadmin"}}]
     assert trident_ontap_problems(info(accounts=accounts), SAN) == []
+
+
+def test_drivers_come_from_module_utils():
+    from ansible_collections.ontap.virtualization.plugins.filter import trident_ontap_problems as the_filter
+    from ansible_collections.ontap.virtualization.plugins.module_utils import trident
+    assert the_filter.NAS_DRIVERS is trident.NAS_DRIVERS
+
+
+@pytest.mark.parametrize("driver", ["ontap-nas", "ontap-nas-economy", "ontap-nas-flexgroup"])
+def test_every_nas_driver_needs_nfs(driver):
+    svm = {"name": "svm_virt", "nfs": {"allowed": True, "enabled": False}}
+    problems = trident_ontap_problems(info(svms=[svm]), dict(NAS, storage_driver=driver))
+    assert problems[0] == ("NFS is not enabled on SVM 'svm_virt': enable the NFS service "
+                           "(netapp.ontap.na_ontap_nfs).")
+
+
+def test_san_without_san_type_is_iscsi():
+    lifs = [{"name": "nfs1", "svm": {"name": "svm_virt"}, "services": ["data_nfs"], "state": "up"}]
+    problems = trident_ontap_problems(info(lifs=lifs), {"storage_driver": "ontap-san-economy", "svm": "svm_virt"})
+    assert problems == ["SVM 'svm_virt' has no data LIF that is up for iSCSI (service data_iscsi): create one "
+                        "(netapp.ontap.na_ontap_interface with a service policy that includes data_iscsi)."]
+
+
+def test_no_svm_named_and_several_visible():
+    svms = [{"name": "svm_a"}, {"name": "svm_b"}]
+    assert trident_ontap_problems(info(svms=svms), dict(NAS, svm=None)) == [
+        "The backend names no SVM and the account sees 2 SVMs: set svm."]
+
+
+def test_disabled_lif_and_lif_of_another_svm_do_not_count():
+    lifs = [{"name": "nfs1", "svm": {"name": "svm_virt"}, "services": ["data_nfs"], "state": "up", "enabled": False},
+            {"name": "nfs2", "svm": {"name": "svm_other"}, "services": ["data_nfs"], "state": "up"}]
+    assert "no data LIF that is up for NFS" in trident_ontap_problems(info(lifs=lifs), NAS)[0]
+
+
+def test_fc_needs_no_ip_lif():
+    svm = {"name": "svm_virt", "fcp": {"allowed": True, "enabled": True}}
+    assert trident_ontap_problems(info(svms=[svm], lifs=[]), dict(SAN, san_type="fcp")) == []
+
+
+def test_records_under_underscored_subset_names():
+    found = info()
+    underscored = dict((key.replace("/", "_"), value) for key, value in found.items())
+    assert trident_ontap_problems(underscored, SAN) == []
+
+
+def test_account_the_login_cannot_see_is_left_to_trident():
+    accounts = [{"name": "someone_else", "role": {"name": "readonly"}}]
+    assert trident_ontap_problems(info(accounts=accounts), dict(SAN, username="trident")) == []
+
+
+def test_several_problems_at_once():
+    svm = {"name": "svm_virt", "nvme": {"allowed": True, "enabled": False}}
+    accounts = [{"name": "trident", "role": {"name": "trident_role"}}]
+    problems = trident_ontap_problems(info(svms=[svm], accounts=accounts, roles=[]),
+                                      dict(SAN, san_type="nvme", username="trident"))
+    assert [p.split(" ")[0] for p in problems] == ["NVMe/TCP", "SVM", "Account"]
