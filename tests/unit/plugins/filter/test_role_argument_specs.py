@@ -39,7 +39,7 @@ PREREQUISITES = role_options("prerequisites")
 # (role variable, module, module options the role sets itself or does not offer)
 ITEMS = [
     ("prerequisites_backends", "trident_backend", {"state", "namespace"}),
-    ("prerequisites_storage_classes", "storageclass", {"state"}),
+    ("prerequisites_storage_classes", "storageclass", {"state", "force"}),  # the role only creates classes
     ("prerequisites_snapshot_class", "volumesnapshotclass", {"state", "parameters"}),
 ]
 
