@@ -45,6 +45,11 @@ def ensure(module, namespace, name, values):
     }, MANAGED)
 
 
+def values(secret):
+    """The Secret's values as text (only for checks made before writing; never returned or logged)."""
+    return dict((key, base64.b64decode(value).decode("utf-8")) for key, value in (secret.get("data") or {}).items())
+
+
 def require(module, namespace, name, keys, how_to_give):
     """Fail unless the Secret ``namespace/name`` exists with every key in ``keys``."""
     secret = module.kube.get(module.kube.ref("v1", "Secret", name, namespace))

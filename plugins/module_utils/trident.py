@@ -65,6 +65,8 @@ STORAGECLASS_CHOICES = {
     "replication": ("true", "false"),
 }
 FS_TYPES = ("ext3", "ext4", "xfs", "nfs")
+# ONTAP volume names start with the prefix (Trident's ValidateStoragePrefix).
+_STORAGE_PREFIX = re.compile(r"^([a-zA-Z_.-][a-zA-Z0-9_.-]*)?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
@@ -106,6 +108,10 @@ def backend_problems(spec):
         problems.append("autoExportPolicy is for NAS backends only")
     if san_type == "nvme" and spec.get("useREST") is False:
         problems.append("NVMe/TCP backends need the REST API: useREST must not be false")
+    prefix = spec.get("storagePrefix")
+    if prefix is not None and not _STORAGE_PREFIX.match(str(prefix)):
+        problems.append("storage prefix '{0}' may only contain letters, digits, underscore, dot and dash, and must "
+                        "begin with a letter, underscore, dot or dash".format(prefix))
     limit = spec.get("limitVolumeSize")
     if limit is not None and not _QUANTITY.match(str(limit)):
         problems.append("limitVolumeSize '{0}' is not a size such as 50Gi".format(limit))

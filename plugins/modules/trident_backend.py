@@ -125,6 +125,15 @@ options:
       - Keys that have an option of their own must be given through that option; credentials are refused here.
     type: dict
     default: {}
+  check_ontap:
+    description:
+      - Before anything is written, read ONTAP through its REST API with the backend's own account and check what
+        Trident will check. The account must log in, the SVM must exist with the protocol enabled and a data LIF
+        that is up for it, and O(data_lif) must be one of those LIFs.
+      - Like Trident without C(trustedCACertificate), the check does not verify ONTAP's certificate.
+      - Set V(false) when the host Ansible runs on cannot reach the management LIF (Trident, in the cluster, still can).
+    type: bool
+    default: true
 attributes:
   platform:
     support: full
@@ -228,7 +237,7 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import fields, secrets, trident, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields, ontap, secrets, trident, wait
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.names import dns1123_subdomain_error
@@ -264,6 +273,7 @@ ARGUMENT_SPEC = dict(
     defaults=dict(type="dict"),
     deletion_policy=dict(type="str", choices=["delete", "retain"]),
     config=dict(type="dict", default={}),
+    check_ontap=dict(type="bool", default=True),
 )
 REQUIRED_IF = [("state", "present", ["storage_driver", "management_lif"])]
 REQUIRED_TOGETHER = [("username", "password")]
@@ -302,6 +312,10 @@ def validate(module):
         raise ModuleError("name: {0}".format(error))
     if params["state"] == "absent":
         return
+    try:
+        ontap.parse_management_lif(params["management_lif"])
+    except ValueError as exc:
+        raise ModuleError(str(exc))
     if params["san_type"] and not trident.is_san(params["storage_driver"]):
         raise ModuleError("san_type applies only to the ontap-san drivers, not to {0}".format(params["storage_driver"]))
     if params["data_lif"] and trident.is_san(params["storage_driver"]) and params["san_type"] in (None, "iscsi"):
@@ -345,6 +359,22 @@ def wait_for_backend(module, ref, before_status):
         raise
 
 
+def check_ontap(module, credentials):
+    """Refuse before writing what Trident would refuse after: read ONTAP with the backend's own account."""
+    params = module.params
+    options = ontap.connection(params["management_lif"], credentials["username"], credentials["password"],
+                               validate_certs=False)
+    info, error = ontap.read_for_backend(module.ansible, options)
+    if error:
+        raise ModuleError("Could not read ONTAP at {0} with the account '{1}' of backend {2}: {3}. Trident would fail "
+                          "the same way: check the management LIF, the account and its password (or set check_ontap: "
+                          "false if only this host cannot reach ONTAP).".format(
+                              params["management_lif"], credentials["username"], params["name"], error))
+    problems = ontap.backend_problems(info, dict(params, username=credentials["username"]))
+    if problems:
+        raise ModuleError("ONTAP is not ready for backend {0}: {1}".format(params["name"], " ".join(problems)))
+
+
 def secret_name_of(params, live=None):
     return params["credentials_secret"] or fields.get(live or {}, "spec.credentials.name") \
         or "{0}-credentials".format(params["name"])
@@ -364,12 +394,14 @@ def present(module):
                                   ", ".join(fields.render(path) for path, _old, _new in changes),
                                   "; ".join("{0}: {1} -> {2}".format(fields.render(p), o, n) for p, o, n in changes),
                                   params["name"]))
+    credentials = {"username": params["username"], "password": params["password"]}
+    if not params["username"]:
+        credentials = secrets.values(secrets.require(module, params["namespace"], secret_name, ["username", "password"],
+                                                     "give username and password to this module"))
+    if params["check_ontap"]:
+        check_ontap(module, credentials)
     if params["username"]:
-        secrets.ensure(module, params["namespace"], secret_name,
-                       {"username": params["username"], "password": params["password"]})
-    else:
-        secrets.require(module, params["namespace"], secret_name, ["username", "password"],
-                        "give username and password to this module")
+        secrets.ensure(module, params["namespace"], secret_name, credentials)
     obj = module.ensurer.present(backend, TBC_MANAGED).object
     if module.ensurer.changes.changed and params["wait"] and not module.check_mode:
         obj = wait_for_backend(module, tbc_ref, _status(live) if live else None)

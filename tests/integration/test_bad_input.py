@@ -44,9 +44,30 @@ def san(ansible, ontap_vars):
     return name
 
 
-def test_a_backend_trident_refuses_leaves_no_secret_and_no_backend(ansible, ontap_vars, audit, core_v1, custom_objects):
+def test_what_trident_would_refuse_on_ontap_is_refused_before_writing(ansible, ontap_vars, audit):
+    """Read with the backend's own account, the checks Trident makes: login, SVM, protocol, data LIF."""
+    cases = [
+        (dict(password="not-the-password"), "Could not read ONTAP at {0} with the account '{1}'".format(
+            ontap_vars["management_lif"], ontap_vars["svm_admin"]["username"])),
+        (dict(svm="svm_nope"), "SVM 'svm_nope' does not exist on this ONTAP system"),
+        (dict(storage_driver="ontap-nas", san_type=None, data_lif="192.0.2.99"),
+         "data_lif 192.0.2.99 is not one of the NFS data LIFs of SVM 'svm_virt'"),
+        (dict(management_lif="https://" + ontap_vars["management_lif"]), "is a URL: give only the address"),
+        (dict(storage_prefix="9lives"), "storage prefix '9lives' may only contain letters"),
+    ]
+    mark = audit.mark()
+    for index, (change, expected) in enumerate(cases):
+        args = dict(backend(ontap_vars, "refused-{0}".format(index)), **change)
+        run = ansible(play(("trident_backend", dict((k, v) for k, v in args.items() if v is not None))))
+        assert run.rc != 0 and expected in run.output, (change, run.output[-3000:])
+        assert "not-the-password" not in run.output
+    assert audit.writes_since(mark) == []
+
+
+def test_a_backend_trident_refuses_after_writing_leaves_nothing_behind(ansible, ontap_vars, core_v1, custom_objects):
+    """Without the ONTAP check (a host that cannot reach ONTAP), Trident's refusal undoes what the run created."""
     name = "wrong-password-" + uuid.uuid4().hex[:6]
-    run = ansible(play(("trident_backend", backend(ontap_vars, name, password="not-the-password"))))
+    run = ansible(play(("trident_backend", backend(ontap_vars, name, password="not-the-password", check_ontap=False))))
     assert run.rc != 0
     assert "Trident could not create backend {0}".format(name) in run.output, run.output[-3000:]
     assert "Undone, to leave nothing half-made: removed TridentBackendConfig trident/{0}; removed Secret " \

@@ -38,7 +38,7 @@ def task_args(role, tasks_file, action):
 PREREQUISITES = role_options("prerequisites")
 # (role variable, module, module options the role sets itself or does not offer)
 ITEMS = [
-    ("prerequisites_backends", "trident_backend", {"state", "namespace"}),
+    ("prerequisites_backends", "trident_backend", {"state", "namespace", "check_ontap"}),  # the role checks ONTAP
     ("prerequisites_storage_classes", "storageclass", {"state", "force"}),  # the role only creates classes
     ("prerequisites_snapshot_class", "volumesnapshotclass", {"state", "parameters"}),
 ]
@@ -104,7 +104,8 @@ def test_passwords_are_no_log():
 
 
 @pytest.mark.parametrize("variable,tasks_file,action,set_by_role", [
-    ("prerequisites_backends", "backend.yml", "ontap.virtualization.trident_backend", {"namespace", "wait_timeout"}),
+    ("prerequisites_backends", "backend.yml", "ontap.virtualization.trident_backend",
+     {"namespace", "wait_timeout", "check_ontap"}),
     ("prerequisites_storage_classes", "storage_class.yml", "ontap.virtualization.storageclass", {"wait_timeout"}),
     ("prerequisites_snapshot_class", "snapshot_class_one.yml", "ontap.virtualization.volumesnapshotclass", set()),
 ])

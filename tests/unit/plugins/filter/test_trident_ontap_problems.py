@@ -72,9 +72,15 @@ def test_builtin_roles_are_enough():
 
 
 def test_drivers_come_from_module_utils():
-    from ansible_collections.ontap.virtualization.plugins.filter import trident_ontap_problems as the_filter
-    from ansible_collections.ontap.virtualization.plugins.module_utils import trident
-    assert the_filter.NAS_DRIVERS is trident.NAS_DRIVERS
+    from ansible_collections.ontap.virtualization.plugins.module_utils import ontap, trident
+    assert ontap.NAS_DRIVERS is trident.NAS_DRIVERS
+
+
+def test_a_data_lif_of_another_svm_is_named():
+    lifs = [{"svm": {"name": "svm_virt"}, "services": ["data_nfs"], "state": "up", "ip": {"address": "10.0.0.5"}}]
+    problems = trident_ontap_problems(info(lifs=lifs), dict(NAS, data_lif="10.9.9.9"))
+    assert problems == ["data_lif 10.9.9.9 is not one of the NFS data LIFs of SVM 'svm_virt' (10.0.0.5): give one "
+                        "of them, or leave data_lif out for Trident to choose."]
 
 
 @pytest.mark.parametrize("driver", ["ontap-nas", "ontap-nas-economy", "ontap-nas-flexgroup"])

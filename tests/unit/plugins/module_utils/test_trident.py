@@ -26,6 +26,8 @@ def test_a_good_backend_has_no_problem():
     ({"nasType": "nfs"}, "nasType must not be set on a SAN backend"),
     ({"sanType": "nvme", "useREST": False}, "NVMe/TCP backends need the REST API"),
     ({"limitVolumeSize": "lots"}, "limitVolumeSize 'lots' is not a size"),
+    ({"storagePrefix": "9lives"}, "storage prefix '9lives' may only contain letters"),
+    ({"storagePrefix": "vm/disks"}, "storage prefix 'vm/disks' may only contain letters"),
     ({"defaults": {"colour": "x"}}, "'colour' is not a volume default Trident knows"),
 ])
 def test_backend_problems(extra, expected):

@@ -36,7 +36,7 @@ def test_desired_backend_refuses(config, expected):
 def run_module(make_module, module_exit, **extra):
     module = make_module(tb.ARGUMENT_SPEC, {"required_if": tb.REQUIRED_IF, "required_together": tb.REQUIRED_TOGETHER},
                          **dict({"name": "nas", "storage_driver": "ontap-nas", "management_lif": "10.0.0.1",
-                                 "wait": False}, **extra))
+                                 "wait": False, "check_ontap": False}, **extra))
     with pytest.raises(module_exit) as done:
         module.run(tb.run)
     return done.value
@@ -62,3 +62,14 @@ def test_username_without_password_is_refused_by_the_argument_spec(make_module):
         with patch_module_args({"name": "nas", "storage_driver": "ontap-nas", "management_lif": "x", "username": "u"}):
             from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
             KubeModule(tb.ARGUMENT_SPEC, required_together=tb.REQUIRED_TOGETHER)
+
+
+@pytest.mark.parametrize("lif, expected", [
+    ("https://10.0.0.1", "is a URL: give only the address"),
+    ("fd00::1", "is an IPv6 address without brackets"),
+])
+def test_a_management_lif_trident_cannot_use_is_refused_before_any_call(make_module, apiserver, module_exit, lif,
+                                                                         expected):
+    outcome = run_module(make_module, module_exit, management_lif=lif, username="u", password="p")
+    assert outcome.failed and expected in outcome.result["msg"]
+    assert apiserver.calls("POST") == []
