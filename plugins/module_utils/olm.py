@@ -28,6 +28,8 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.errors import
 OLM_V1 = "operators.coreos.com/v1"
 OLM_V1ALPHA1 = "operators.coreos.com/v1alpha1"
 CSV_FAILED_GRACE_SECONDS = 120
+# OLM publishes no observedGeneration on Subscriptions: how long a changed spec is given to be refused.
+SUBSCRIPTION_SETTLE_SECONDS = 10
 CSV_RECHECK_SECONDS = 10
 SUBSCRIPTION_FIELDS = {"package": "name", "channel": "channel", "source": "source",
                        "source_namespace": "sourceNamespace", "approval": "installPlanApproval",
@@ -44,7 +46,9 @@ def install(module, operator):
     refuse_second_install(module, operator)
     ensure_namespace(module, operator)
     ensure_operator_group(module, operator)
-    ensure_subscription(module, operator)
+    before = module.kube.get(_ref(module.kube, operator, "Subscription", operator.subscription))
+    if ensure_subscription(module, operator).action == "update" and not module.check_mode:
+        refuse_unresolvable_change(module, operator, before)
     if module.check_mode:
         return None
     subscription = wait_for_install_plan(module, operator)
@@ -109,6 +113,27 @@ def ensure_subscription(module, operator):
     return module.ensurer.present({"apiVersion": OLM_V1ALPHA1, "kind": "Subscription", "metadata": {
         "name": operator.subscription, "namespace": operator.namespace}, "spec": spec},
         ["spec." + key for key in SUBSCRIPTION_FIELDS.values()])
+
+
+def refuse_unresolvable_change(module, operator, before):
+    """After a change of a Subscription's spec, give OLM a moment to refuse it, and put the old spec back if it does.
+
+    The Subscription keeps the InstallPlan of its old spec, so the wait that follows
+    would be satisfied by it and a mistyped channel would be reported as a change.
+    """
+    ref = _ref(module.kube, operator, "Subscription", operator.subscription)
+    try:
+        refused = module.waiter().until(ref, wait.condition("ResolutionFailed"), SUBSCRIPTION_SETTLE_SECONDS)
+    except wait.WaitTimedOut:
+        return
+    message = (wait.find_condition(refused, "ResolutionFailed") or {}).get("message")
+    restore = {"apiVersion": OLM_V1ALPHA1, "kind": "Subscription",
+               "metadata": {"name": operator.subscription, "namespace": operator.namespace},
+               "spec": dict((key, fields.get(before, "spec." + key)) for key in SUBSCRIPTION_FIELDS.values())}
+    module.ensurer.present(restore, ["spec." + key for key in SUBSCRIPTION_FIELDS.values()])
+    raise ModuleError("OLM cannot resolve the changed Subscription {0}/{1} (channel {2} of {3}): {4}. Its previous "
+                      "spec was put back.".format(operator.namespace, operator.subscription, operator.channel,
+                                                  operator.source, message))
 
 
 def wait_for_install_plan(module, operator):

@@ -104,3 +104,24 @@ def test_a_second_install_in_another_namespace_is_refused_before_any_write(make_
     assert err.value.msg.startswith("pkg is already installed through Subscription openshift-cnv/hco; a second install "
                                     "in namespace ops would run two operators for one API. Give namespace openshift-cnv")
     assert apiserver.calls("POST") == apiserver.calls("PATCH") == []
+
+
+def test_a_channel_olm_cannot_resolve_is_refused_and_the_old_spec_put_back(make_module, apiserver):
+    import threading
+    apiserver.put("operatorgroups", group("ops-group"))
+    apiserver.put("subscriptions", {
+        "apiVersion": olm.OLM_V1ALPHA1, "kind": "Subscription", "metadata": {"name": "pkg-sub", "namespace": "ops"},
+        "spec": {"name": "pkg", "channel": "stable", "source": "cat", "sourceNamespace": "openshift-marketplace",
+                 "installPlanApproval": "Automatic"},
+        "status": {"installedCSV": "pkg.v1", "installPlanRef": {"name": "install-1"}}})
+    refuse = threading.Timer(0.5, lambda: apiserver.update("subscriptions", "ops", "pkg-sub", {"status": {
+        "conditions": [{"type": "ResolutionFailed", "status": "True", "message": "no channel stabel"}]}}))
+    refuse.start()
+    try:
+        with pytest.raises(ModuleError) as err:
+            olm.install(make_module({}, wait_timeout=30), OPERATOR._replace(channel="stabel"))
+    finally:
+        refuse.cancel()
+    assert "OLM cannot resolve the changed Subscription ops/pkg-sub (channel stabel of cat): no channel stabel. " \
+        "Its previous spec was put back." == err.value.msg
+    assert apiserver.get("subscriptions", "ops", "pkg-sub")["spec"]["channel"] == "stable"
