@@ -171,7 +171,11 @@ def reconcile_cron(api, cron: dict):
     source = {"snapshot" if source_format == "snapshot" else "pvc": {"namespace": namespace, "name": name}}
     data_source = api.get(CDI, "DataSource", spec["managedDataSource"], namespace)
     if data_source["spec"].get("source") != source:
-        api.patch(data_source, {"spec": {"source": source}})
+        # The source is one of pvc or snapshot: CDI's updateDataSource sets it whole, so a merge patch must drop the
+        # other kind (a DataSource left naming both reads the deleted PVC and is never Ready again).
+        replaced = {"pvc": None, "snapshot": None}
+        replaced.update(source)
+        api.patch(data_source, {"spec": {"source": replaced}})
     conditions = cron.get("status", {}).get("conditions")
     status.update(currentImports=[], lastImportedPVC={"namespace": namespace, "name": name},
                   lastImportTimestamp=status.get("lastImportTimestamp") or now(), conditions=[
