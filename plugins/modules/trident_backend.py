@@ -359,6 +359,18 @@ def wait_for_backend(module, ref, before_status):
         raise
 
 
+def refuse_namespace_trident_ignores(module):
+    """Trident reads TridentBackendConfigs only in its own namespace, where it keeps its TridentVersion."""
+    kube, namespace = module.kube, module.params["namespace"]
+    if not kube.served(trident.TBC_API_VERSION, "TridentVersion"):
+        return
+    versions, _version = kube.list(kube.ref(trident.TBC_API_VERSION, "TridentVersion"))
+    homes = sorted(set(v["metadata"]["namespace"] for v in versions))
+    if homes and namespace not in homes:
+        raise ModuleError("Trident runs in namespace {0} and reads TridentBackendConfigs only there, not in {1}: give "
+                          "namespace: {0}.".format(" or ".join(homes), namespace))
+
+
 def check_ontap(module, credentials):
     """Refuse before writing what Trident would refuse after: read ONTAP with the backend's own account."""
     params = module.params
@@ -394,6 +406,7 @@ def present(module):
                                   ", ".join(fields.render(path) for path, _old, _new in changes),
                                   "; ".join("{0}: {1} -> {2}".format(fields.render(p), o, n) for p, o, n in changes),
                                   params["name"]))
+    refuse_namespace_trident_ignores(module)
     credentials = {"username": params["username"], "password": params["password"]}
     if not params["username"]:
         credentials = secrets.values(secrets.require(module, params["namespace"], secret_name, ["username", "password"],

@@ -54,6 +54,8 @@ def test_what_trident_would_refuse_on_ontap_is_refused_before_writing(ansible, o
          "data_lif 192.0.2.99 is not one of the NFS data LIFs of SVM 'svm_virt'"),
         (dict(management_lif="https://" + ontap_vars["management_lif"]), "is a URL: give only the address"),
         (dict(storage_prefix="9lives"), "storage prefix '9lives' may only contain letters"),
+        (dict(namespace="default"), "Trident runs in namespace trident and reads TridentBackendConfigs only there, "
+                                    "not in default: give namespace: trident."),
     ]
     mark = audit.mark()
     for index, (change, expected) in enumerate(cases):

@@ -17,6 +17,7 @@ from lab.rest import apply, request
 
 OPENSHIFT_VERSION = "4.21.0"
 KUBELET_VERSION = "v1.34.2"  # the Kubernetes minor OpenShift 4.21 ships
+TRIDENT_VERSION = "26.06.0"
 NAMESPACES = ("openshift-cnv", "openshift-mtv", "trident", "openshift-marketplace",
               "openshift-virtualization-os-images")
 ZONES = ("lab-a", "lab-b", "lab-c")
@@ -141,6 +142,14 @@ def csi_driver() -> dict:
             "spec": {"attachRequired": True}}
 
 
+def trident_version() -> dict:
+    # What Trident's controller keeps in its own namespace once it runs (the version record of its CRD
+    # persistent store, kind TridentVersion, name "trident"): how a client finds where Trident runs.
+    return {"apiVersion": "trident.netapp.io/v1", "kind": "TridentVersion",
+            "metadata": {"name": "trident", "namespace": "trident"},
+            "trident_version": TRIDENT_VERSION, "trident_api_version": "1", "publicationsSynced": True}
+
+
 def _known_capabilities(crds: dict) -> list:
     schema = crds["clusterversions.config.openshift.io"]["spec"]["versions"][0]["schema"]
     status = schema["openAPIV3Schema"]["properties"]["status"]["properties"]
@@ -216,6 +225,7 @@ def run(kubeconfig_path: Path, api_url: str) -> None:
             apply(api, "nodes", status, "status")
         apply(api, "csidrivers", csi_driver())
         wait_established(api, crds)
+        apply(api, "tridentversions", trident_version())
         for plural, (obj, status) in (("clusterversions", cluster_version(crds)),
                                       ("infrastructures", infrastructure(api_url))):
             apply(api, plural, obj)

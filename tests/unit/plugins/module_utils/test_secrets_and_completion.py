@@ -1,6 +1,7 @@
 """Collection-owned Secrets and work that runs to a terminal phase."""
 
 import threading
+import time
 
 import pytest
 
@@ -51,7 +52,14 @@ def work(name="job-1"):
 
 
 def finish_later(apiserver, phase):
-    threading.Timer(0.3, lambda: apiserver.update("widgets", "ns1", "job-1", {"status": {"phase": phase}})).start()
+    """The controller's part: once the work exists, it ends in ``phase``."""
+    def finish():
+        deadline = time.monotonic() + 20
+        while apiserver.get("widgets", "ns1", "job-1") is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        apiserver.update("widgets", "ns1", "job-1", {"status": {"phase": phase}})
+
+    threading.Thread(target=finish, daemon=True).start()
 
 
 def test_work_is_created_once_and_followed_to_its_end(make_module, apiserver):
