@@ -46,6 +46,12 @@ def test_manual_approval_of_a_version_not_offered_fails_clearly(ansible, core_v1
     csvs = custom_objects.list_namespaced_custom_object("operators.coreos.com", "v1alpha1", "cnv-manual-missing",
                                                         "clusterserviceversions")["items"]
     assert csvs == []
+    # Nothing half-made stays: the Namespace, OperatorGroup and Subscription this run created are removed again.
+    assert "Undone, to leave nothing half-made: removed Subscription cnv-manual-missing/hco-operatorhub; removed " \
+        "OperatorGroup cnv-manual-missing/kubevirt-hyperconverged-group; removed Namespace cnv-manual-missing." \
+        in run.output, run.output[-3000:]
+    namespaces = [n for n in core_v1.list_namespace().items if n.metadata.name == "cnv-manual-missing"]
+    assert namespaces == [] or namespaces[0].metadata.deletion_timestamp is not None
 
 
 def test_install_reports_version_and_healthy_conditions(installed, ansible, custom_objects):
