@@ -238,6 +238,7 @@ diff:
 """
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import fields, ontap, secrets, trident, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils import trident_preflight as preflight
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.names import dns1123_subdomain_error
@@ -359,34 +360,6 @@ def wait_for_backend(module, ref, before_status):
         raise
 
 
-def refuse_namespace_trident_ignores(module):
-    """Trident reads TridentBackendConfigs only in its own namespace, where it keeps its TridentVersion."""
-    kube, namespace = module.kube, module.params["namespace"]
-    if not kube.served(trident.TBC_API_VERSION, "TridentVersion"):
-        return
-    versions, _version = kube.list(kube.ref(trident.TBC_API_VERSION, "TridentVersion"))
-    homes = sorted(set(v["metadata"]["namespace"] for v in versions))
-    if homes and namespace not in homes:
-        raise ModuleError("Trident runs in namespace {0} and reads TridentBackendConfigs only there, not in {1}: give "
-                          "namespace: {0}.".format(" or ".join(homes), namespace))
-
-
-def check_ontap(module, credentials):
-    """Refuse before writing what Trident would refuse after: read ONTAP with the backend's own account."""
-    params = module.params
-    options = ontap.connection(params["management_lif"], credentials["username"], credentials["password"],
-                               validate_certs=False)
-    info, error = ontap.read_for_backend(module.ansible, options)
-    if error:
-        raise ModuleError("Could not read ONTAP at {0} with the account '{1}' of backend {2}: {3}. Trident would fail "
-                          "the same way: check the management LIF, the account and its password (or set check_ontap: "
-                          "false if only this host cannot reach ONTAP).".format(
-                              params["management_lif"], credentials["username"], params["name"], error))
-    problems = ontap.backend_problems(info, dict(params, username=credentials["username"]))
-    if problems:
-        raise ModuleError("ONTAP is not ready for backend {0}: {1}".format(params["name"], " ".join(problems)))
-
-
 def secret_name_of(params, live=None):
     return params["credentials_secret"] or fields.get(live or {}, "spec.credentials.name") \
         or "{0}-credentials".format(params["name"])
@@ -406,13 +379,13 @@ def present(module):
                                   ", ".join(fields.render(path) for path, _old, _new in changes),
                                   "; ".join("{0}: {1} -> {2}".format(fields.render(p), o, n) for p, o, n in changes),
                                   params["name"]))
-    refuse_namespace_trident_ignores(module)
+    preflight.refuse_namespace_trident_ignores(module)
     credentials = {"username": params["username"], "password": params["password"]}
     if not params["username"]:
         credentials = secrets.values(secrets.require(module, params["namespace"], secret_name, ["username", "password"],
                                                      "give username and password to this module"))
     if params["check_ontap"]:
-        check_ontap(module, credentials)
+        preflight.check_ontap(module, credentials)
     if params["username"]:
         secrets.ensure(module, params["namespace"], secret_name, credentials)
     obj = module.ensurer.present(backend, TBC_MANAGED).object
@@ -427,7 +400,7 @@ def absent(module):
     live = kube.get(tbc_ref)
     secret_name = secret_name_of(params, live)
     if live is not None:
-        refuse_while_volumes(module, live)
+        preflight.refuse_while_volumes(module, live)
         wanted_policy = params["deletion_policy"]
         if wanted_policy and fields.get(live, "spec.deletionPolicy", "delete").lower() != wanted_policy:
             module.ensurer.present({"apiVersion": trident.TBC_API_VERSION, "kind": "TridentBackendConfig",
@@ -441,21 +414,6 @@ def absent(module):
                      and other["metadata"]["name"] != params["name"] for other in others)
     secrets.release(module, params["namespace"], secret_name, still_used)
     return module.result(name=params["name"], credentials_secret=secret_name)
-
-
-def refuse_while_volumes(module, live):
-    """Refuse to delete a backend that still has volumes, unless it is to be retained."""
-    uuid = fields.get(live, "status.backendInfo.backendUUID")
-    if not uuid or module.params["deletion_policy"] == "retain":
-        return
-    ref = module.kube.ref(trident.TBC_API_VERSION, "TridentVolume", None, module.params["namespace"])
-    volumes = sorted(v["metadata"]["name"] for v in module.kube.list(ref)[0] if v.get("backendUUID") == uuid)
-    if volumes:
-        raise ModuleError("Backend {0} still has {1} volume{2} ({3}); Trident would keep it Deleting until the last one "
-                          "is gone. Delete the claims first, or set deletion_policy: retain to remove only the "
-                          "TridentBackendConfig and leave the backend and its volumes to Trident.".format(
-                              module.params["name"], len(volumes), "" if len(volumes) == 1 else "s",
-                              ", ".join(volumes[:10]) + (", ..." if len(volumes) > 10 else "")))
 
 
 def run(module):
