@@ -132,7 +132,7 @@ def _unknown_run_strategy(body):
 
 
 CASES = [
-    # pkg/storage/admitters/disks.go ValidateDisks (validateDiskName, validateBusSupport, validateDiskNameAsContainerName)
+    # pkg/storage/admitters/disks.go ValidateDisks
     ("validateDiskName", _second_disk_named_rootdisk,
      f"{DISKS}[1] and {DISKS}[0] must not have the same Name."),
     ("validateBusSupport ide", _ide_bus, "IDE bus is not supported"),
@@ -170,7 +170,7 @@ CASES = [
      "Data volume should have either Source, SourceRef, or be externally populated"),
     ("validateVirtualMachineDataVolumeTemplateNamespace", _data_volume_template_in_another_namespace,
      "Embedded DataVolume namespace elsewhere differs from VM namespace {namespace}"),
-    # vms-admitter.go validateRunStrategy (WaitAsReceiver is accepted here: HCO v1.18.1 turns
+    # vms-admitter.go validateRunStrategy (WaitAsReceiver passes here: HCO v1.18.1 turns
     # DecentralizedLiveMigration on by default)
     ("validateRunStrategy", _unknown_run_strategy, "Invalid RunStrategy (Sometimes)"),
 ]
