@@ -284,13 +284,13 @@ def _vm_conditions(vm, vmi, dvs) -> list:
     conditions = (vm.get("status") or {}).get("conditions") or []
     if vmi is None or ((vmi.get("status") or {}).get("phase") in FINAL):
         conditions = vc.set_condition(conditions, "Ready", "False", "VMINotExists", "VMI does not exist", probe=True)
-        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused"):
+        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
             conditions = vc.remove_condition(conditions, type_)
     else:
         ready = vc.condition(vmi, "Ready") or {"status": "False", "reason": "", "message": ""}
         conditions = vc.set_condition(conditions, "Ready", ready.get("status", "False"), ready.get("reason", ""),
                                       ready.get("message", ""), probe=True)
-        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused"):
+        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
             found = vc.condition(vmi, type_)
             if found:
                 conditions = vc.set_condition(conditions, type_, found["status"], found.get("reason", ""),
