@@ -8,7 +8,9 @@
   start/stop/restart subresources write) are honoured. A VMI is created once every
   DataVolume is Succeeded (or WaitForFirstConsumer / PendingPopulation) and every PVC exists;
   it carries the template with the instancetype and preference applied (a ControllerRevision
-  records each, as status.instancetypeRef / preferenceRef say).
+  records each, as status.instancetypeRef / preferenceRef say), a disk for every volume that
+  has none, the pod network when no network is given, and disk buses defaulted as v1.8.4 does
+  (the preference's preferredDiskBus, else SATA).
 - Status: printableStatus (Provisioning, Starting, Running, Migrating, Stopping, Stopped,
   Terminating, DataVolumeError, ErrorPvcNotFound), created/ready, Ready (and the VMI's
   LiveMigratable/StorageLiveMigratable) conditions, DataVolumesReady, runStrategy,

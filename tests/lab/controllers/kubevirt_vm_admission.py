@@ -12,8 +12,9 @@ its order, each stage answering alone when it refuses:
    dataVolumeTemplates, run strategy;
 4. the namespace of embedded DataVolumes (`storageadmitters.Admit`).
 
-Only the checks a generated VM can trip are simulated; CPU pinning, NUMA, hugepages, SEV,
-host devices, probes, DNS and the rest of `ValidateVirtualMachineInstanceSpec` are not.
+Only the checks a generated VM can trip are simulated; the preference's requirements
+(instancetype `Check`), the template's metadata, CPU pinning, NUMA, hugepages, SEV, host
+devices, probes, DNS and the rest of `ValidateVirtualMachineInstanceSpec` are not.
 Messages and field paths are upstream's, with one known difference: a quantity is quoted as
 written, where Go prints its canonical form (the same for "512Mi", not for "0.5Gi").
 """
