@@ -8,7 +8,9 @@
   start/stop/restart subresources write) are honoured. A VMI is created once every
   DataVolume is Succeeded (or WaitForFirstConsumer / PendingPopulation) and every PVC exists;
   it carries the template with the instancetype and preference applied (a ControllerRevision
-  records each, as status.instancetypeRef / preferenceRef say).
+  records each, as status.instancetypeRef / preferenceRef say), a disk for every volume that
+  has none, the pod network when no network is given, and disk buses defaulted as v1.8.4 does
+  (the preference's preferredDiskBus, else SATA).
 - Status: printableStatus (Provisioning, Starting, Running, Migrating, Stopping, Stopped,
   Terminating, DataVolumeError, ErrorPvcNotFound), created/ready, Ready (and the VMI's
   LiveMigratable/StorageLiveMigratable) conditions, DataVolumesReady, runStrategy,
@@ -121,22 +123,46 @@ def apply_preference(spec: dict, preference) -> None:
         domain["memory"] = {"guest": requirements["memory"]["guest"]}
 
 
+def set_default_volume_disks(spec: dict) -> None:
+    """util.SetDefaultVolumeDisk: a volume with neither disk nor filesystem gets a disk of its name."""
+    devices = spec.setdefault("domain", {}).setdefault("devices", {})
+    named = {d.get("name") for d in devices.get("disks") or []} | \
+        {f.get("name") for f in devices.get("filesystems") or []}
+    for volume in spec.get("volumes") or []:
+        if volume.get("name") not in named:
+            devices.setdefault("disks", []).append({"name": volume["name"]})
+
+
+def set_default_network_interface(spec: dict, kv) -> None:
+    """vmispec.SetDefaultNetworkInterface: the pod network, when no network and no interface is given."""
+    devices = spec.setdefault("domain", {}).setdefault("devices", {})
+    if devices.get("autoattachPodInterface") is False or spec.get("networks") or devices.get("interfaces"):
+        return
+    network = (((kv or {}).get("spec") or {}).get("configuration") or {}).get("network") or {}
+    devices["interfaces"] = [{"name": "default", (network.get("defaultNetworkInterface") or "bridge"): {}}]
+    spec["networks"] = [{"name": "default", "pod": {}}]
+
+
+def set_default_disk_buses(spec: dict) -> None:
+    """SetObjectDefaults (a disk without target is a disk) and setDefaultAmd64DisksBus (SATA)."""
+    for disk in ((spec.get("domain") or {}).get("devices") or {}).get("disks") or []:
+        if not any(k in disk for k in ("disk", "cdrom", "lun")):
+            disk["disk"] = {}
+        for kind in ("disk", "cdrom", "lun"):
+            if kind in disk and not (disk[kind] or {}).get("bus"):
+                disk[kind] = {**(disk[kind] or {}), "bus": "sata"}
+
+
 def build_vmi(api, vm: dict, instancetype, preference) -> dict:
+    """setupVMIFromVM, the instancetype and preference, then the VMI mutator's defaults."""
     template = copy.deepcopy((vm["spec"].get("template")) or {})
     spec = template.get("spec") or {}
+    set_default_volume_disks(spec)
+    set_default_network_interface(spec, vc.kubevirt(api))
     apply_instancetype(spec, instancetype)
     apply_preference(spec, preference)
+    set_default_disk_buses(spec)
     domain = spec.setdefault("domain", {})
-    devices = domain.setdefault("devices", {})
-    for disk in devices.get("disks") or []:
-        if not any(k in disk for k in ("disk", "cdrom", "lun")):
-            disk["disk"] = {"bus": "virtio"}
-        elif "disk" in disk and not disk["disk"].get("bus"):
-            disk["disk"]["bus"] = "virtio"
-    if not spec.get("networks") and not devices.get("interfaces") and \
-            devices.get("autoattachPodInterface", True) is not False:
-        spec["networks"] = [{"name": "default", "pod": {}}]
-        devices["interfaces"] = [{"name": "default", "masquerade": {}}]
     domain.setdefault("firmware", {}).setdefault(
         "uuid", str(uuid.uuid5(FIRMWARE_UUID_NAMESPACE, vm["metadata"]["name"])))
     domain.setdefault("machine", {}).setdefault("type", "pc-q35-rhel9.6.0")
@@ -260,13 +286,13 @@ def _vm_conditions(vm, vmi, dvs) -> list:
     conditions = (vm.get("status") or {}).get("conditions") or []
     if vmi is None or ((vmi.get("status") or {}).get("phase") in FINAL):
         conditions = vc.set_condition(conditions, "Ready", "False", "VMINotExists", "VMI does not exist", probe=True)
-        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused"):
+        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
             conditions = vc.remove_condition(conditions, type_)
     else:
         ready = vc.condition(vmi, "Ready") or {"status": "False", "reason": "", "message": ""}
         conditions = vc.set_condition(conditions, "Ready", ready.get("status", "False"), ready.get("reason", ""),
                                       ready.get("message", ""), probe=True)
-        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused"):
+        for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
             found = vc.condition(vmi, type_)
             if found:
                 conditions = vc.set_condition(conditions, type_, found["status"], found.get("reason", ""),

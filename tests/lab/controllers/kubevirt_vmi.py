@@ -16,6 +16,7 @@ Deleting a VMI shuts it down: its pods go, the phase becomes Succeeded, finalize
 import copy
 import hashlib
 
+from lab.controllers import kubevirt_vmi_network as net
 from lab.controllers import virt_common as vc
 from lab.controllers.runtime import Controller, Watch, log, now, owner_keys, step_delay
 
@@ -61,6 +62,14 @@ def pod_ip(pod_name: str) -> str:
 def mac_address(vmi_name: str, namespace: str) -> str:
     digest = hashlib.sha256(f"{namespace}/{vmi_name}".encode()).digest()
     return "02:" + ":".join(f"{b:02x}" for b in digest[:5])
+
+
+def interface_mac(vmi: dict, interface: str) -> str:
+    """The MAC libvirt gives an interface without macAddress: the first keeps the lab's historic one."""
+    interfaces = (((vmi.get("spec") or {}).get("domain") or {}).get("devices") or {}).get("interfaces") or []
+    if interfaces and interfaces[0]["name"] == interface:
+        return mac_address(vmi["metadata"]["name"], vmi["metadata"]["namespace"])
+    return mac_address(f"{vmi['metadata']['name']}/{interface}", vmi["metadata"]["namespace"])
 
 
 def launcher_pods(api, vmi: dict) -> list:
@@ -208,6 +217,8 @@ def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
                    "kubectl.kubernetes.io/default-container": "compute",
                    "post.hook.backup.velero.io/container": "compute",
                    "pre.hook.backup.velero.io/container": "compute"}
+    if net.networks_annotation(vmi):
+        annotations[net.NETWORKS_ANNOTATION] = net.networks_annotation(vmi)
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"virt-launcher-{meta['name']}-{suffix}", "namespace": namespace,
                          "labels": labels, "annotations": annotations,
@@ -327,10 +338,7 @@ def running_status(api, vmi: dict, pod: dict) -> dict:
     spec = vmi.get("spec") or {}
     domain = spec.get("domain") or {}
     ip = (pod.get("status") or {}).get("podIP") or pod_ip(pod["metadata"]["name"])
-    interfaces = [{"name": i["name"], "ipAddress": ip, "ipAddresses": [ip], "mac": i.get("macAddress")
-                   or mac_address(meta["name"], meta["namespace"]), "infoSource": "domain", "queueCount": 1,
-                   "podInterfaceName": "eth0", "linkState": "up"}
-                  for i in (domain.get("devices") or {}).get("interfaces") or []]
+    interfaces = net.interface_statuses(api, vmi, pod, ip, lambda interface: interface_mac(vmi, interface))
     memory = _guest_memory(vmi)
     cpu = domain.get("cpu") or {}
     return {
@@ -409,6 +417,14 @@ def _bound(api, vmi: dict, node: str) -> bool:
     return bound
 
 
+def _sync_failed(api, vmi: dict, conditions: list, reason: str, message: str) -> float:
+    """CheckFailure: the sync error as Synchronized=False; virt-controller requeues with backoff."""
+    conditions = vc.set_condition(conditions, "Synchronized", "False", reason, message)
+    if conditions != (vmi.get("status") or {}).get("conditions"):
+        vc.update_status(api, vmi, {"conditions": conditions})
+    return 2.0
+
+
 def reconcile_vmi(api, vmi: dict):
     meta = vmi["metadata"]
     if meta.get("deletionTimestamp"):
@@ -437,10 +453,14 @@ def reconcile_vmi(api, vmi: dict):
             if conditions != status.get("conditions"):
                 vc.update_status(api, vmi, {"conditions": conditions})
             return 1.0
+        conditions = vc.remove_condition(status.get("conditions"), "DataVolumesReady")
+        render_error = net.missing_attachment_error(api, vmi)
+        if render_error:
+            return _sync_failed(api, vmi, conditions, net.FAILED_CREATE, render_error)
+        conditions = vc.remove_condition(conditions, "Synchronized")
         constraints = pod_constraints(vmi)
         nodes = candidate_nodes(api, constraints)
         node = pick_node(api, nodes, constraints.get("affinity"))
-        conditions = vc.remove_condition(status.get("conditions"), "DataVolumesReady")
         if node is None:
             total = len(api.list("v1", "Node"))
             conditions = vc.set_condition(conditions, "PodScheduled", "False", "Unschedulable",

@@ -4,7 +4,8 @@ The configurations (virt-api-validator, virt-api-mutator, virt-operator-validato
 registered by the virt-operator simulation while KubeVirt is Deployed; this module only
 serves them. Answers follow KubeVirt v1.8's admitters: a 422 with causes for invalid specs,
 a 400 for refused operations, and 429 for evictions of virt-launcher pods (so that
-`kubectl drain` retries while the VMI is migrated away).
+`kubectl drain` retries while the VMI is migrated away). The VirtualMachine validator is
+served by kubevirt_vm_admission.py.
 """
 
 import json
@@ -15,16 +16,17 @@ from kubernetes.client.exceptions import ApiException
 from lab.controllers import virt_common as vc
 from lab.webhooks import allow, mutate
 
-RUN_STRATEGIES = ("Always", "RerunOnFailure", "Manual", "Halted", "Once", "WaitAsReceiver")
 CLUSTER_INSTANCETYPE = "virtualmachineclusterinstancetype"
 CLUSTER_PREFERENCE = "virtualmachineclusterpreference"
 DEFAULT_MACHINE_TYPE = "pc-q35-rhel9.6.0"
 
 
 def invalid(causes: list) -> dict:
-    """webhookutils.ToAdmissionResponse: a 422 whose message joins the causes."""
-    return {"allowed": False, "status": {"code": 422, "reason": "Invalid",
-                                         "message": ", ".join(c["message"] for c in causes),
+    """webhookutils.ToAdmissionResponse: a 422 whose message joins the first ten causes."""
+    message = ", ".join(c["message"] for c in causes[:10])
+    if len(causes) > 10:
+        message += f", and {len(causes) - 10} more validation errors"
+    return {"allowed": False, "status": {"code": 422, "reason": "Invalid", "message": message,
                                          "details": {"causes": causes}}}
 
 
@@ -38,76 +40,6 @@ def _cause(field: str, message: str, type_: str = "FieldValueInvalid") -> dict:
 
 
 # --- VirtualMachine -------------------------------------------------------------------------------
-
-def _lookup_kind(kind: str, cluster: str):
-    lowered = (kind or cluster).lower()
-    if lowered in ("virtualmachineclusterinstancetype", "virtualmachineclusterinstancetypes"):
-        return ("instancetype.kubevirt.io/v1beta1", "VirtualMachineClusterInstancetype", False,
-                "virtualmachineclusterinstancetypes.instancetype.kubevirt.io")
-    if lowered in ("virtualmachineinstancetype", "virtualmachineinstancetypes"):
-        return ("instancetype.kubevirt.io/v1beta1", "VirtualMachineInstancetype", True,
-                "virtualmachineinstancetypes.instancetype.kubevirt.io")
-    if lowered in ("virtualmachineclusterpreference", "virtualmachineclusterpreferences"):
-        return ("instancetype.kubevirt.io/v1beta1", "VirtualMachineClusterPreference", False,
-                "virtualmachineclusterpreferences.instancetype.kubevirt.io")
-    if lowered in ("virtualmachinepreference", "virtualmachinepreferences"):
-        return ("instancetype.kubevirt.io/v1beta1", "VirtualMachinePreference", True,
-                "virtualmachinepreferences.instancetype.kubevirt.io")
-    return None
-
-
-def find_instancetype(api, matcher: dict, namespace: str, cluster_default: str):
-    """(object, error text) for a VM's spec.instancetype / spec.preference matcher."""
-    found = _lookup_kind(matcher.get("kind") or "", cluster_default)
-    if found is None:
-        return None, f"got unexpected kind in InstancetypeMatcher: {matcher.get('kind')}"
-    api_version, kind, namespaced, resource = found
-    obj = api.get(api_version, kind, matcher["name"], namespace if namespaced else None)
-    if obj is None:
-        return None, f'{resource} "{matcher["name"]}" not found'
-    return obj, None
-
-
-def validate_vm(api, request: dict) -> dict:
-    vm = request["object"]
-    spec = vm.get("spec") or {}
-    causes, warnings = [], []
-    if spec.get("running") is not None:
-        warnings.append("spec.running is deprecated, please use spec.runStrategy instead.")
-        if spec.get("runStrategy"):
-            causes.append(_cause("spec.running", "Running and RunStrategy are mutually exclusive. "
-                                                 "Note that Running is deprecated, please use RunStrategy instead"))
-    if spec.get("runStrategy") and spec["runStrategy"] not in RUN_STRATEGIES:
-        causes.append(_cause("spec.runStrategy", f"Invalid RunStrategy ({spec['runStrategy']})"))
-    namespace = request.get("namespace") or vm["metadata"].get("namespace")
-    domain = (((spec.get("template") or {}).get("spec") or {}).get("domain") or {})
-    if spec.get("instancetype"):
-        instancetype, error = find_instancetype(api, spec["instancetype"], namespace, CLUSTER_INSTANCETYPE)
-        if error:
-            causes.append(_cause("spec.instancetype.name", f"Failure to find instancetype: {error}"))
-        else:
-            conflicts = []
-            cpu = domain.get("cpu") or {}
-            for key in ("sockets", "cores", "threads"):
-                if cpu.get(key):
-                    conflicts.append(f"spec.template.spec.domain.cpu.{key}")
-            if (domain.get("memory") or {}).get("guest"):
-                conflicts.append("spec.template.spec.domain.memory.guest")
-            if ((domain.get("resources") or {}).get("requests") or {}).get("memory") and instancetype:
-                conflicts.append("spec.template.spec.domain.resources.requests.memory")
-            if conflicts:
-                causes.append(_cause(conflicts[0], "VM field(s) " + ", ".join(conflicts)
-                                     + " conflicts with selected instance type"))
-    if spec.get("preference"):
-        _, error = find_instancetype(api, spec["preference"], namespace, CLUSTER_PREFERENCE)
-        if error:
-            causes.append(_cause("spec.preference.name", f"Failure to find preference: {error}"))
-    if causes:
-        response = invalid(causes)
-        response["warnings"] = warnings
-        return response
-    return allow(warnings)
-
 
 def mutate_vm(api, request: dict) -> dict:
     vm = request["object"]
@@ -325,7 +257,6 @@ def validate_kubevirt_delete(api, request: dict) -> dict:
 
 
 ROUTES = {
-    "/virtualmachines-validate": validate_vm,
     "/virtualmachines-mutate": mutate_vm,
     "/migration-validate-create": validate_migration,
     "/migration-mutate-create": mutate_migration,

@@ -219,3 +219,22 @@ def test_a_missing_claim_is_reported(stack, kube, namespace):
     kube.create(pvc_body("no-such-claim", stack.san), namespace)
     wait_vm_running(kube, namespace, name)
     assert vm
+
+
+@pytest.mark.parametrize("preference,bus,target", [("rhel.9", "virtio", "vda"), (None, "sata", "sda")])
+def test_a_volume_without_disk_gets_a_default_disk(stack, kube, namespace, preference, bus, target):
+    """KubeVirt v1.8.4 pkg/virt-controller/watch/vm/vm.go setupVMIFromVM calls
+    util.SetDefaultVolumeDisk (pkg/util/util.go): a volume with no disk gets `{name}`; the
+    preference then sets its bus (pkg/instancetype/preference/apply/disk.go applyDiskPreferences,
+    preferredDiskBus), else the VMI mutator's defaults do (SetObjectDefaults: a disk target;
+    pkg/defaults/amd64.go setDefaultAmd64DisksBus: SATA). virt-handler names the target by bus."""
+    name = unique("vm")
+    body = blank_vm(name, stack.san)
+    body["spec"]["template"]["spec"]["domain"]["devices"]["disks"] = []
+    if preference is None:
+        del body["spec"]["preference"]
+    kube.create(body, namespace)
+    wait_vm_running(kube, namespace, name)
+    vmi = kube.get(*VMI, name, namespace)
+    assert vmi["spec"]["domain"]["devices"]["disks"] == [{"name": "rootdisk", "disk": {"bus": bus}}]
+    assert [(v["name"], v["target"]) for v in vmi["status"]["volumeStatus"]] == [("rootdisk", target)]
