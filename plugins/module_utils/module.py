@@ -120,7 +120,6 @@ class KubeModule(object):
             self.ansible.fail_json(msg=str(exc))
         self.ansible.exit_json(**result)
 
-
     def _undo_creations(self):
         """After a definite failure, remove what this run created, so nothing half-made stays behind."""
         if self._ensurer is None:
