@@ -16,10 +16,22 @@ What the catalog operator and the OLM operator do, for the packages of `lab.cata
   (the path is the operator's; the handler is registered by that operator's simulation);
 - deleting a Subscription leaves its CSV; deleting a CSV removes its webhooks (the operator).
 
-Like current OLM, a namespace without exactly one OperatorGroup is not resolved at all: the
-Subscription keeps only its catalog health and gets no InstallPlan (the catalog operator logs
-"found 0 operatorGroups, expected 1"). A CSV whose OperatorGroup goes away fails with
-NoOperatorGroup. Not simulated: bundle unpack jobs, operator Deployments and their pods,
+Like OLM v0.45.0, a namespace without exactly one OperatorGroup is not resolved at all: the
+catalog operator's `syncResolvingNamespace` returns at `resolver.IsFailForwardEnabled` ("found
+%d operatorGroups, expected 1") before any InstallPlan is made or any condition written, so the
+Subscription keeps only its catalog health. A CSV whose OperatorGroup goes away fails with
+NoOperatorGroup, and goes back to Pending once the namespace has one again.
+
+A transient install failure on request (OLM's `transitionCSVState`): with the annotation
+`lab.ontap.virtualization/install-timeouts: "<n>"` (n = 1..3) on the Subscription, or on its
+Namespace, each CSV that Subscription installs finds its deployments unhealthy: Installing
+(InstallWaiting, "installing: waiting for deployment <name> to become ready: ..."), after
+INSTALL_TIMEOUT_SECONDS (OLM: 5 minutes) Failed (InstallCheckFailed, "install timeout"), after
+FAILED_SECONDS Pending (NeedsReinstall), then InstallReady -> Installing again; after the n-th
+timeout the deployments are healthy and it reaches Succeeded. Without the annotation an
+install never fails this way.
+
+Not simulated: bundle unpack jobs, operator Deployments and their pods,
 copied CSVs in target namespaces, the `Operator`/`OperatorCondition` objects, and the
 PackageManifest API (packages.operators.coreos.com is an aggregated API server).
 """
@@ -245,7 +257,8 @@ def reconcile_subscription(api, sub: dict):
 
     groups = api.list(*OPERATOR_GROUP, namespace=namespace)
     if len(groups) != 1:
-        # As the catalog operator does: it cannot resolve this namespace; nothing happens.
+        # As the catalog operator does (v0.45.0 syncResolvingNamespace -> resolver.IsFailForwardEnabled):
+        # it cannot resolve this namespace and returns before any InstallPlan or condition.
         log.info("olm: namespace %s: found %d operatorGroups, expected 1", namespace, len(groups))
         new["conditions"] = conditions
         _write_sub_status(api, sub, status, new)
@@ -333,15 +346,15 @@ def _write_sub_status(api, sub: dict, old: dict, new: dict) -> None:
 # --- InstallPlan -----------------------------------------------------------------------------
 
 def _plan_steps(entry_name: str, package_name: str, namespace: str, status: str) -> list:
-    pkg = catalog.package(package_name)
+    owned = (catalog.bundle(package_name, entry_name) or {}).get("owned") or catalog.package(package_name)["owned"]
     steps = [{"resolving": entry_name, "status": status,
               "resource": {"group": "operators.coreos.com", "version": "v1alpha1",
                            "kind": "ClusterServiceVersion", "name": entry_name,
                            "sourceName": catalog.CATALOG_NAME, "sourceNamespace": catalog.CATALOG_NAMESPACE}}]
-    for owned in pkg["owned"]:
+    for crd in owned:
         steps.append({"resolving": entry_name, "status": "Present" if status != "Unknown" else "Unknown",
                       "resource": {"group": "apiextensions.k8s.io", "version": "v1",
-                                   "kind": "CustomResourceDefinition", "name": owned["name"],
+                                   "kind": "CustomResourceDefinition", "name": crd["name"],
                                    "sourceName": catalog.CATALOG_NAME,
                                    "sourceNamespace": catalog.CATALOG_NAMESPACE}})
     return steps
@@ -515,6 +528,83 @@ def _install_webhooks(api, csv: dict, og: dict) -> None:
         vc.apply(api, plural, configuration)
 
 
+# --- install check: the knob that makes it time out ---------------------------------------------
+
+INSTALL_TIMEOUTS_ANNOTATION = "lab.ontap.virtualization/install-timeouts"
+MAX_INSTALL_TIMEOUTS = 3
+# The lab's stand-ins for OLM's time scale: upstream a CSV fails when its deployments are not
+# healthy 5 minutes after it entered Installing; the next sync then sends it back to Pending.
+INSTALL_TIMEOUT_SECONDS = 3.0
+FAILED_SECONDS = 2.0
+
+
+def install_timeouts_wanted(api, csv: dict) -> int:
+    """How often this CSV's install check is to time out: the annotation
+    `lab.ontap.virtualization/install-timeouts: "<n>"` (1 to 3) on the Subscription that installs
+    it, else on its Namespace; 0 without one."""
+    meta = csv["metadata"]
+    value = None
+    for sub in api.list(*SUBSCRIPTION, namespace=meta["namespace"]):
+        sub_status = sub.get("status") or {}
+        if meta["name"] in (sub_status.get("currentCSV"), sub_status.get("installedCSV")):
+            value = (sub["metadata"].get("annotations") or {}).get(INSTALL_TIMEOUTS_ANNOTATION)
+            break
+    if value is None:
+        namespace = api.get("v1", "Namespace", meta["namespace"]) or {"metadata": {}}
+        value = (namespace["metadata"].get("annotations") or {}).get(INSTALL_TIMEOUTS_ANNOTATION)
+    try:
+        return max(0, min(int(value or 0), MAX_INSTALL_TIMEOUTS))
+    except ValueError:
+        log.warning("olm: %s/%s: %s=%r is not a number; ignored", meta["namespace"], meta["name"],
+                    INSTALL_TIMEOUTS_ANNOTATION, value)
+        return 0
+
+
+def _install_checks_failed(status: dict) -> int:
+    return sum(1 for c in status.get("conditions") or [] if c.get("reason") == "InstallCheckFailed")
+
+
+def _deployments_waiting(csv: dict) -> str:
+    """updateInstallStatus' message while the first deployment is not available (install/deployment.go,
+    status_viewer.go DeploymentStatus; the Available condition's message is the deployment controller's)."""
+    deployments = ((csv["spec"].get("install") or {}).get("spec") or {}).get("deployments") or [{"name": "operator"}]
+    name = deployments[0]["name"]
+    return (f'installing: waiting for deployment {name} to become ready: deployment "{name}" not available: '
+            "Deployment does not have minimum availability.")
+
+
+def _since_transition(status: dict) -> float:
+    stamp = status.get("lastTransitionTime")
+    return time.time() - vc.parse_time(stamp) if stamp else 0.0
+
+
+def _wait_for_deployments(api, csv: dict, status: dict):
+    """transitionCSVState, case Installing: the deployments are not healthy (InstallWaiting); once
+    that has lasted the install timeout, Failed with InstallCheckFailed "install timeout"."""
+    if status.get("reason") != "InstallWaiting":
+        _set_phase(api, csv, "Installing", "InstallWaiting", _deployments_waiting(csv))
+        return INSTALL_TIMEOUT_SECONDS
+    waited = _since_transition(status)
+    if waited < INSTALL_TIMEOUT_SECONDS:
+        return INSTALL_TIMEOUT_SECONDS - waited
+    _set_phase(api, csv, "Failed", "InstallCheckFailed", "install timeout")
+    return FAILED_SECONDS
+
+
+def _reinstall(api, csv: dict, status: dict):
+    """transitionCSVState, case Failed: requirements are met and the deployments still not healthy,
+    so updateInstallStatus moves the CSV to Pending with NeedsReinstall; from there it installs again."""
+    waited = _since_transition(status)
+    if waited < FAILED_SECONDS:
+        return FAILED_SECONDS - waited
+    met, statuses = _requirements(api, csv)
+    if not met:
+        _set_phase(api, csv, "Pending", "RequirementsNotMet", "requirements not met", {"requirementStatus": statuses})
+        return 5.0
+    _set_phase(api, csv, "Pending", "NeedsReinstall", _deployments_waiting(csv))
+    return step_delay()
+
+
 def reconcile_csv(api, csv: dict):
     if csv["metadata"].get("deletionTimestamp"):
         return None
@@ -545,7 +635,9 @@ def reconcile_csv(api, csv: dict):
         _set_phase(api, csv, "Failed", "UnsupportedOperatorGroup", problem)
         return 15.0
     if phase == "Failed" and status.get("reason") in OG_FAILURES:
-        phase = ""  # the OperatorGroup was fixed: check requirements again
+        # transitionCSVState, case Failed: the OperatorGroup was fixed, requirements are checked again.
+        _set_phase(api, csv, "Pending", "RequirementsUnknown", "InstallModes now support target namespaces")
+        return step_delay()
 
     if phase == "":
         _set_phase(api, csv, "Pending", "RequirementsUnknown", "requirements not yet checked")
@@ -570,8 +662,12 @@ def reconcile_csv(api, csv: dict):
         return step_delay()
     if phase == "Installing":
         _install_webhooks(api, csv, og)
+        if _install_checks_failed(status) < install_timeouts_wanted(api, csv):
+            return _wait_for_deployments(api, csv, status)
         _set_phase(api, csv, "Succeeded", "InstallSucceeded", "install strategy completed with no errors")
         return step_delay()
+    if phase == "Failed" and status.get("reason") == "InstallCheckFailed":
+        return _reinstall(api, csv, status)
     if phase == "Succeeded":
         _install_webhooks(api, csv, og)  # again after a restart: the webhook server's port changed
         replaced = csv["spec"].get("replaces")
