@@ -43,16 +43,15 @@ def _data_volume(kube, namespace: str, name: str, storage_class: str, labels=Non
                                              "resources": {"requests": {"storage": "1Gi"}}}}}, namespace)
 
 
-def _other_data_volumes(kube, namespace: str) -> list:
-    return [f"{d['metadata']['namespace']}/{d['metadata']['name']}"
-            for d in kube.list(*DV, label_selector="!" + CRON_LABEL) if d["metadata"]["namespace"] != namespace]
+def _others(kube, namespace: str) -> list:
+    return [w for w in _workloads(kube) if w.split("/")[0] != namespace]
 
 
 def test_the_hyperconverged_cannot_be_deleted_while_data_volumes_exist(stack, kube, namespace):
     # HCO ValidateDelete dry-runs the deletion of the KubeVirt, then of the CDI; cdi-apiserver's
     # cdi-validate.go refuses it under BlockUninstallIfWorkloadsExist while DataVolumes exist that do not
     # carry the cdi.kubevirt.io/dataImportCron label (it lists them with Limit 2, so it counts at most 2).
-    wait_for(lambda: not _other_data_volumes(kube, namespace), "the DataVolumes of earlier tests to be gone",
+    wait_for(lambda: not _others(kube, namespace), "the VMs and DataVolumes of earlier tests to be gone",
              timeout=180)
     _data_volume(kube, namespace, "of-a-cron", stack.san, labels={CRON_LABEL: "some-cron"})
     _dry_run_delete_hco(kube)  # a DataImportCron's DataVolume does not count
