@@ -6,7 +6,11 @@ package -> channels -> bundles (CSV name, version, replaces/skips) and, per bund
 ClusterServiceVersion spec OLM copies into the Subscription's namespace.
 
 Versions: OpenShift Virtualization 4.21 ships HCO v1.18 / KubeVirt v1.8 / CDI v1.65
-(see ../shared/reference/storage-virt-apis.md); MTV 2.10 is the current release.
+(see ../shared/reference/storage-virt-apis.md); MTV offers 2.10, 2.11 and 2.12 up to 2.12.5, the
+release the lab's Forklift CRDs come from (../shared/crds/forklift.konveyor.io/SOURCE.md).
+
+A channel entry's `skipRange` (as in a file-based catalog) lets it replace any installed bundle
+whose version is in that range, so the resolver goes to the newest such entry of the channel.
 """
 
 CATALOG_NAME = "redhat-operators"
@@ -19,6 +23,47 @@ def _modes(own, single, multi, all_):
             {"type": "SingleNamespace", "supported": single},
             {"type": "MultiNamespace", "supported": multi},
             {"type": "AllNamespaces", "supported": all_}]
+
+
+def _crd(kind, plural, description, display=None):
+    return {"name": f"{plural}.forklift.konveyor.io", "version": "v1beta1", "kind": kind,
+            "displayName": display or kind, "description": description}
+
+
+# The CRDs the mtv-operator 2.12 bundles own (their crdDescriptions; the lab serves these CRDs from
+# Forklift v2.12.5). 2.11 bundles own all but Conversion; 2.10 bundles neither Conversion nor
+# HyperVProviderServer.
+MTV_OWNED = [
+    _crd("Conversion", "conversions", "VM conversion and inspection lifecycle manager"),
+    _crd("ForkliftController", "forkliftcontrollers", "VM migration controller"),
+    _crd("Hook", "hooks", "Hook schema for the hooks API"),
+    _crd("Host", "hosts", "VM host"),
+    {"name": "hypervproviderservers.forklift.konveyor.io", "version": "v1beta1", "kind": "HyperVProviderServer"},
+    _crd("Migration", "migrations", "VM migration"),
+    _crd("NetworkMap", "networkmaps", "VM network map"),
+    _crd("OpenstackVolumePopulator", "openstackvolumepopulators", "OpenStack Volume Populator"),
+    _crd("OVAProviderServer", "ovaproviderservers", "OVA Provider Server"),
+    _crd("OvirtVolumePopulator", "ovirtvolumepopulators", "oVirt Volume Populator"),
+    _crd("Plan", "plans", "VM migration plan"),
+    _crd("Provider", "providers", "VM provider"),
+    _crd("StorageMap", "storagemaps", "VM storage map"),
+    _crd("VSphereXcopyVolumePopulator", "vspherexcopyvolumepopulators", "VSphere Xcopy Volume Populator"),
+]
+_MTV_NOT_OWNED = {"2.10": ("Conversion", "HyperVProviderServer"), "2.11": ("Conversion",), "2.12": ()}
+
+
+def _mtv_channel(minor: str, patches, first: int = 0) -> list:
+    """release-v<minor>: mtv-operator.v<minor>.<patch>, each replacing the previous one of the channel."""
+    owned = [crd for crd in MTV_OWNED if crd["kind"] not in _MTV_NOT_OWNED[minor]]
+    entries = []
+    for patch in patches:
+        version = f"{minor}.{patch}"
+        entry = {"name": f"mtv-operator.v{version}", "version": version, "skipRange": f">=0.0.0 <{version}",
+                 "owned": owned}
+        if patch != first:
+            entry["replaces"] = entries[-1]["name"]
+        entries.append(entry)
+    return entries
 
 
 # Each bundle: name, version, replaces, skips. Channel entries are listed oldest first;
@@ -75,40 +120,28 @@ PACKAGES = {
                        "container-based workloads.",
     },
     "mtv-operator": {
-        "defaultChannel": "release-v2.10",
+        # As the v4.21 redhat-operator-index has it (kubev2v/mtv-fbc v4.21/catalog-template.json at
+        # 6e12fad, "2.12.5-1", 2026-08-11: the catalog when Forklift v2.12.5, whose CRDs the lab
+        # serves, was the newest release): one channel per y-stream, default release-v2.12; every
+        # entry has skipRange ">=0.0.0 <its version", so a channel's head upgrades any older one.
+        "defaultChannel": "release-v2.12",
         "displayName": "Migration Toolkit for Virtualization Operator",
         "provider": "Red Hat",
         "channels": {
-            "release-v2.9": [
-                {"name": "mtv-operator.v2.9.4", "version": "2.9.4"},
-                {"name": "mtv-operator.v2.9.5", "version": "2.9.5", "replaces": "mtv-operator.v2.9.4"},
-            ],
-            "release-v2.10": [
-                {"name": "mtv-operator.v2.10.0", "version": "2.10.0", "replaces": "mtv-operator.v2.9.5"},
-                {"name": "mtv-operator.v2.10.1", "version": "2.10.1", "replaces": "mtv-operator.v2.10.0"},
-            ],
+            "release-v2.10": _mtv_channel("2.10", [5], first=5),
+            "release-v2.11": _mtv_channel("2.11", range(8)),
+            "release-v2.12": _mtv_channel("2.12", range(6)),
         },
-        "installModes": _modes(True, True, False, False),
-        "owned": [
-            {"name": "forkliftcontrollers.forklift.konveyor.io", "version": "v1beta1",
-             "kind": "ForkliftController", "displayName": "ForkliftController",
-             "description": "VM migration controller"},
-            {"name": "providers.forklift.konveyor.io", "version": "v1beta1", "kind": "Provider",
-             "displayName": "Provider", "description": "VM provider"},
-            {"name": "plans.forklift.konveyor.io", "version": "v1beta1", "kind": "Plan",
-             "displayName": "Plan", "description": "VM migration plan"},
-            {"name": "migrations.forklift.konveyor.io", "version": "v1beta1", "kind": "Migration",
-             "displayName": "Migration", "description": "VM migration"},
-            {"name": "networkmaps.forklift.konveyor.io", "version": "v1beta1", "kind": "NetworkMap",
-             "displayName": "NetworkMap", "description": "VM network map"},
-            {"name": "storagemaps.forklift.konveyor.io", "version": "v1beta1", "kind": "StorageMap",
-             "displayName": "StorageMap", "description": "VM storage map"},
-        ],
+        # The bundle supports OwnNamespace only (installModes of every 2.10-2.12 bundle).
+        "installModes": _modes(True, False, False, False),
+        "owned": MTV_OWNED,
         "deployments": ["forklift-operator"],
         "webhooks": [],
         "keywords": ["migration", "forklift", "konveyor", "mtv"],
         "description": "The Migration Toolkit for Virtualization Operator manages the deployment and "
                        "life cycle of Migration Toolkit for Virtualization on OpenShift Container Platform.",
+        "minKubeVersion": "1.27.0",
+        "capabilities": "Seamless Upgrades",
     },
 }
 
@@ -131,15 +164,30 @@ def bundle(package_name: str, csv_name: str):
 
 
 def successor(package_name: str, channel: str, installed: str):
-    """The bundle of `channel` that upgrades `installed` (replaces or skips it), if any."""
-    for entry in channel_entries(package_name, channel):
-        if entry.get("replaces") == installed or installed in (entry.get("skips") or []):
-            return entry
-    return None
+    """The bundle of `channel` that upgrades `installed`, if any: of the entries that replace it,
+    skip it or whose skipRange holds its version, the newest (OLM moves as far up as one step goes)."""
+    version = (bundle(package_name, installed) or {}).get("version")
+    found = [entry for entry in channel_entries(package_name, channel)
+             if entry["name"] != installed and (
+                 entry.get("replaces") == installed or installed in (entry.get("skips") or [])
+                 or (version and entry.get("skipRange") and in_range(version, entry["skipRange"])))]
+    return max(found, key=lambda e: _version_tuple(e["version"])) if found else None
 
 
 def _version_tuple(version: str) -> tuple:
     return tuple(int(part) for part in version.split("."))
+
+
+def in_range(version: str, semver_range: str) -> bool:
+    """Whether `version` satisfies a skipRange such as ">=0.0.0 <2.12.5" (comparators joined by spaces)."""
+    value = _version_tuple(version)
+    checks = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+              "<": lambda a, b: a < b, "=": lambda a, b: a == b}
+    for comparator in semver_range.split():
+        operator = next(op for op in (">=", "<=", ">", "<", "=", "") if comparator.startswith(op))
+        if not checks[operator or "="](value, _version_tuple(comparator[len(operator):])):
+            return False
+    return True
 
 
 def csv_spec(package_name: str, entry: dict) -> dict:
@@ -174,7 +222,7 @@ def csv_spec(package_name: str, entry: dict) -> dict:
         "description": pkg["description"],
         "version": version,
         "maturity": "stable",
-        "minKubeVersion": "1.33.0",
+        "minKubeVersion": pkg.get("minKubeVersion", "1.33.0"),
         "keywords": pkg["keywords"],
         "provider": {"name": pkg["provider"]},
         "maintainers": [{"name": "Red Hat", "email": "support@redhat.com"}],
@@ -190,7 +238,7 @@ def csv_spec(package_name: str, entry: dict) -> dict:
             "clusterPermissions": [{"serviceAccountName": pkg["deployments"][0],
                                     "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}],
         }},
-        "customresourcedefinitions": {"owned": pkg["owned"]},
+        "customresourcedefinitions": {"owned": entry.get("owned") or pkg["owned"]},
         "relatedImages": [{"name": "operator", "image": f"{images}:v{version}"}],
     }
     if pkg["webhooks"]:
@@ -200,11 +248,12 @@ def csv_spec(package_name: str, entry: dict) -> dict:
     if entry.get("skips"):
         spec["skips"] = list(entry["skips"])
     return {"spec": spec, "labels": labels,
-            "annotations": {"olm.skipRange": f">={major_minor}.0 <{version}",
+            "annotations": {"olm.skipRange": entry.get("skipRange") or f">={major_minor}.0 <{version}",
                             "operators.openshift.io/valid-subscription":
                                 '["OpenShift Kubernetes Engine", "OpenShift Container Platform", '
                                 '"OpenShift Platform Plus"]',
-                            "capabilities": "Deep Insights", "categories": "OpenShift Optional"}}
+                            "capabilities": pkg.get("capabilities", "Deep Insights"),
+                            "categories": "OpenShift Optional"}}
 
 
 def newest(package_name: str, channel: str):

@@ -1,10 +1,13 @@
 """The HyperConverged: operands, boot sources on ONTAP, refusals, spec handed to the operands."""
 
+import json
+from pathlib import Path
+
 import pytest
 from kubernetes.client.exceptions import ApiException
 
 from virt_helpers import (CDI, CNV, CSV, DATA_SOURCE, DIC, HC, KUBEVIRT, NODE, OS_IMAGES, STORAGE_CLASS,
-                          VOLUME_SNAPSHOT, condition, message, operator_group, subscribe, unique, wait_csv, wait_for)
+                          VOLUME_SNAPSHOT, condition, message, wait_for)
 
 HCO_NAME = "kubevirt-hyperconverged"
 
@@ -77,32 +80,99 @@ def test_a_hyperconverged_with_another_name_is_refused_by_the_api_server(stack, 
            "'kubevirt-hyperconverged'" in message(refused.value)
 
 
-def test_a_hyperconverged_outside_the_operator_namespace_is_refused_by_the_hco_webhook(kube, core_v1):
-    # HCO installed in one namespace, watching another (SingleNamespace): its webhook sees the
-    # watched namespace and sends the HyperConverged home, as upstream's validator does.
-    home, watched = unique("cnv-home"), unique("cnv-watched")
-    for name in (home, watched):
-        core_v1.create_namespace({"metadata": {"name": name}})
-    try:
-        operator_group(kube, home, [watched])
-        subscribe(kube, home)
-        wait_csv(kube, home, "kubevirt-hyperconverged-operator.v4.21.3")
+POLICY = ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy")
+POLICY_BINDING = ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding")
 
-        def refused():
-            try:
-                kube.create({"apiVersion": HC[0], "kind": "HyperConverged",
-                             "metadata": {"name": HCO_NAME, "namespace": watched}, "spec": {}})
-            except ApiException as error:
-                return error
-            kube.delete(*HC, HCO_NAME, watched)  # the webhook configuration was not in place yet
-            return None
-        error = wait_for(refused, "the HCO webhook to answer")
-        assert error.status == 403
-        assert message(error) == ('admission webhook "validate-hco.kubevirt.io" denied the request: invalid '
-                                  f"namespace for v1beta1.HyperConverged - please use the {home} namespace")
+
+def test_the_namespace_rule_is_hcos_validating_admission_policy(stack, kube, namespace):
+    # HCO v1.18.1 controllers/admissionpolicy/resources.go: the webhook's namespace check is gone; the
+    # operator keeps a ValidatingAdmissionPolicy and its binding, owned by the HyperConverged CRD, and the
+    # API server itself refuses a HyperConverged created outside the operator's namespace.
+    policy = kube.get(*POLICY, "hyperconverged-namespace-policy")
+    assert policy["spec"]["validations"] == [{
+        "expression": f"request.namespace == '{CNV}'",
+        "message": f"HyperConverged CR can only be created in the '{CNV}' namespace."}]
+    rule = policy["spec"]["matchConstraints"]["resourceRules"][0]
+    assert (rule["apiGroups"], rule["apiVersions"], rule["resources"], rule["operations"], rule["scope"]) == (
+        ["hco.kubevirt.io"], ["v1", "v1beta1"], ["hyperconvergeds"], ["CREATE"], "Namespaced")
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    owner = policy["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["controller"]) == (
+        "CustomResourceDefinition", "hyperconvergeds.hco.kubevirt.io", True)
+    assert policy["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "hco-operator"
+    binding = kube.get(*POLICY_BINDING, "hyperconverged-namespace-policy-binding")
+    assert binding["spec"]["policyName"] == "hyperconverged-namespace-policy"
+    assert binding["spec"]["validationActions"] == ["Deny"]
+
+    def refused():
+        try:
+            kube.create({"apiVersion": HC[0], "kind": "HyperConverged",
+                         "metadata": {"name": HCO_NAME, "namespace": namespace}, "spec": {}})
+        except ApiException as error:
+            return error
+        kube.delete(*HC, HCO_NAME, namespace)  # the API server had not loaded the policy yet
+        return None
+    error = wait_for(refused, "the API server to enforce the policy")
+    assert error.status == 422
+    assert message(error) == (
+        f'hyperconvergeds.hco.kubevirt.io "{HCO_NAME}" is forbidden: ValidatingAdmissionPolicy '
+        "'hyperconverged-namespace-policy' with binding 'hyperconverged-namespace-policy-binding' denied "
+        f"request: HyperConverged CR can only be created in the '{CNV}' namespace.")
+    # Taken away, the operator puts it back.
+    kube.delete(*POLICY_BINDING, "hyperconverged-namespace-policy-binding")
+    kube.wait(*POLICY_BINDING, "hyperconverged-namespace-policy-binding", None, lambda b: True, "to be back")
+
+
+def _dry_run_create(kube, spec: dict, name: str = HCO_NAME) -> dict:
+    return kube.resource(*HC).create(body={"apiVersion": HC[0], "kind": "HyperConverged",
+                                           "metadata": {"name": name, "namespace": CNV}, "spec": spec},
+                                     namespace=CNV, dry_run="All").to_dict()
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ({"certConfig": {"ca": {"duration": "9m", "renewBefore": "10m"}}},
+     "spec.certConfig.ca.duration: value is too small"),
+    ({"certConfig": {"server": {"duration": "72h", "renewBefore": "12h"}}},
+     "spec.certConfig: ca.duration is smaller than server.duration"),
+    ({"dataImportCronTemplates": [{"metadata": {"name": "x", "annotations": {
+        "dataimportcrontemplate.kubevirt.io/enable": "yes"}}, "spec": {
+            "managedDataSource": "x", "schedule": "0 */12 * * *",
+            "template": {"spec": {"source": {"registry": {"url": "docker://quay.io/containerdisks/x"}}}}}}]},
+     'the dataimportcrontemplate.kubevirt.io/enable annotation of a dataImportCronTemplate must be either "true" '
+     'or "false"'),
+    ({"tlsSecurityProfile": {"type": "Custom", "custom": {"minTLSVersion": "VersionTLS13",
+                                                          "ciphers": ["ECDHE-RSA-AES128-GCM-SHA256"]}}},
+     "custom ciphers cannot be selected when minTLSVersion is VersionTLS13"),
+    ({"tuningPolicy": "annotation"}, "tuning policy set but annotation not present or wrong"),
+])
+def test_create_validation_refuses_what_hco_cannot_build(stack, kube, spec, expected):
+    # v1beta1_validator.go ValidateCreate: certConfig, dataImportCronTemplates, TLS profile, then the operands
+    # are built (handlers.NewKubeVirt: the tuning policy needs its annotation). Admission runs before the
+    # store, so a dry-run create in the operator's namespace meets the webhook before the name clash.
+    with pytest.raises(ApiException) as refused:
+        _dry_run_create(kube, spec)
+    assert refused.value.status == 403
+    assert message(refused.value) == f'admission webhook "validate-hco.kubevirt.io" denied the request: {expected}'
+
+
+def test_update_dry_runs_the_operands(stack, kube, lab):
+    # v1beta1_validator.go ValidateUpdate -> dryRunUpdateComponents: each operand is read, given the spec HCO
+    # would give it, and updated with dryRun=All before the HyperConverged update is admitted.
+    log = Path(lab.audit_log)
+    mark = log.stat().st_size
+    original = hco(kube)["spec"]["liveMigrationConfig"]["parallelOutboundMigrationsPerNode"]
+    kube.patch(*HC, HCO_NAME, CNV, {"spec": {"liveMigrationConfig": {"parallelOutboundMigrationsPerNode": 3}}})
+    try:
+        with open(log, "rb") as audit:
+            audit.seek(mark)
+            entries = [json.loads(line) for line in audit if line.strip()]
+        dry_runs = {(e["verb"], e["objectRef"]["resource"], e["objectRef"]["name"]) for e in entries
+                    if "dryRun=All" in e.get("requestURI", "") and e.get("stage") == "ResponseComplete"}
+        assert ("update", "kubevirts", "kubevirt-kubevirt-hyperconverged") in dry_runs, dry_runs
+        assert ("update", "cdis", "cdi-kubevirt-hyperconverged") in dry_runs, dry_runs
     finally:
-        for name in (home, watched):
-            core_v1.delete_namespace(name)
+        kube.patch(*HC, HCO_NAME, CNV, {"spec": {"liveMigrationConfig": {
+            "parallelOutboundMigrationsPerNode": original}}})
 
 
 def test_spec_is_handed_to_kubevirt_and_cdi(stack, kube):

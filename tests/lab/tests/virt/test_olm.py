@@ -79,16 +79,27 @@ def test_manual_approval_waits_then_installs_and_offers_the_upgrade(kube, namesp
     kube.wait_gone(*CSV, older, namespace)  # replaced CSVs go
 
 
-def test_subscription_without_operator_group_is_not_resolved(kube, namespace):
+@pytest.mark.parametrize("groups", [0, 2])
+def test_a_namespace_without_exactly_one_operator_group_is_not_resolved(kube, namespace, groups):
+    # OLM v0.45.0, pkg/controller/operators/catalog/operator.go syncResolvingNamespace: it returns the
+    # error of resolver.IsFailForwardEnabled (registry/resolver/fail_forward.go: "found %d operatorGroups,
+    # expected 1") before ResolveSteps, so no InstallPlan, no CSV and no resolution condition is written;
+    # the Subscription only gets its catalog health (the subscription syncer runs apart from resolution).
+    for index in range(groups):
+        operator_group(kube, namespace, [namespace], name=f"og-{index}")
     subscribe(kube, namespace)
-    status = kube.wait(*SUBSCRIPTION, "sub", namespace, lambda s: (s.get("status") or {}).get("catalogHealth"),
-                       "to report catalog health")["status"]
+    kube.wait(*SUBSCRIPTION, "sub", namespace, lambda s: (s.get("status") or {}).get("catalogHealth"),
+              "to report catalog health")
     time.sleep(2)
     status = sub_status(kube, namespace)
     assert not status.get("installPlanRef") and not status.get("currentCSV"), status
+    assert {c["type"] for c in status.get("conditions") or []} == {"CatalogSourcesUnhealthy"}, status
     assert kube.list(*INSTALL_PLAN, namespace) == [] and kube.list(*CSV, namespace) == []
-    # With an OperatorGroup the namespace resolves.
-    operator_group(kube, namespace, [namespace])
+    # With exactly one OperatorGroup the namespace resolves.
+    for index in range(1, groups):
+        kube.delete(*OPERATOR_GROUP, f"og-{index}", namespace)
+    if groups == 0:
+        operator_group(kube, namespace, [namespace])
     wait_csv(kube, namespace, HEAD)
 
 
@@ -151,3 +162,95 @@ def test_deleting_the_subscription_keeps_the_csv_and_deleting_the_csv_removes_th
     kube.delete(*CSV, HEAD, namespace)
     wait_for(lambda: not kube.list("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
                                    label_selector=selector), "the operator's webhook to be removed")
+
+
+# --- a transient install failure, on request ---------------------------------------------------------
+
+TIMEOUTS = "lab.ontap.virtualization/install-timeouts"
+
+
+@pytest.mark.parametrize("where,count", [("Subscription", 1), ("Namespace", 2)])
+def test_install_timeout_fails_the_csv_then_it_is_reinstalled(kube, namespace, where, count):
+    # OLM v0.45.0 pkg/controller/operators/olm/operator.go transitionCSVState: Installing with unhealthy
+    # deployments (updateInstallStatus: InstallWaiting) turns Failed / InstallCheckFailed "install timeout"
+    # after 5 minutes; in Failed, with the requirements met and the deployments still unhealthy,
+    # updateInstallStatus sends it to Pending / NeedsReinstall, and from there it installs again.
+    # The lab does that on request (the annotation), on its own time scale.
+    if where == "Namespace":
+        kube.patch("v1", "Namespace", namespace, None, {"metadata": {"annotations": {TIMEOUTS: str(count)}}})
+    operator_group(kube, namespace, [namespace])
+    kube.create({"apiVersion": SUBSCRIPTION[0], "kind": "Subscription",
+                 "metadata": {"name": "sub", "namespace": namespace,
+                              "annotations": {TIMEOUTS: str(count)} if where == "Subscription" else {}},
+                 "spec": {"source": "redhat-operators", "sourceNamespace": "openshift-marketplace",
+                          "name": "kubevirt-hyperconverged", "channel": "stable"}})
+    failed = wait_csv(kube, namespace, HEAD, "Failed")
+    assert (failed["status"]["reason"], failed["status"]["message"]) == ("InstallCheckFailed", "install timeout")
+    csv = wait_csv(kube, namespace, HEAD, timeout=30 * count)
+    steps = [(c["phase"], c["reason"]) for c in csv["status"]["conditions"]]
+    cycle = [("Installing", "InstallSucceeded"), ("Installing", "InstallWaiting"), ("Failed", "InstallCheckFailed"),
+             ("Pending", "NeedsReinstall"), ("InstallReady", "RequirementsMet")]
+    assert steps == [("Pending", "RequirementsUnknown"), ("InstallReady", "RequirementsMet")] + cycle * count + [
+        ("Installing", "InstallSucceeded"), ("Succeeded", "InstallSucceeded")], steps
+    waiting = next(c for c in csv["status"]["conditions"] if c["reason"] == "InstallWaiting")
+    assert waiting["message"] == ('installing: waiting for deployment hco-operator to become ready: deployment '
+                                  '"hco-operator" not available: Deployment does not have minimum availability.')
+    reinstall = next(c for c in csv["status"]["conditions"] if c["reason"] == "NeedsReinstall")
+    assert reinstall["message"] == waiting["message"]
+    assert [e["type"] for e in kube.events(namespace, HEAD, "InstallCheckFailed")] == ["Warning"]
+    assert sub_status(kube, namespace)["installedCSV"] == HEAD
+
+
+# --- the catalog's mtv-operator: what the v4.21 redhat-operators index offers -------------------
+
+MTV = "mtv-operator.v2.12.5"
+
+
+def test_mtv_default_channel_installs_the_release_the_forklift_crds_come_from(kube, namespace):
+    # kubev2v/mtv-fbc v4.21/catalog-template.json (6e12fad, "2.12.5-1"): defaultChannel release-v2.12,
+    # head mtv-operator.v2.12.5; the lab's Forklift CRDs are v2.12.5 (shared/crds/forklift.konveyor.io).
+    operator_group(kube, namespace, [namespace])
+    kube.create({"apiVersion": SUBSCRIPTION[0], "kind": "Subscription",
+                 "metadata": {"name": "sub", "namespace": namespace},
+                 "spec": {"source": "redhat-operators", "sourceNamespace": "openshift-marketplace",
+                          "name": "mtv-operator"}})
+    csv = wait_csv(kube, namespace, MTV)
+    assert csv["spec"]["version"] == "2.12.5"
+    assert csv["metadata"]["annotations"]["olm.skipRange"] == ">=0.0.0 <2.12.5"
+    owned = {o["kind"] for o in csv["spec"]["customresourcedefinitions"]["owned"]}
+    assert len(owned) == 14 and {"Conversion", "HyperVProviderServer", "Plan", "ForkliftController"} <= owned
+    assert [m["type"] for m in csv["spec"]["installModes"] if m["supported"]] == ["OwnNamespace"]
+
+
+def test_mtv_watching_another_namespace_is_unsupported(kube, namespace):
+    operator_group(kube, namespace, ["default"])
+    subscribe(kube, namespace, package="mtv-operator", channel="release-v2.12")
+    csv = wait_csv(kube, namespace, MTV, "Failed")
+    assert (csv["status"]["reason"], csv["status"]["message"]) == (
+        "UnsupportedOperatorGroup", "SingleNamespace InstallModeType not supported, cannot configure to watch one "
+                                    "namespace")
+
+
+def test_mtv_upgrade_goes_to_the_channel_head_through_its_skip_range(kube, namespace):
+    # Every release-v2.12 entry has skipRange ">=0.0.0 <its version": the head replaces any older one.
+    operator_group(kube, namespace, [namespace])
+    subscribe(kube, namespace, package="mtv-operator", channel="release-v2.12", approval="Manual",
+              starting="mtv-operator.v2.12.1")
+    plan = kube.wait(*SUBSCRIPTION, "sub", namespace,
+                     lambda s: condition(s, "InstallPlanPending").get("reason") == "RequiresApproval",
+                     "to wait for approval")["status"]["installPlanRef"]["name"]
+    kube.patch(*INSTALL_PLAN, plan, namespace, {"spec": {"approved": True}})
+    wait_csv(kube, namespace, "mtv-operator.v2.12.1")
+    upgrade = kube.wait(*SUBSCRIPTION, "sub", namespace,
+                        lambda s: condition(s, "InstallPlanPending").get("reason") == "RequiresApproval"
+                        and s["status"].get("currentCSV") != "mtv-operator.v2.12.1", "to offer the upgrade")
+    assert upgrade["status"]["currentCSV"] == MTV
+
+
+@pytest.mark.parametrize("channel,head", [("release-v2.10", "mtv-operator.v2.10.5"),
+                                          ("release-v2.11", "mtv-operator.v2.11.7")])
+def test_mtv_older_channels(kube, namespace, channel, head):
+    operator_group(kube, namespace, [namespace])
+    subscribe(kube, namespace, package="mtv-operator", channel=channel)
+    csv = wait_csv(kube, namespace, head)
+    assert "Conversion" not in {o["kind"] for o in csv["spec"]["customresourcedefinitions"]["owned"]}

@@ -1,0 +1,56 @@
+"""The OperatorGroup controller: target namespaces, their labels, provided APIs."""
+
+from lab.controllers import virt_common as vc
+from lab.controllers.olm.kinds import CSV, OG_LABEL_PREFIX
+from lab.controllers.runtime import now
+
+
+# --- OperatorGroup ---------------------------------------------------------------------------
+
+def _target_namespaces(api, og: dict) -> list:
+    spec = og.get("spec") or {}
+    if spec.get("targetNamespaces"):
+        return sorted(set(spec["targetNamespaces"]))
+    if spec.get("selector"):
+        return sorted(ns["metadata"]["name"] for ns in api.list("v1", "Namespace")
+                      if vc.selector_matches(ns["metadata"].get("labels") or {}, spec["selector"]))
+    return [""]  # AllNamespaces
+
+
+def _provided_apis(api, namespace: str) -> str:
+    apis = []
+    for csv in api.list(*CSV, namespace=namespace):
+        for owned in ((csv["spec"].get("customresourcedefinitions") or {}).get("owned") or []):
+            group = owned["name"].split(".", 1)[1]
+            apis.append(f"{owned['kind']}.{owned['version']}.{group}")
+    return ",".join(sorted(set(apis)))
+
+
+def reconcile_operator_group(api, og: dict):
+    if og["metadata"].get("deletionTimestamp"):
+        return None
+    namespaces = _target_namespaces(api, og)
+    label = OG_LABEL_PREFIX + og["metadata"]["uid"]
+    if namespaces != [""]:
+        for name in namespaces:
+            ns = api.get("v1", "Namespace", name)
+            if ns and label not in (ns["metadata"].get("labels") or {}):
+                vc.patch(api, ns, {"metadata": {"labels": {label: ""}}}, guarded=False)
+    provided = _provided_apis(api, og["metadata"]["namespace"])
+    annotations = og["metadata"].get("annotations") or {}
+    if annotations.get("olm.providedAPIs", "") != provided:
+        og = vc.patch(api, og, {"metadata": {"annotations": {"olm.providedAPIs": provided}}})
+        if og is None:
+            return 0.1
+    status = og.get("status") or {}
+    if status.get("namespaces") != namespaces:
+        vc.update_status(api, og, {"namespaces": namespaces, "lastUpdated": now()})
+    return None
+
+
+def namespace_label_selector(og: dict):
+    """OLM's OperatorGroup.NamespaceLabelSelector(): nil for AllNamespaces."""
+    if (og.get("status") or {}).get("namespaces") in (None, [""]) and not (og.get("spec") or {}).get(
+            "targetNamespaces") and not (og.get("spec") or {}).get("selector"):
+        return None
+    return {"matchLabels": {OG_LABEL_PREFIX + og["metadata"]["uid"]: ""}}
