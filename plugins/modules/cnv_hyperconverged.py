@@ -231,6 +231,7 @@ HEALTHY = (("Available", "True"), ("Progressing", "False"), ("Degraded", "False"
 # no DataImportCron owns).
 VIRTUAL_MACHINES = ("kubevirt.io/v1", "VirtualMachine")
 DATA_VOLUMES = ("cdi.kubevirt.io/v1beta1", "DataVolume")
+DATA_IMPORT_CRON_LABEL = "cdi.kubevirt.io/dataImportCron"
 SHOWN = 10
 
 ARGUMENT_SPEC = dict(
@@ -336,7 +337,8 @@ def still_in_use(kube):
 
 
 def _owned_by_data_import_cron(obj):
-    return any(owner.get("kind") == "DataImportCron" for owner in obj["metadata"].get("ownerReferences") or [])
+    # CDI marks a cron's DataVolumes with this label (no ownerReference), and its delete validation skips them.
+    return DATA_IMPORT_CRON_LABEL in (obj["metadata"].get("labels") or {})
 
 
 def absent(module):
@@ -353,12 +355,22 @@ def absent(module):
     if kube.served(HCO_API, "HyperConverged"):
         hco_ref = kube.ref(HCO_API, "HyperConverged", HCO_NAME, params["namespace"])
     if hco_ref and in_use and not module.check_mode and kube.get(hco_ref) is not None:
-        module.ensurer.present(desired_hyperconverged(params, {"uninstallStrategy": "RemoveWorkloads"}),
-                               ["spec.uninstallStrategy"])
+        remove_workloads_first(module, hco_ref)
     if hco_ref and module.ensurer.absent(hco_ref).changed and params["wait"] and not module.check_mode:
         module.wait_until(hco_ref, wait.absent())
     olm.uninstall(module, operator(params))
     return module.result()
+
+
+def remove_workloads_first(module, hco_ref):
+    """Set RemoveWorkloads and wait until HCO has passed it to KubeVirt and CDI.
+
+    HCO's delete validation dry-runs the deletion of both operands, which refuse while
+    workloads exist until they carry the new strategy themselves.
+    """
+    module.ensurer.present(desired_hyperconverged(module.params, {"uninstallStrategy": "RemoveWorkloads"}),
+                           ["spec.uninstallStrategy"])
+    module.wait_until(hco_ref, wait.all_of(wait.observed_generation(), wait.condition("ReconcileComplete")))
 
 
 def _count(number, noun):

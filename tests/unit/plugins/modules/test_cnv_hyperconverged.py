@@ -40,9 +40,7 @@ def test_vms_and_user_datavolumes_block_the_uninstall_by_name(make_module, apise
     apiserver.put("datavolumes", {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
                                   "metadata": {"name": "disk1", "namespace": "apps"}})
     apiserver.put("datavolumes", {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "metadata": {
-        "name": "rhel9-abc", "namespace": "os-images",
-        "ownerReferences": [{"kind": "DataImportCron", "name": "rhel9", "apiVersion": "cdi.kubevirt.io/v1beta1",
-                             "uid": "u1"}]}})
+        "name": "rhel9-abc", "namespace": "os-images", "labels": {"cdi.kubevirt.io/dataImportCron": "rhel9-image-cron"}}})
     module = absent_module(make_module)
     with pytest.raises(ModuleError) as err:
         cnv.absent(module)
