@@ -68,8 +68,7 @@ def test_username_without_password_is_refused_by_the_argument_spec(make_module):
     ("https://10.0.0.1", "is a URL: give only the address"),
     ("fd00::1", "is an IPv6 address without brackets"),
 ])
-def test_a_management_lif_trident_cannot_use_is_refused_before_any_call(make_module, apiserver, module_exit,
-                                                                       lif, expected):
+def test_a_management_lif_trident_cannot_use_is_refused_before_any_call(make_module, apiserver, module_exit, lif, expected):
     outcome = run_module(make_module, module_exit, management_lif=lif, username="u", password="p")
     assert outcome.failed and expected in outcome.result["msg"]
     assert apiserver.calls("POST") == []
