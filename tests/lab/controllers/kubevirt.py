@@ -15,7 +15,7 @@
 
 import time
 
-from lab.controllers import virt_common as vc
+from lab.controllers import kubevirt_day2_admission, virt_common as vc
 from lab.controllers.runtime import Controller, Watch, log, step_delay
 
 KUBEVIRT = ("kubevirt.io/v1", "KubeVirt")
@@ -57,6 +57,7 @@ def _configurations() -> list:
         _webhook("virt-launcher-eviction-interceptor.kubevirt.io", "/launcher-eviction-validate",
                  [_rule([""], ["v1"], ["pods/eviction"], ["*"])], failure="Ignore", side_effects="NoneOnDryRun"),
     ]
+    validator += kubevirt_day2_admission.webhooks(_webhook, _rule)
     mutator = [
         _webhook("virtualmachines-mutator.kubevirt.io", "/virtualmachines-mutate",
                  [_rule(["kubevirt.io"], ["v1"], ["virtualmachines"], ["CREATE", "UPDATE"])]),

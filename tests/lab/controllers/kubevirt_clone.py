@@ -10,12 +10,21 @@ A source VM with a disk that no VolumeSnapshotClass serves (VM
 `status.volumeSnapshotStatuses[].enabled: false`) is not cloned: as in KubeVirt v1.8 the clone
 stays pending (no phase) with Ready False and the reason "Virtual Machine volume <v> does not
 support snapshots", and a VMVolumeSnapshotsInvalid event; it proceeds if that changes.
+
+A source with backend storage (persistent TPM or EFI) fails the clone ("Clone of source with
+backendstorage is not supported"); so does a ready snapshot whose content misses a volume or
+holds such a VM (SnapshotContentInvalid). A restore the restore admission refuses (a patch
+whose value holds a ':', as a colon-separated MAC address does) is retried with a
+RestoreCreationFailed warning, as upstream's work queue does.
 """
 
 import fnmatch
 import json
 
+from kubernetes.client.exceptions import ApiException
+
 from lab.controllers import virt_common as vc
+from lab.controllers.kubevirt_day2_admission import has_backend_storage
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay
 
 CLONE_API = "clone.kubevirt.io/v1beta1"
@@ -23,7 +32,9 @@ CLONE = (CLONE_API, "VirtualMachineClone")
 VM = ("kubevirt.io/v1", "VirtualMachine")
 VMSNAPSHOT = ("snapshot.kubevirt.io/v1beta1", "VirtualMachineSnapshot")
 RESTORE = ("snapshot.kubevirt.io/v1beta1", "VirtualMachineRestore")
+CONTENT = ("snapshot.kubevirt.io/v1beta1", "VirtualMachineSnapshotContent")
 PVC = ("v1", "PersistentVolumeClaim")
+BACKEND_STORAGE = "Clone of source with backendstorage is not supported"
 
 
 def _conditions(clone: dict, progressing: tuple, ready: tuple) -> list:
@@ -114,128 +125,233 @@ def clone_patches(vm: dict, spec: dict) -> list:
         for key in values or {}:
             if key not in kept:
                 patches.append({"op": "remove", "path": path + "/" + key.replace("~", "~0").replace("/", "~1")})
-    return [json.dumps(p) for p in patches] + list(spec.get("patches") or [])
+    compact = [json.dumps(p, separators=(",", ":")) for p in patches]  # as Go's json.Marshal writes them
+    return compact + list(spec.get("patches") or [])
+
+
+STILL_PROCESSING = (("True", "Still processing"), ("False", "Still processing"))
+
+
+def _fail(api, clone: dict, event: str, message: str) -> None:
+    _record(api, clone, event, message)
+    _update(api, clone, {"phase": "Failed", "conditions": _conditions(clone, ("False", "Failed"), ("False", message))})
+
+
+def _target_name(clone: dict) -> str:
+    spec = clone.get("spec") or {}
+    return (spec.get("target") or {}).get("name") or \
+        f"{(spec.get('source') or {}).get('name')}-clone-{vc.short_hash(clone['metadata']['uid'])}"
 
 
 def reconcile_clone(api, clone: dict):
     meta = clone["metadata"]
-    namespace = meta["namespace"]
-    spec = clone.get("spec") or {}
     status = clone.get("status") or {}
     phase = status.get("phase") or ""
     if meta.get("deletionTimestamp") or phase == "Failed":
         return None
     if vc.kubevirt(api) is None:
         return 10.0
-    target = spec.get("target") or {}
-    target_name = target.get("name") or f"{(spec.get('source') or {}).get('name')}-clone-{vc.short_hash(meta['uid'])}"
     if phase == "Succeeded" and not (status.get("restoreName") or status.get("snapshotName")):
-        if api.get(*VM, status.get("targetName") or target_name, namespace) is None:
-            vc.delete(api, *CLONE, meta["name"], namespace)  # its target VM was deleted
+        if api.get(*VM, status.get("targetName") or _target_name(clone), meta["namespace"]) is None:
+            vc.delete(api, *CLONE, meta["name"], meta["namespace"])  # its target VM was deleted
         return None
+    source_vm, go_on, delay = _source(api, clone)
+    if not go_on:
+        return delay
+    step = CLONE_STEPS.get(phase)
+    return step(api, clone, source_vm) if step else None
 
-    source = spec.get("source") or {}
-    source_vm = None
-    snapshot_name = status.get("snapshotName")
-    if source.get("kind") == "VirtualMachine":
-        source_vm = api.get(*VM, source.get("name"), namespace)
-        if source_vm is None and phase in ("", "SnapshotInProgress"):
-            message = f"Source doesnt exist: VM {namespace}/{source.get('name')}"
-            _record(api, clone, "SourceDoesNotExist", message)
-            _update(api, clone, {"conditions": _conditions(clone, ("False", "Pending"), ("False", message))})
-            return 5.0
-    elif source.get("kind") == "VirtualMachineSnapshot":
-        snapshot_name = source.get("name")
 
-    if phase in ("", "SnapshotInProgress"):
-        if source.get("kind") == "VirtualMachine" and not snapshot_name:
-            errors = snapshot_support_errors(source_vm)
-            if errors:
-                reason = "\n".join(errors)
-                if ((vc.condition(clone, "Ready") or {}).get("reason")) != reason:
-                    _record(api, clone, "VMVolumeSnapshotsInvalid", reason)
-                _update(api, clone, {"conditions": _conditions(clone, ("False", "Pending"), ("False", reason))})
-                return 3.0
-            snapshot_name = f"tmp-snapshot-{meta['uid']}"
-            created = vc.create(api, {"apiVersion": VMSNAPSHOT[0], "kind": "VirtualMachineSnapshot",
-                                      "metadata": {"name": snapshot_name, "namespace": namespace,
-                                                   "ownerReferences": [_owner(clone)]},
-                                      "spec": {"source": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine",
-                                                          "name": source_vm["metadata"]["name"]}}})
-            if created is not None:
-                _record(api, clone, "SnapshotCreated", f"created snapshot {snapshot_name} for clone {meta['name']}")
-            _update(api, clone, {"phase": "SnapshotInProgress", "snapshotName": snapshot_name,
-                                 "creationTime": status.get("creationTime") or now(),
-                                 "conditions": _conditions(clone, ("True", "Still processing"),
-                                                           ("False", "Still processing"))})
-            return step_delay()
-        snapshot = api.get(*VMSNAPSHOT, snapshot_name, namespace)
-        if snapshot is None or not (snapshot.get("status") or {}).get("readyToUse"):
-            _update(api, clone, {"phase": "SnapshotInProgress",
-                                 "creationTime": status.get("creationTime") or now(),
-                                 "conditions": _conditions(clone, ("True", "Still processing"),
-                                                           ("False", "Still processing"))})
-            return step_delay()
-        _record(api, clone, "SnapshotReady", f"snapshot {snapshot_name} for clone {meta['name']} is ready to use")
-        _update(api, clone, {"phase": "RestoreInProgress", "conditions": _conditions(
-            clone, ("True", "Still processing"), ("False", "Still processing"))})
-        return 0.05
+def _source(api, clone: dict) -> tuple:
+    """retrieveCloneInfo: (source VM or None, whether the clone goes on, the delay when it does not)."""
+    namespace, phase = clone["metadata"]["namespace"], (clone.get("status") or {}).get("phase") or ""
+    source = (clone.get("spec") or {}).get("source") or {}
+    if source.get("kind") != "VirtualMachine":
+        return None, True, None
+    source_vm = api.get(*VM, source.get("name"), namespace)
+    if source_vm is None:
+        if phase not in ("", "SnapshotInProgress"):
+            return None, True, None
+        message = f"Source doesnt exist: VM {namespace}/{source.get('name')}"
+        _record(api, clone, "SourceDoesNotExist", message)
+        _update(api, clone, {"conditions": _conditions(clone, ("False", "Pending"), ("False", message))})
+        return None, False, 5.0
+    if has_backend_storage(source_vm):
+        _fail(api, clone, "SourceVMWithBackendStorageInvalid",
+              f"{BACKEND_STORAGE}: VM {namespace}/{source.get('name')}")
+        return None, False, None
+    return source_vm, True, None
 
-    if phase == "RestoreInProgress":
-        snapshot = api.get(*VMSNAPSHOT, snapshot_name, namespace)
-        if snapshot is None:
-            message = f"snapshot {snapshot_name} does not exist anymore"
-            _record(api, clone, "SnapshotDeleted", message)
-            _update(api, clone, {"phase": "Failed", "conditions": _conditions(clone, ("False", "Failed"),
-                                                                              ("False", message))})
-            return None
-        restore_name = status.get("restoreName") or f"tmp-restore-{meta['uid']}"
-        restore = api.get(*RESTORE, restore_name, namespace)
-        if restore is None:
-            content = api.get("snapshot.kubevirt.io/v1beta1", "VirtualMachineSnapshotContent",
-                              (snapshot.get("status") or {}).get("virtualMachineSnapshotContentName", ""), namespace)
-            snapshot_vm = ((content or {}).get("spec", {}).get("source") or {}).get("virtualMachine") or {}
-            created = vc.create(api, {"apiVersion": RESTORE[0], "kind": "VirtualMachineRestore",
-                                      "metadata": {"name": restore_name, "namespace": namespace,
-                                                   "ownerReferences": [_owner(clone)]},
-                                      "spec": {"target": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine",
-                                                          "name": target_name},
-                                               "virtualMachineSnapshotName": snapshot_name,
-                                               "patches": clone_patches(snapshot_vm, spec)}})
-            if created is not None:
-                _record(api, clone, "RestoreCreated", f"created restore {restore_name} for clone {meta['name']}")
-            _update(api, clone, {"restoreName": restore_name})
-            return step_delay()
-        if not (restore.get("status") or {}).get("complete"):
-            return step_delay()
-        _record(api, clone, "RestoreReady", f"restore {restore_name} for clone {meta['name']} is ready to use")
-        _update(api, clone, {"phase": "CreatingTargetVM", "restoreName": restore_name,
-                             "targetName": restore["spec"]["target"]["name"]})
-        return 0.05
 
-    if phase == "CreatingTargetVM":
-        name = status.get("targetName") or target_name
-        if api.get(*VM, name, namespace) is None:
-            return step_delay()
-        _record(api, clone, "TargetVMCreated", f"created target VM {name} for clone {meta['name']}")
-        _update(api, clone, {"phase": "Succeeded", "conditions": _conditions(clone, ("False", "Ready"),
-                                                                               ("True", "Ready"))})
-        return 0.05
+def _snapshot_name(clone: dict):
+    source = (clone.get("spec") or {}).get("source") or {}
+    if source.get("kind") == "VirtualMachineSnapshot":
+        return source.get("name")
+    return (clone.get("status") or {}).get("snapshotName")
 
-    if phase == "Succeeded":
-        restore_name = status.get("restoreName")
-        if restore_name:
-            pvcs = [p for p in api.list(*PVC, namespace=namespace)
-                    if (p["metadata"].get("annotations") or {}).get("restore.kubevirt.io/name") == restore_name]
-            if any((p.get("status") or {}).get("phase") != "Bound" for p in pvcs):
-                return step_delay()
-            _record(api, clone, "PVCBound", f"all PVC for restore {restore_name} are bound")
-            vc.delete(api, *RESTORE, restore_name, namespace)
-            if source.get("kind") == "VirtualMachine" and status.get("snapshotName"):
-                vc.delete(api, *VMSNAPSHOT, status["snapshotName"], namespace)
-        _update(api, clone, {"snapshotName": None, "restoreName": None})
+
+# --- SnapshotInProgress ------------------------------------------------------------------------------
+
+def _take_snapshot(api, clone: dict, source_vm):
+    if source_vm is not None and not _snapshot_name(clone):
+        return _create_snapshot(api, clone, source_vm)
+    return _await_snapshot(api, clone)
+
+
+def _create_snapshot(api, clone: dict, source_vm: dict):
+    """createSnapshotFromVm: only once every disk can be snapshotted."""
+    meta, status = clone["metadata"], clone.get("status") or {}
+    errors = snapshot_support_errors(source_vm)
+    if errors:
+        reason = "\n".join(errors)
+        if ((vc.condition(clone, "Ready") or {}).get("reason")) != reason:
+            _record(api, clone, "VMVolumeSnapshotsInvalid", reason)
+        _update(api, clone, {"conditions": _conditions(clone, ("False", "Pending"), ("False", reason))})
+        return 3.0
+    snapshot_name = f"tmp-snapshot-{meta['uid']}"
+    created = vc.create(api, {"apiVersion": VMSNAPSHOT[0], "kind": "VirtualMachineSnapshot",
+                              "metadata": {"name": snapshot_name, "namespace": meta["namespace"],
+                                           "ownerReferences": [_owner(clone)]},
+                              "spec": {"source": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine",
+                                                  "name": source_vm["metadata"]["name"]}}})
+    if created is not None:
+        _record(api, clone, "SnapshotCreated", f"created snapshot {snapshot_name} for clone {meta['name']}")
+    _update(api, clone, {"phase": "SnapshotInProgress", "snapshotName": snapshot_name,
+                         "creationTime": status.get("creationTime") or now(),
+                         "conditions": _conditions(clone, *STILL_PROCESSING)})
+    return step_delay()
+
+
+def _await_snapshot(api, clone: dict):
+    """verifySnapshotReady: a ready snapshot whose content cannot make the clone fails it."""
+    meta, status = clone["metadata"], clone.get("status") or {}
+    snapshot_name = _snapshot_name(clone)
+    snapshot = api.get(*VMSNAPSHOT, snapshot_name, meta["namespace"])
+    if snapshot is None or not (snapshot.get("status") or {}).get("readyToUse"):
+        _update(api, clone, {"phase": "SnapshotInProgress", "creationTime": status.get("creationTime") or now(),
+                             "conditions": _conditions(clone, *STILL_PROCESSING)})
+        return step_delay()
+    invalid = content_errors(api, snapshot)
+    if invalid:
+        _fail(api, clone, "SnapshotContentInvalid", invalid)
         return None
+    _record(api, clone, "SnapshotReady", f"snapshot {snapshot_name} for clone {meta['name']} is ready to use")
+    _update(api, clone, {"phase": "RestoreInProgress", "conditions": _conditions(clone, *STILL_PROCESSING)})
+    return 0.05
+
+
+def _content(api, snapshot: dict):
+    namespace = snapshot["metadata"]["namespace"]
+    name = (snapshot.get("status") or {}).get("virtualMachineSnapshotContentName") or \
+        f"vmsnapshot-content-{snapshot['metadata']['uid']}"
+    return name, api.get(*CONTENT, name, namespace)
+
+
+def content_errors(api, snapshot: dict) -> str:
+    """verifySnapshotContent: why the content cannot be cloned, "" when it can."""
+    namespace = snapshot["metadata"]["namespace"]
+    name, content = _content(api, snapshot)
+    if content is None:
+        return f"snapshot content {name} in namespace {namespace} does not exist"
+    spec = content.get("spec") or {}
+    if not spec.get("virtualMachineSnapshotName"):
+        return f"cannot get snapshot name from content {name}"
+    vm = (spec.get("source") or {}).get("virtualMachine") or {}
+    if not (vm.get("spec") or {}).get("template"):
+        return ""
+    if has_backend_storage(vm):
+        return f"{BACKEND_STORAGE}: snapshot {namespace}/{snapshot['metadata']['name']}"
+    backed_up = {b.get("volumeName") for b in spec.get("volumeBackups") or []}
+    volumes = ((vm["spec"]["template"].get("spec") or {}).get("volumes")) or []
+    return "\n".join(f"volume {v['name']} is not backed up in snapshot {spec['virtualMachineSnapshotName']}"
+                     for v in volumes if (v.get("persistentVolumeClaim") or v.get("dataVolume"))
+                     and v["name"] not in backed_up)
+
+
+# --- RestoreInProgress -------------------------------------------------------------------------------
+
+def _restore(api, clone: dict, source_vm):
+    meta, status = clone["metadata"], clone.get("status") or {}
+    snapshot_name = _snapshot_name(clone)
+    snapshot = api.get(*VMSNAPSHOT, snapshot_name, meta["namespace"])
+    if snapshot is None:
+        _fail(api, clone, "SnapshotDeleted", f"snapshot {snapshot_name} does not exist anymore")
+        return None
+    restore_name = status.get("restoreName") or f"tmp-restore-{meta['uid']}"
+    restore = api.get(*RESTORE, restore_name, meta["namespace"])
+    if restore is None:
+        return _create_restore(api, clone, snapshot, restore_name)
+    if not (restore.get("status") or {}).get("complete"):
+        return step_delay()
+    _record(api, clone, "RestoreReady", f"restore {restore_name} for clone {meta['name']} is ready to use")
+    _update(api, clone, {"phase": "CreatingTargetVM", "restoreName": restore_name,
+                         "targetName": restore["spec"]["target"]["name"]})
+    return 0.05
+
+
+def _create_restore(api, clone: dict, snapshot: dict, restore_name: str):
+    """createRestoreFromVm: the restore admission may refuse it (a MAC address in a patch does)."""
+    meta = clone["metadata"]
+    _, content = _content(api, snapshot)
+    snapshot_vm = ((content or {}).get("spec", {}).get("source") or {}).get("virtualMachine") or {}
+    body = {"apiVersion": RESTORE[0], "kind": "VirtualMachineRestore",
+            "metadata": {"name": restore_name, "namespace": meta["namespace"], "ownerReferences": [_owner(clone)]},
+            "spec": {"target": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": _target_name(clone)},
+                     "virtualMachineSnapshotName": snapshot["metadata"]["name"],
+                     "patches": clone_patches(snapshot_vm, clone.get("spec") or {})}}
+    try:
+        created = vc.create(api, body)
+    except ApiException as error:
+        api.event(clone, "Warning", "RestoreCreationFailed", f"failed creating restore {restore_name} for clone "
+                                                             f"{meta['name']}: {_api_error(error)}")
+        _update(api, clone, {"conditions": _conditions(clone, *STILL_PROCESSING)})
+        return 10.0  # upstream retries with the work queue's backoff
+    if created is not None:
+        _record(api, clone, "RestoreCreated", f"created restore {restore_name} for clone {meta['name']}")
+    _update(api, clone, {"restoreName": restore_name})
+    return step_delay()
+
+
+def _api_error(error: ApiException) -> str:
+    """client-go's StatusError text: the Status message."""
+    try:
+        return json.loads(error.body)["message"]
+    except (TypeError, ValueError, KeyError):
+        return str(error.reason)
+
+
+# --- CreatingTargetVM, Succeeded ---------------------------------------------------------------------
+
+def _await_target_vm(api, clone: dict, source_vm):
+    meta, status = clone["metadata"], clone.get("status") or {}
+    name = status.get("targetName") or _target_name(clone)
+    if api.get(*VM, name, meta["namespace"]) is None:
+        return step_delay()
+    _record(api, clone, "TargetVMCreated", f"created target VM {name} for clone {meta['name']}")
+    _update(api, clone, {"phase": "Succeeded", "conditions": _conditions(clone, ("False", "Ready"), ("True", "Ready"))})
+    return 0.05
+
+
+def _clean_up(api, clone: dict, source_vm):
+    """verifyPVCBound, then the temporary restore and (for a VM source) snapshot go."""
+    meta, status = clone["metadata"], clone.get("status") or {}
+    restore_name = status.get("restoreName")
+    if restore_name:
+        pvcs = [p for p in api.list(*PVC, namespace=meta["namespace"])
+                if (p["metadata"].get("annotations") or {}).get("restore.kubevirt.io/name") == restore_name]
+        if any((p.get("status") or {}).get("phase") != "Bound" for p in pvcs):
+            return step_delay()
+        _record(api, clone, "PVCBound", f"all PVC for restore {restore_name} are bound")
+        vc.delete(api, *RESTORE, restore_name, meta["namespace"])
+        if ((clone.get("spec") or {}).get("source") or {}).get("kind") == "VirtualMachine" \
+                and status.get("snapshotName"):
+            vc.delete(api, *VMSNAPSHOT, status["snapshotName"], meta["namespace"])
+    _update(api, clone, {"snapshotName": None, "restoreName": None})
     return None
+
+
+CLONE_STEPS = {"": _take_snapshot, "SnapshotInProgress": _take_snapshot, "RestoreInProgress": _restore,
+               "CreatingTargetVM": _await_target_vm, "Succeeded": _clean_up}
 
 
 def setup(manager, webhooks):

@@ -20,16 +20,20 @@ node gets a migration `kubevirt-evacuation-*`; a successful migration clears the
 Deleting a migration that has not finished aborts it.
 """
 
+import os
 import threading
 import time
+from typing import Optional
 
 from lab.controllers import virt_common as vc
-from lab.controllers.kubevirt_vmi import (active_pod, candidate_nodes, complete_pod, ensure_launcher_pod,
-                                          launcher_pods, pick_node, pod_constraints, run_pod, running_status)
+from lab.controllers.kubevirt_vmi import (active_pod, build_launcher_pod, candidate_nodes, complete_pod,
+                                          ensure_launcher_pod, launcher_pods, pick_node, pod_constraints, run_pod,
+                                          running_status, unschedulable_message)
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay
 
 VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
 VMIM = ("kubevirt.io/v1", "VirtualMachineInstanceMigration")
+MIGRATION_POLICY = ("migrations.kubevirt.io/v1alpha1", "MigrationPolicy")
 FINALIZER = "kubevirt.io/migrationJobFinalizer"
 FINAL = ("Succeeded", "Failed")
 IN_FLIGHT = ("Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
@@ -52,36 +56,49 @@ def _vmi_migration_state(vmi: dict) -> dict:
     return dict((vmi.get("status") or {}).get("migrationState") or {})
 
 
-def _fail(api, vmim: dict, vmi, reason: str):
-    """The migration failed: the target pod goes, the VMI keeps running on its source."""
+def _handed_off(vmi, uid: str) -> bool:
+    """virt-controller handed the migration to virt-handler: the VMI's migrationState is this one's."""
+    return vmi is not None and _vmi_migration_state(vmi).get("migrationUid") == uid
+
+
+def _fail(api, vmim: dict, vmi, reason: str, event: str = None):
+    """The migration failed: the target pod goes, the VMI keeps running on its source.
+
+    As `updateStatus` in migration.go: the migration's own migrationState takes the VMI's (and so a
+    failure reason) only once it was handed off; before that it keeps what it had.
+    """
     uid = vmim["metadata"]["uid"]
+    migration_state = dict((vmim.get("status") or {}).get("migrationState") or {})
     if vmi is not None:
         for pod in launcher_pods(api, vmi):
             if (pod["metadata"].get("labels") or {}).get("kubevirt.io/migrationJobUID") == uid:
                 vc.delete(api, "v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period=0)
         state = _vmi_migration_state(vmi)
-        if state.get("migrationUid") == uid and not state.get("completed"):
+        if _handed_off(vmi, uid) and not state.get("completed"):
             state.update(failed=True, completed=True, failureReason=reason, endTimestamp=now())
             vc.update_status(api, vmi, {"migrationState": state}, guarded=False)
             api.event(vmi, "Warning", "Migrated", f"VirtualMachineInstance migration uid {uid} failed. "
                                                   f"reason:{reason}")
-    migration_state = dict((vmim.get("status") or {}).get("migrationState") or {})
-    migration_state.update(failed=True, completed=True, failureReason=reason, endTimestamp=now())
+        if _handed_off(vmi, uid):
+            migration_state.update({**state, "failed": True, "completed": True})
+    if event:
+        api.event(vmim, "Warning", "FailedMigration", event)
     _set_phase(api, vmim, "Failed", migrationState=migration_state)
     return None
 
 
+def _guest_memory(vmi: dict) -> float:
+    return vc.quantity(((((vmi.get("spec") or {}).get("domain") or {}).get("memory") or {}).get("guest"))
+                       or "1Gi")
+
+
 def _copy_seconds(vmi: dict, config: dict) -> float:
-    memory_mib = vc.quantity(((((vmi.get("spec") or {}).get("domain") or {}).get("memory") or {}).get("guest"))
-                             or "1Gi") / 2**20
     bandwidth = vc.quantity(config.get("bandwidthPerMigration") or 0) / 2**20
-    return memory_mib / (bandwidth if bandwidth > 0 else LINK_MIB_PER_SECOND)
+    return _guest_memory(vmi) / 2**20 / (bandwidth if bandwidth > 0 else LINK_MIB_PER_SECOND)
 
 
 def _completion_timeout(vmi: dict, config: dict) -> float:
-    memory_gib = vc.quantity(((((vmi.get("spec") or {}).get("domain") or {}).get("memory") or {}).get("guest"))
-                             or "1Gi") / 2**30
-    return float(config.get("completionTimeoutPerGiB") or 150) * max(memory_gib, 1.0)
+    return float(config.get("completionTimeoutPerGiB") or 150) * max(_guest_memory(vmi) / 2**30, 1.0)
 
 
 def _throttled(api, vmim: dict, vmi: dict, config: dict) -> bool:
@@ -95,6 +112,66 @@ def _throttled(api, vmim: dict, vmi: dict, config: dict) -> bool:
     return len(outbound) >= int(config.get("parallelOutboundMigrationsPerNode") or 2)
 
 
+# --- MigrationPolicy (pkg/virt-controller/watch/migration/migrationpolicy.go) ---------------------
+
+POLICY_FIELDS = ("allowAutoConverge", "bandwidthPerMigration", "completionTimeoutPerGiB", "allowPostCopy",
+                 "allowWorkloadDisruption")
+
+
+def _matching_labels(selector, labels) -> Optional[int]:
+    """How many of the selector's labels the object carries; None when one is missing or differs."""
+    if any(labels.get(key) != value for key, value in selector.items()):
+        return None
+    return len(selector)
+
+
+def _policy_score(policy: dict, vmi_labels: dict, namespace_labels: dict):
+    """countMatchingLabels: (total, VMI labels) matched, None when the policy does not match.
+
+    Upstream's quirks are kept: a VMI without labels skips both selectors' checks.
+    """
+    selectors = (policy.get("spec") or {}).get("selectors")
+    if selectors is None:
+        return None
+    vmi_score = namespace_score = 0
+    if selectors.get("virtualMachineInstanceSelector") is not None and vmi_labels:
+        vmi_score = _matching_labels(selectors["virtualMachineInstanceSelector"], vmi_labels)
+        if vmi_score is None:
+            return None
+    if selectors.get("namespaceSelector") is not None and vmi_labels:
+        namespace_score = _matching_labels(selectors["namespaceSelector"], namespace_labels or {})
+        if namespace_score is None:
+            return None
+    return vmi_score + namespace_score, vmi_score
+
+
+def matching_policy(api, vmi: dict) -> Optional[dict]:
+    """matchPolicy: the policy matching the most labels (VMI labels break a tie, then the name)."""
+    namespace = api.get("v1", "Namespace", vmi["metadata"]["namespace"]) or {}
+    namespace_labels = namespace.get("metadata", {}).get("labels") or {}
+    vmi_labels = vmi["metadata"].get("labels") or {}
+    scored = [(score, policy) for policy in api.list(*MIGRATION_POLICY)
+              if (score := _policy_score(policy, vmi_labels, namespace_labels)) is not None]
+    if not scored:
+        return None
+    best = max(score for score, _ in scored)
+    return min((p for score, p in scored if score == best), key=lambda p: p["metadata"]["name"])
+
+
+def effective_config(api, vmi: dict, cluster_config: dict) -> tuple:
+    """(configuration, policy name or None): GetMigrationConfByPolicy over the cluster's configuration."""
+    policy = matching_policy(api, vmi)
+    spec = (policy or {}).get("spec") or {}
+    overrides = {key: spec[key] for key in POLICY_FIELDS if spec.get(key) is not None}
+    if not overrides:
+        return dict(cluster_config), None
+    if "allowWorkloadDisruption" not in overrides and "allowPostCopy" in overrides:
+        overrides["allowWorkloadDisruption"] = overrides["allowPostCopy"]  # upstream's backward compatibility
+    return {**cluster_config, **overrides}, policy["metadata"]["name"]
+
+
+# --- the reconciler ---------------------------------------------------------------------------------
+
 def reconcile_migration(api, vmim: dict):
     meta = vmim["metadata"]
     namespace = meta["namespace"]
@@ -104,14 +181,7 @@ def reconcile_migration(api, vmim: dict):
     vmi = api.get(*VMI, vmi_name, namespace) if vmi_name else None
 
     if meta.get("deletionTimestamp"):
-        if phase not in FINAL and phase:
-            _fail(api, vmim, vmi, "Migration aborted")  # cancel: deleting the migration aborts it
-            state = _vmi_migration_state(vmi) if vmi else {}
-            if vmi is not None and state.get("migrationUid") == meta["uid"]:
-                state.update(abortRequested=True, abortStatus="Succeeded")
-                vc.update_status(api, vmi, {"migrationState": state}, guarded=False)
-        vc.remove_finalizer(api, vmim, FINALIZER)
-        return None
+        return _cancel(api, vmim, vmi, phase)
     if phase in FINAL:
         return None
     kv = vc.kubevirt(api)
@@ -129,28 +199,41 @@ def reconcile_migration(api, vmim: dict):
             (vmi.get("status") or {}).get("phase") != "Running":
         return _fail(api, vmim, vmi, "VMI is not running" if vmi is not None else "VMI does not exist")
     config = vc.migration_config(kv)
-    state = dict(status.get("migrationState") or {})
     if phase == "Pending":
         with _SCHEDULING:  # one decision at a time, so the parallel limits hold across workers
             return _schedule(api, vmim, vmi, config)
-    return _advance(api, vmim, vmi, config, phase, state)
+    return _advance(api, vmim, vmi, config, phase)
+
+
+def _cancel(api, vmim: dict, vmi, phase: str):
+    """Deleting a migration that has not finished aborts it."""
+    uid = vmim["metadata"]["uid"]
+    if phase not in FINAL and phase:
+        _fail(api, vmim, vmi, "Migration aborted")
+        state = _vmi_migration_state(vmi) if vmi else {}
+        if vmi is not None and state.get("migrationUid") == uid:
+            state.update(abortRequested=True, abortStatus="Succeeded")
+            vc.update_status(api, vmi, {"migrationState": state}, guarded=False)
+    vc.remove_finalizer(api, vmim, FINALIZER)
+    return None
 
 
 _SCHEDULING = threading.Lock()
 
 
 def _schedule(api, vmim: dict, vmi: dict, config: dict):
+    """handleTargetPodCreation: the target pod is created whether or not a node can take it."""
     namespace, uid = vmim["metadata"]["namespace"], vmim["metadata"]["uid"]
-    vmi_status = vmi.get("status") or {}
     if _throttled(api, vmim, vmi, config):
         return 2.0
-    source = vmi_status.get("nodeName")
+    source = (vmi.get("status") or {}).get("nodeName")
     constraints = pod_constraints(vmi, (vmim.get("spec") or {}).get("addedNodeSelector"))
     target = pick_node(api, candidate_nodes(api, constraints, exclude={source}), constraints.get("affinity"))
-    if target is None:
-        return 2.0  # the target pod would stay unschedulable
+    if target is not None:
+        pod = ensure_launcher_pod(api, vmi, target["metadata"]["name"], migration=vmim)
+    else:
+        pod = _unschedulable_target_pod(api, vmi, vmim)
     source_pod = active_pod(api, vmi)
-    pod = ensure_launcher_pod(api, vmi, target["metadata"]["name"], migration=vmim)
     state = {"migrationUid": uid, "sourceNode": source, "sourcePod": (source_pod or {}).get("metadata", {}).get(
         "name", ""), "targetPod": pod["metadata"]["name"]}
     _set_phase(api, vmim, "Scheduling", migrationState=state)
@@ -160,78 +243,191 @@ def _schedule(api, vmim: dict, vmi: dict, config: dict):
     return step_delay()
 
 
-def _advance(api, vmim: dict, vmi: dict, config: dict, phase: str, state: dict):
-    namespace, uid = vmim["metadata"]["namespace"], vmim["metadata"]["uid"]
-    vmi_status = vmi.get("status") or {}
-    target_pod = next((p for p in launcher_pods(api, vmi)
-                       if (p["metadata"].get("labels") or {}).get("kubevirt.io/migrationJobUID") == uid), None)
-    if target_pod is None or target_pod["metadata"].get("deletionTimestamp") or \
-            (target_pod.get("status") or {}).get("phase") in FINAL:
-        return _fail(api, vmim, vmi, "target pod is down")
+def _unschedulable_target_pod(api, vmi: dict, vmim: dict) -> dict:
+    """A target pod no node can take: the lab has no kube-scheduler, so it writes what one reports."""
+    body = build_launcher_pod(api, vmi, None, migration=vmim)
+    body["spec"].pop("nodeName")
+    pod = vc.create(api, body) or api.get("v1", "Pod", body["metadata"]["name"], body["metadata"]["namespace"])
+    if not (pod.get("status") or {}).get("conditions"):
+        total = len(api.list("v1", "Node"))
+        scheduled = vc.set_condition([], "PodScheduled", "False", "Unschedulable", unschedulable_message(total))
+        pod = vc.update_status(api, pod, {"phase": "Pending", "conditions": scheduled}, guarded=False) or pod
+    return pod
+
+
+def _target_pod(api, vmi: dict, uid: str):
+    return next((p for p in launcher_pods(api, vmi)
+                 if (p["metadata"].get("labels") or {}).get("kubevirt.io/migrationJobUID") == uid), None)
+
+
+def _advance(api, vmim: dict, vmi: dict, config: dict, phase: str):
+    uid = vmim["metadata"]["uid"]
+    target_pod = _target_pod(api, vmi, uid)
+    if target_pod is None:
+        return _fail(api, vmim, vmi, "target pod is down",
+                     "Migration target pod was removed during active migration.")
+    if target_pod["metadata"].get("deletionTimestamp") or (target_pod.get("status") or {}).get("phase") in FINAL:
+        return _fail(api, vmim, vmi, "target pod is down",
+                     "Migration failed because target pod shutdown during migration")
+    state = dict((vmim.get("status") or {}).get("migrationState") or {})
+    step = PHASE_STEPS.get(phase)
+    return step(api, vmim, vmi, config, state, target_pod) if step else None
+
+
+# --- Scheduling: the target pod starts, or times out pending (handlePendingPodTimeout) -------------
+
+UNSCHEDULABLE_TIMEOUT_ANNOTATION = "kubevirt.io/migrationUnschedulablePodTimeoutSeconds"
+PENDING_TIMEOUT_ANNOTATION = "kubevirt.io/migrationPendingPodTimeoutSeconds"
+
+
+def _timeout_seconds(vmim: dict, annotation: str, env: str, default: int) -> int:
+    """The migration's own annotation, else the controller's default.
+
+    Upstream's defaults (5 and 15 minutes) are constants; the lab reads them from its environment
+    (LAB_MIGRATION_UNSCHEDULABLE_TIMEOUT, LAB_MIGRATION_PENDING_TIMEOUT) so a test sees them in seconds.
+    """
+    for value in ((vmim["metadata"].get("annotations") or {}).get(annotation), os.environ.get(env)):
+        try:
+            if value is not None:
+                return int(value)
+        except ValueError:
+            continue  # upstream logs the unparsable annotation and keeps the default
+    return default
+
+
+def _unschedulable(pod: dict) -> bool:
+    return any(c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def _pending_timeout(api, vmim: dict, vmi: dict, pod: dict):
+    """A pending target pod is deleted once it waited too long; the migration then fails."""
+    meta = pod["metadata"]
+    waited = time.time() - vc.parse_time(meta["creationTimestamp"])
+    catch_all = _timeout_seconds(vmim, PENDING_TIMEOUT_ANNOTATION, "LAB_MIGRATION_PENDING_TIMEOUT", 15 * 60)
+    deadline, why = catch_all, "pending pod {}/{} timeout period exceeded"
+    if _unschedulable(pod):
+        api.event(vmim, "Warning", "migrationTargetPodUnschedulable", "Migration target pod for VMI "
+                  f"[{vmi['metadata']['namespace']}/{vmi['metadata']['name']}] is currently unschedulable.")
+        unschedulable = _timeout_seconds(vmim, UNSCHEDULABLE_TIMEOUT_ANNOTATION,
+                                         "LAB_MIGRATION_UNSCHEDULABLE_TIMEOUT", 5 * 60)
+        if unschedulable <= deadline:  # upstream checks the unschedulable timeout first
+            deadline, why = unschedulable, "unschedulable pod {}/{} timeout period exceeded"
+    if waited < deadline:
+        return max(0.2, deadline - waited)
+    vc.delete(api, "v1", "Pod", meta["name"], meta["namespace"])
+    api.event(vmim, "Normal", "SuccessfulDelete", why.format(meta["namespace"], meta["name"]))
+    return 0.05
+
+
+def _await_target_pod(api, vmim, vmi, config, state, target_pod):
+    if not target_pod["spec"].get("nodeName"):
+        return _pending_timeout(api, vmim, vmi, target_pod)
     target_node = target_pod["spec"]["nodeName"]
+    run_pod(api, target_pod)
+    node = api.get("v1", "Node", target_node)
+    state.update(targetNode=target_node, targetNodeAddress=vc.node_address(node) if node else "")
+    _set_phase(api, vmim, "Scheduled", migrationState=state)
+    return step_delay()
 
-    if phase == "Scheduling":
-        target_pod = run_pod(api, target_pod)
-        node = api.get("v1", "Node", target_node)
-        state.update(targetNode=target_node, targetNodeAddress=vc.node_address(node) if node else "")
-        _set_phase(api, vmim, "Scheduled", migrationState=state)
-        return step_delay()
 
-    if phase == "Scheduled":
-        vmi_state = {**state, "migrationConfiguration": {k: config[k] for k in (
-            "allowAutoConverge", "allowPostCopy", "bandwidthPerMigration", "completionTimeoutPerGiB",
-            "progressTimeout")}, "mode": "PreCopy"}
-        vc.update_status(api, vmi, {"migrationState": vmi_state, "migrationMethod": "LiveMigration"}, guarded=False)
-        _set_phase(api, vmim, "PreparingTarget", migrationState=state)
-        api.event(vmi, "Normal", "PreparingTarget", "VirtualMachineInstance Migration Target Prepared.")
-        return step_delay()
+# --- Scheduled -> Running: hand-off to virt-handler, with the configuration a policy may change ----
 
-    if phase == "PreparingTarget":
-        state.update(targetNodeDomainDetected=True, targetNodeDomainReadyTimestamp=now())
-        vmi_state = {**_vmi_migration_state(vmi), **state}
-        vc.update_status(api, vmi, {"migrationState": vmi_state}, guarded=False)
-        _set_phase(api, vmim, "TargetReady", migrationState=state)
-        return step_delay()
+def _hand_off(api, vmim, vmi, config, state, target_pod):
+    """handleTargetPodHandoff: the VMI learns of the migration and of its (policy's) configuration."""
+    effective, policy_name = effective_config(api, vmi, config)
+    vmi_state = {**state, "migrationConfiguration": effective, "mode": "PreCopy"}
+    if policy_name:
+        vmi_state["migrationPolicyName"] = policy_name
+    vc.update_status(api, vmi, {"migrationState": vmi_state, "migrationMethod": "LiveMigration"}, guarded=False)
+    _set_phase(api, vmim, "PreparingTarget", migrationState=state)
+    api.event(vmi, "Normal", "PreparingTarget", "VirtualMachineInstance Migration Target Prepared.")
+    return step_delay()
 
-    if phase == "TargetReady":
-        state.update(startTimestamp=now(), mode="PreCopy")
-        vmi_state = {**_vmi_migration_state(vmi), **state}
-        vc.update_status(api, vmi, {"migrationState": vmi_state}, guarded=False)
-        _set_phase(api, vmim, "Running", migrationState=state)
-        api.event(vmi, "Normal", "Migrating", f"VirtualMachineInstance is migrating to node {target_node}.")
-        return step_delay()
 
-    if phase == "Running":
-        started = state.get("startTimestamp")
-        if started and time.time() < vc.parse_time(started) + max(1.0, 3 * step_delay()):
-            return step_delay()  # the memory copy
-        if _copy_seconds(vmi, config) > _completion_timeout(vmi, config):
-            timeout = int(_completion_timeout(vmi, config))
-            return _fail(api, vmim, vmi, f"Live migration is not completed after {timeout} seconds and has "
-                                         "been aborted")
-        # The guest runs on the target now.
-        target_pod = run_pod(api, target_pod)
-        source_pod = api.get("v1", "Pod", state.get("sourcePod"), namespace) if state.get("sourcePod") else None
-        end = now()
-        state.update(completed=True, endTimestamp=end)
-        vmi_state = {**_vmi_migration_state(vmi), **state}
-        labels = {**(vmi["metadata"].get("labels") or {}), "kubevirt.io/nodeName": target_node}
-        patched = vc.patch(api, vmi, {"metadata": {"labels": labels}})
-        if patched is None:
-            return 0.05
-        new_vmi_status = {"nodeName": target_node, "migrationState": vmi_state,
-                          "activePods": {target_pod["metadata"]["uid"]: target_node},
-                          "interfaces": running_status(api, patched, target_pod)["interfaces"]}
-        if vmi_status.get("evacuationNodeName") and vmi_status["evacuationNodeName"] != target_node:
-            new_vmi_status["evacuationNodeName"] = None
-        if vc.update_status(api, patched, new_vmi_status) is None:
-            return 0.05
-        if source_pod is not None:
-            complete_pod(api, source_pod)
-        _set_phase(api, vmim, "Succeeded", migrationState=state)
-        api.event(vmi, "Normal", "Migrated", f"The VirtualMachineInstance migrated to node {target_node}.")
-        return None
+def _prepare_target(api, vmim, vmi, config, state, target_pod):
+    state.update(targetNodeDomainDetected=True, targetNodeDomainReadyTimestamp=now())
+    vc.update_status(api, vmi, {"migrationState": {**_vmi_migration_state(vmi), **state}}, guarded=False)
+    _set_phase(api, vmim, "TargetReady", migrationState=state)
+    return step_delay()
+
+
+def _start_copy(api, vmim, vmi, config, state, target_pod):
+    state.update(startTimestamp=now(), mode="PreCopy")
+    vc.update_status(api, vmi, {"migrationState": {**_vmi_migration_state(vmi), **state}}, guarded=False)
+    _set_phase(api, vmim, "Running", migrationState=state)
+    api.event(vmi, "Normal", "Migrating", f"VirtualMachineInstance is migrating to node "
+                                          f"{target_pod['spec']['nodeName']}.")
+    return step_delay()
+
+
+# --- Running: virt-launcher's migration monitor (live-migration-source.go) --------------------------
+
+def _stalled_seconds(api, state: dict) -> float:
+    """How long the copy has made no progress: since a node of the pair stopped being Ready.
+
+    The lab's cause of a stall is a node that is not Ready (its network is down); the copy
+    resumes its progress when both are Ready again.
+    """
+    started = vc.parse_time(state["startTimestamp"])
+    stalled_since = None
+    for name in (state.get("sourceNode"), state.get("targetNode")):
+        node = api.get("v1", "Node", name) if name else None
+        if node is not None and not vc.node_ready(node):
+            ready = next((c for c in node["status"].get("conditions") or [] if c.get("type") == "Ready"), {})
+            since = max(started, vc.parse_time(ready["lastTransitionTime"]) if ready.get("lastTransitionTime")
+                        else started)
+            stalled_since = since if stalled_since is None else min(stalled_since, since)
+    return 0.0 if stalled_since is None else time.time() - stalled_since
+
+
+def _copy_memory(api, vmim, vmi, config, state, target_pod):
+    """The copy takes guest memory / bandwidth; it is aborted when too slow or stuck."""
+    config = _vmi_migration_state(vmi).get("migrationConfiguration") or config
+    copy_seconds = _copy_seconds(vmi, config)
+    if copy_seconds > _completion_timeout(vmi, config):
+        # The lab does not wait out a copy that cannot finish in time: it fails as virt-launcher would.
+        timeout = int(_completion_timeout(vmi, config))
+        return _fail(api, vmim, vmi, f"Live migration is not completed after {timeout} seconds and has been aborted")
+    progress_timeout = int(config.get("progressTimeout") or 0)
+    stalled = int(_stalled_seconds(api, state))  # whole seconds, as isMigrationProgressing counts them
+    if progress_timeout and stalled > progress_timeout:
+        return _fail(api, vmim, vmi, f"Live migration stuck for {stalled} seconds and has been aborted")
+    remaining = vc.parse_time(state["startTimestamp"]) + max(1.0, 3 * step_delay(), copy_seconds) - time.time()
+    if remaining > 0 or stalled:
+        return min(max(remaining, 0.2), 1.0)
+    return _complete(api, vmim, vmi, state, target_pod)
+
+
+def _complete(api, vmim, vmi, state, target_pod):
+    """The guest runs on the target now; the source launcher exits."""
+    namespace = vmim["metadata"]["namespace"]
+    target_node = target_pod["spec"]["nodeName"]
+    vmi_status = vmi.get("status") or {}
+    target_pod = run_pod(api, target_pod)
+    source_pod = api.get("v1", "Pod", state.get("sourcePod"), namespace) if state.get("sourcePod") else None
+    state.update(completed=True, endTimestamp=now())
+    vmi_state = {**_vmi_migration_state(vmi), **state}
+    labels = {**(vmi["metadata"].get("labels") or {}), "kubevirt.io/nodeName": target_node}
+    patched = vc.patch(api, vmi, {"metadata": {"labels": labels}})
+    if patched is None:
+        return 0.05
+    new_vmi_status = {"nodeName": target_node, "migrationState": vmi_state,
+                      "activePods": {target_pod["metadata"]["uid"]: target_node},
+                      "interfaces": running_status(api, patched, target_pod)["interfaces"]}
+    if vmi_status.get("evacuationNodeName") and vmi_status["evacuationNodeName"] != target_node:
+        new_vmi_status["evacuationNodeName"] = None
+    if vc.update_status(api, patched, new_vmi_status) is None:
+        return 0.05
+    if source_pod is not None:
+        complete_pod(api, source_pod)
+    _set_phase(api, vmim, "Succeeded", migrationState=vmi_state)  # a final migration keeps the VMI's state
+    api.event(vmi, "Normal", "Migrated", f"The VirtualMachineInstance migrated to node {target_node}.")
     return None
+
+
+PHASE_STEPS = {"Scheduling": _await_target_pod, "Scheduled": _hand_off, "PreparingTarget": _prepare_target,
+               "TargetReady": _start_copy, "Running": _copy_memory}
 
 
 # --- evacuation -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import random
 
 from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import virt_common as vc
+from lab.controllers import kubevirt_day2_admission, virt_common as vc
 from lab.webhooks import allow, mutate
 
 CLUSTER_INSTANCETYPE = "virtualmachineclusterinstancetype"
@@ -151,6 +151,7 @@ def validate_clone(api, request: dict) -> dict:
             and target.get("name") == source.get("name"):
         causes.append(_cause("spec.target.name", "Target name cannot be equal to source name when both are "
                                                  "VirtualMachines"))
+    causes += kubevirt_day2_admission.mac_address_causes(spec.get("newMacAddresses"))
     for index, item in enumerate(spec.get("patches") or []):
         try:
             json.loads(item)
