@@ -75,10 +75,9 @@ def reconcile_backend_config(api, tbc: dict):
         _check_unique(api, tbc, config.name)
         # A backend retained by a deleted TBC (or made with tridentctl) is bound by a new TBC of its name.
         existing = existing or _unbound_backend(api, config.name)
-        if existing and existing["config"]["ontap_config"].get("storageDriverName") != config.spec.get(
-                "storageDriverName"):
-            raise ConfigError("cannot update backend {0}: the storage driver cannot change".format(config.name))
         driver = trident_core.initialized_driver(config)
+        if existing:
+            _check_update(existing, config)
     except ConfigError as error:
         lead = "Failed to apply the backend update; " if existing else "Failed to create backend: "
         _set_status(api, tbc, existing, "Failed", lead + str(error))
@@ -92,6 +91,18 @@ def reconcile_backend_config(api, tbc: dict):
     _set_status(api, tbc, backend, "Success", message)
     _bindings.remember(uid, fingerprint)
     return None
+
+
+def _check_update(existing: dict, config) -> None:
+    """What updateBackendByBackendUUID refuses once the new config has initialised: another
+    driver (validateBackendUpdate), then another storage prefix (GetUpdateType: PrefixChange,
+    compared after the default prefix is applied, so leaving it out equals "trident")."""
+    stored = trident_config.BackendConfig(existing["config"]["ontap_config"])
+    if stored.driver != config.driver:
+        raise ConfigError(f"cannot update the backend as the old backend is of type {stored.driver} and the new "
+                          f"backend is of type {config.driver}")
+    if stored.prefix != config.prefix:
+        raise ConfigError("updating the storage prefix isn't currently supported")
 
 
 def _check_unique(api, tbc: dict, name: str) -> None:

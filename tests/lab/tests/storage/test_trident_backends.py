@@ -60,8 +60,6 @@ def test_protocol_not_on_the_svm_fails(backends):
 
 
 def test_config_errors_fail_before_ontap(backends):
-    status = _failed(backends, "ontap-san", svm="svm_virt", managementLif="127.0.0.1")
-    assert 'unknown field "managementLif"' in status["message"]
     status = _failed(backends, "ontap-san", svm="svm_virt", sanType="fc")
     assert status["message"].endswith("invalid value for sanType: fc")
     status = _failed(backends, "ontap-nas", svm="svm_virt", version=2)
@@ -113,3 +111,65 @@ def test_deletion_policies(backends, custom_objects):
     assert deleted["status"]["backendInfo"]["backendUUID"] not in records
     custom_objects.delete_namespaced_custom_object("trident.netapp.io", "v1", TRIDENT, "tridentbackends",
                                                    kept["metadata"]["name"])
+
+
+def _record(backends, tbc: dict) -> dict:
+    uuid = tbc["status"]["backendInfo"]["backendUUID"]
+    return next(b for b in backends.backend_records() if b["backendUUID"] == uuid)
+
+
+def test_unknown_keys_are_ignored_and_case_is_folded(backends):
+    """Trident decodes the config with a plain json.Unmarshal (InitializeOntapConfig): keys its
+    structs lack are dropped without a word, and a key spelled in another case sets the field.
+    (The collection refuses unknown keys itself, before it writes; Trident does not.)"""
+    tbc = backends.bound("ontap-nas", svm="svm_virt", notATridentKey="x", StoragePrefix="folded",
+                         defaults={"spaceReserve": "none", "notADefault": "x"},
+                         storage=[{"labels": {"tier": "gold"}, "notAPoolKey": "x"}])
+    assert tbc["status"]["message"] == f"Backend '{tbc['metadata']['name']}' created"
+    config = _record(backends, tbc)["config"]["ontap_config"]
+    assert "notATridentKey" not in config and "StoragePrefix" not in config
+    assert config["storagePrefix"] == "folded"
+    assert config["defaults"] == {"spaceReserve": "none"}
+    assert config["storage"] == [{"labels": {"tier": "gold"}}]
+
+
+def _update(backends, custom_objects, tbc: dict, spec: dict) -> None:
+    meta = tbc["metadata"]
+    custom_objects.patch_namespaced_custom_object("trident.netapp.io", "v1", meta["namespace"],
+                                                  "tridentbackendconfigs", meta["name"], {"spec": spec})
+
+
+def test_storage_prefix_cannot_change(backends, custom_objects):
+    """updateBackendByBackendUUID: PrefixChange -> "updating the storage prefix isn't currently
+    supported"; the TBC stays Bound to the backend, which keeps its old config."""
+    tbc = backends.bound("ontap-nas", svm="svm_virt", storagePrefix="first")
+    name = tbc["metadata"]["name"]
+    _update(backends, custom_objects, tbc, {"storagePrefix": "second"})
+    status = backends.wait_status(tbc, "Failed")
+    assert status["message"] == "Failed to apply the backend update; updating the storage prefix isn't currently " \
+                                "supported"
+    assert status["phase"] == "Bound" and status["backendInfo"] == tbc["status"]["backendInfo"]
+    assert _record(backends, tbc)["config"]["ontap_config"]["storagePrefix"] == "first"
+
+    _update(backends, custom_objects, tbc, {"storagePrefix": "first", "limitVolumeSize": "50Gi"})
+    status = backends.wait_status(tbc, "Success")
+    assert status["message"] == f"Backend '{name}' updated"
+    assert _record(backends, tbc)["config"]["ontap_config"]["limitVolumeSize"] == "50Gi"
+
+
+def test_default_prefix_spelled_out_is_no_change(backends, custom_objects):
+    """The prefixes are compared once the default applies: none and "trident" are the same."""
+    tbc = backends.bound("ontap-nas", svm="svm_virt")
+    _update(backends, custom_objects, tbc, {"storagePrefix": "trident"})
+    status = wait_for(lambda: (lambda s: s if s.get("message", "").endswith("updated") else None)(
+        backends.get(tbc).get("status") or {}), "the update to be applied")
+    assert status["lastOperationStatus"] == "Success" and status["phase"] == "Bound"
+
+
+def test_storage_driver_cannot_change(backends, custom_objects):
+    tbc = backends.bound("ontap-nas", svm="svm_virt")
+    _update(backends, custom_objects, tbc, {"storageDriverName": "ontap-san"})
+    status = backends.wait_status(tbc, "Failed")
+    assert status["message"] == ("Failed to apply the backend update; cannot update the backend as the old backend is "
+                                 "of type ontap-nas and the new backend is of type ontap-san")
+    assert status["phase"] == "Bound"
