@@ -105,6 +105,48 @@ def test_clones_report_their_strategy(core_v1, custom_objects, namespace, san_cl
     assert not ontap.volume(internal_name(copied.spec.volume_name)).clone.is_flexclone
 
 
+def test_larger_clones_are_made_at_the_source_size_then_expanded(core_v1, custom_objects, storage_v1, namespace,
+                                                                 san_class, ontap):
+    """Trident clones only at the source's size, so CDI's PrepClaim phase grows the copy through
+    the CSI resizer (the class allows expansion); where the class does not, the planner falls
+    back to a host-assisted copy (NoVolumeExpansion)."""
+    _data_volume(custom_objects, namespace, "golden", {"blank": {}},
+                 {"storageClassName": san_class, "resources": {"requests": {"storage": "1Gi"}}})
+    _succeeded(custom_objects, namespace, "golden")
+    csi_class, fixed_class = unique("storage-csi"), unique("storage-fixed")
+    storage_v1.create_storage_class({"metadata": {"name": csi_class}, "provisioner": DRIVER,
+                                     "parameters": {"backendType": "ontap-san"}, "allowVolumeExpansion": True})
+    storage_v1.create_storage_class({"metadata": {"name": fixed_class}, "provisioner": DRIVER,
+                                     "parameters": {"backendType": "ontap-san"}})
+    try:
+        _profile(custom_objects, csi_class)
+        custom_objects.patch_cluster_custom_object(CDI, VERSION, "storageprofiles", csi_class,
+                                                   {"spec": {"cloneStrategy": "csi-clone"}})
+        wait_for(lambda: _profile(custom_objects, csi_class)["status"]["cloneStrategy"] == "csi-clone",
+                 "the profile to take csi-clone")
+        source = {"pvc": {"namespace": namespace, "name": "golden"}}
+        for name, storage_class in (("by-snapshot", san_class), ("by-csi-clone", csi_class), ("copied", fixed_class)):
+            _data_volume(custom_objects, namespace, name, source,
+                         {"storageClassName": storage_class, "resources": {"requests": {"storage": "2Gi"}}})
+        for name, strategy in (("by-snapshot", "snapshot"), ("by-csi-clone", "csi-clone")):
+            _succeeded(custom_objects, namespace, name)
+            disk = core_v1.read_namespaced_persistent_volume_claim(name, namespace)
+            assert disk.metadata.annotations["cdi.kubevirt.io/cloneType"] == strategy
+            assert disk.status.capacity["storage"] == "2Gi"
+            assert wait_event(core_v1, namespace, name, "PrepClaimInProgress").message == \
+                f"Prepping PersistentVolumeClaim for DataVolume {namespace}/{name}"
+            volume = internal_name(disk.spec.volume_name)
+            assert ontap.volume(volume).clone.is_flexclone and ontap.lun_size(volume) == 2 << 30
+        _succeeded(custom_objects, namespace, "copied")
+        copied = core_v1.read_namespaced_persistent_volume_claim("copied", namespace)
+        assert copied.metadata.annotations["cdi.kubevirt.io/cloneType"] == "copy"
+        assert wait_event(core_v1, namespace, "copied", "NoVolumeExpansion").message == \
+            "No volume expansion is possible"
+    finally:
+        for name in (csi_class, fixed_class):
+            storage_v1.delete_storage_class(name)
+
+
 def test_data_import_cron_yields_a_boot_source(core_v1, custom_objects, storage_v1, namespace, san_class,
                                                snapshot_class, ontap):
     """The cron's import is kept as a snapshot (the Trident classes' source format) behind a
