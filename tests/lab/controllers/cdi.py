@@ -3,10 +3,13 @@ DataImportCrons. DataVolumes are in ``cdi_datavolumes``.
 
 StorageProfile: one per StorageClass, same name, created and kept up to date by CDI; users
 only patch its spec (claimPropertySets, cloneStrategy, snapshotClass,
-dataImportCronSourceFormat), which the status then follows. It goes when its class goes.
+dataImportCronSourceFormat), which the status then follows, with the condition Recognized
+(whether CDI knows the provisioner and the class's parameters). A spec.snapshotClass that names
+no VolumeSnapshotClass is a reconcile error: the status stays as it was (one of another driver
+is ignored). The profile goes when its class goes.
 
-DataSource: Ready when what it points to is usable (a Succeeded DataVolume or a bound claim
-of that name, a ready VolumeSnapshot).
+DataSource: Ready when what it points to is usable (a Succeeded DataVolume of that name, or
+a claim without one, a ready VolumeSnapshot).
 
 DataImportCron: imports its template's source once per source digest (the lab's registry
 never changes, so the digest is derived from the URL) into a DataVolume
@@ -14,10 +17,20 @@ never changes, so the digest is derived from the URL) into a DataVolume
 default virt class or the default class; with the class's snapshot source format the import
 is kept as a VolumeSnapshot of that name and the DataVolume removed. The managed DataSource
 then points at it; conditions Progressing and UpToDate tell where it stands.
+
+A disconnected cluster, on request: with LAB_DISCONNECTED=1 in the controllers' environment,
+no registry source has a digest (the poller cannot reach it), and the annotation
+``lab.ontap.virtualization/import`` on a DataImportCron does the same for that cron
+(``no-digest``) or lets CDI know the digest but refuse to create the import
+(``not-authorized``, as for a cron whose service account may not clone its source). Before
+any import, the cron then reports UpToDate=False with reason NoDigest (Progressing=False,
+NoImport), or Progressing=False with reason NotAuthorized (UpToDate=False, Outdated), and its
+DataSource stays not Ready (NoSource).
 """
 
 import hashlib
 import logging
+import os
 
 from lab.controllers import cdi_storage
 from lab.controllers.cdi_datavolumes import ANN_IMMEDIATE
@@ -29,8 +42,10 @@ log = logging.getLogger("lab.controllers.cdi")
 LABEL_CRON = "cdi.kubevirt.io/dataImportCron"
 ANN_DESIRED_DIGEST = "cdi.kubevirt.io/storage.import.sourceDesiredDigest"
 CRON_FINALIZER = "cdi.kubevirt.io/dataImportCronFinalizer"
+ANN_LAB_IMPORT = "lab.ontap.virtualization/import"  # no-digest | not-authorized (see above)
 PROFILE_LABELS = {**LABELS, "cdi.kubevirt.io": ""}
 WAIT = 2.0
+PROFILE_RETRY = 10.0  # controller-runtime's back-off for a failing reconcile, roughly
 
 
 def _condition(previous: list, kind: str, status: str, reason: str, message: str) -> dict:
@@ -63,7 +78,17 @@ def reconcile_profile(api, sc: dict):
     if any(not s.get("volumeMode") or not s.get("accessModes") for s in spec.get("claimPropertySets") or []):
         log.warning("StorageProfile %s: each ClaimPropertySet must provide both volume mode and access modes", name)
         return None
-    _patch_status(api, profile, cdi_storage.profile_status(api, sc, spec))
+    try:
+        status = cdi_storage.profile_status(api, sc, spec)
+    except cdi_storage.SnapshotClassNotFound as error:
+        # GetSnapshotClassForSmartClone fails, so does the reconcile (retried with back-off): the
+        # profile keeps the status it had, and the error is in CDI's log only.
+        log.error("Reconciler error: StorageProfile %s: %s", name, error)
+        return PROFILE_RETRY
+    status_type, reason, message = cdi_storage.recognized(sc)
+    previous = [c for c in (profile.get("status") or {}).get("conditions") or [] if c["type"] == "Recognized"]
+    status["conditions"] = [_condition(previous, "Recognized", status_type, reason, message)]
+    _patch_status(api, profile, status)
     return None
 
 
@@ -84,19 +109,16 @@ def data_source_readiness(api, source: dict, namespace: str) -> tuple:
             if phase == "Succeeded":
                 return "True", "Ready", "DataSource is ready to be consumed"
             return "False", phase or "Pending", f"Import DataVolume phase {phase}"
-        claim = api.get("v1", "PersistentVolumeClaim", ref["name"], ns)
-        if claim is None:
+        if api.get("v1", "PersistentVolumeClaim", ref["name"], ns) is None:
             return "False", "NotFound", "PVC not found"
-        if (claim.get("status") or {}).get("phase") != "Bound":
-            return "False", "NotBound", "PVC is not bound"
-        return "True", "Ready", "DataSource is ready to be consumed"
+        return "True", "Ready", "DataSource is ready to be consumed"  # a claim without DataVolume: as it is
     if source.get("snapshot"):
         ref = source["snapshot"]
         snapshot = api.get(SNAPSHOTS, "VolumeSnapshot", ref["name"], ref.get("namespace") or namespace)
         if snapshot is None:
-            return "False", "NotFound", "VolumeSnapshot not found"
+            return "False", "NotFound", "Snapshot not found"
         if not (snapshot.get("status") or {}).get("readyToUse"):
-            return "False", "SnapshotNotReady", "Snapshot is not ready"
+            return "False", "SnapshotNotReady", "Snapshot phase is not ready"
         return "True", "Ready", "DataSource is ready to be consumed"
     if source.get("dataSource"):
         ref = source["dataSource"]
@@ -157,10 +179,26 @@ def reconcile_cron(api, cron: dict):
                 "metadata": {"name": spec["managedDataSource"], "namespace": namespace,
                              "labels": {**LABELS, **labels}},
                 "spec": {"source": {}}})
-    if (meta.get("annotations") or {}).get(ANN_DESIRED_DIGEST) != digest:
-        cron = api.patch(cron, {"metadata": {"annotations": {ANN_DESIRED_DIGEST: digest}}})
+    blocked = _blocked(cron)
+    known = (meta.get("annotations") or {}).get(ANN_DESIRED_DIGEST)
     status = dict(cron.get("status") or {}, sourceFormat=source_format, lastExecutionTimestamp=
                   (cron.get("status") or {}).get("lastExecutionTimestamp") or now())
+    conditions = status.get("conditions")
+    if blocked == "no-digest" and not known:  # the poller never got a digest: nothing to import
+        status.update(currentImports=[], conditions=[
+            _condition(conditions, "Progressing", "False", "NoImport", "No current import"),
+            _condition(conditions, "UpToDate", "False", "NoDigest", "No source digest")])
+        _patch_status(api, cron, status)
+        return None
+    if known != digest:
+        cron = api.patch(cron, {"metadata": {"annotations": {ANN_DESIRED_DIGEST: digest}}})
+    if blocked == "not-authorized" and not status.get("lastImportedPVC") and \
+            api.get(CDI, "DataVolume", name, namespace) is None:
+        status.update(currentImports=[], conditions=[
+            _condition(conditions, "Progressing", "False", "NotAuthorized", "Not authorized to create DataVolume"),
+            _condition(conditions, "UpToDate", "False", "Outdated", "Source digest updated since last import")])
+        _patch_status(api, cron, status)
+        return None
     if not _imported(api, cron, name, namespace, source_format, labels, template):
         conditions = cron.get("status", {}).get("conditions")
         status.update(currentImports=[{"DataVolumeName": name, "Digest": digest}], conditions=[
@@ -179,6 +217,15 @@ def reconcile_cron(api, cron: dict):
                       _condition(conditions, "UpToDate", "True", "UpToDate", "Latest import is up to date")])
     _patch_status(api, cron, status)
     return None
+
+
+def _blocked(cron: dict) -> str:
+    """What keeps the cron from importing, on request: 'no-digest', 'not-authorized' or ''."""
+    wanted = ((cron["metadata"].get("annotations") or {}).get(ANN_LAB_IMPORT) or "").lower()
+    if wanted in ("no-digest", "not-authorized"):
+        return wanted
+    registry = (cron["spec"]["template"]["spec"].get("source") or {}).get("registry")
+    return "no-digest" if registry and os.environ.get("LAB_DISCONNECTED") == "1" else ""
 
 
 def _imported(api, cron: dict, name: str, namespace: str, source_format: str, labels: dict, template: dict) -> bool:

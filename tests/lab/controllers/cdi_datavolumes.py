@@ -175,8 +175,8 @@ def _plan_clone(api, result: Plan, storage_api: bool) -> None:
         profile = cdi_storage.profile(api, target_sc["metadata"]["name"]) or {}
         strategy = (profile.get("status") or {}).get("cloneStrategy") or "snapshot"
         same_driver = source_sc is not None and source_sc["provisioner"] == target_sc["provisioner"]
-        if strategy == "snapshot" and not (same_driver and cdi_storage.snapshot_class_for(
-                api, target_sc, (profile.get("spec") or {}).get("snapshotClass"))):
+        if strategy == "snapshot" and not (same_driver and cdi_storage.clone_snapshot_class(api, target_sc,
+                                                                                           source_sc)):
             result.strategy, result.fallback = "copy", "NoVolumeSnapshotClass"
         elif strategy in ("snapshot", "csi-clone") and not same_driver:
             result.strategy, result.fallback = "copy", "IncompatibleProvisioners"
@@ -436,9 +436,7 @@ def _prepped(api, dv: dict, target: dict, prime: dict) -> bool:
 def _smart_clone_snapshot_ready(api, the_plan: Plan, namespace: str, name: str, uid: str) -> bool:
     snapshot = api.get(SNAPSHOTS, "VolumeSnapshot", name, namespace)
     if snapshot is None:
-        profile = cdi_storage.profile(api, the_plan.storage_class["metadata"]["name"]) or {}
-        snapshot_class = cdi_storage.snapshot_class_for(api, the_plan.storage_class,
-                                                        (profile.get("spec") or {}).get("snapshotClass"))
+        snapshot_class = cdi_storage.clone_snapshot_class(api, the_plan.storage_class)
         api.create({"apiVersion": SNAPSHOTS, "kind": "VolumeSnapshot",
                     "metadata": {"name": name, "namespace": namespace, "labels": {**LABELS, LABEL_OWNED_BY: uid}},
                     "spec": {"source": {"persistentVolumeClaimName": the_plan.source_name},

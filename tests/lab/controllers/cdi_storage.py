@@ -43,20 +43,49 @@ _CAPABILITIES = {f"{DRIVER}/ontap-nas": [_RWX_FS, _RWO_FS], f"{DRIVER}/ontap-san
 _ADVISED = {f"{DRIVER}/ontap-nas": "snapshot", f"{DRIVER}/ontap-san": "snapshot"}
 
 
+class SnapshotClassNotFound(LookupError):
+    """A named VolumeSnapshotClass that does not exist: CDI's Get fails and so does its reconcile."""
+
+
 def snapshot_class_for(api, sc: dict, wanted: str = None) -> str:
-    """GetSnapshotClassForSmartClone: the named class if its driver matches, else the driver's
-    default class, else the first by name; '' when there is none."""
-    classes = [c for c in api.list(SNAPSHOTS, "VolumeSnapshotClass") if c["driver"] == sc["provisioner"]]
+    """GetVolumeSnapshotClass: the named class if its driver matches ('' if not), else the
+    driver's default class, else the first by name; '' when there is none. A named class that
+    does not exist is SnapshotClassNotFound, not a fallback."""
+    classes = api.list(SNAPSHOTS, "VolumeSnapshotClass")
     if wanted:
-        return wanted if any(c["metadata"]["name"] == wanted for c in classes) else ""
+        named = next((c for c in classes if c["metadata"]["name"] == wanted), None)
+        if named is None:
+            raise SnapshotClassNotFound(f'volumesnapshotclasses.snapshot.storage.k8s.io "{wanted}" not found')
+        return wanted if named["driver"] == sc["provisioner"] else ""
+    classes = [c for c in classes if c["driver"] == sc["provisioner"]]
     defaults = [c for c in classes
                 if (c["metadata"].get("annotations") or {}).get(ANN_DEFAULT_SNAPSHOT_CLASS) == "true"]
     chosen = sorted(defaults or classes, key=lambda c: c["metadata"]["name"])
     return chosen[0]["metadata"]["name"] if chosen else ""
 
 
+def clone_snapshot_class(api, target_sc: dict, source_sc: dict = None) -> str:
+    """GetCompatibleVolumeSnapshotClass: the snapshotClass the StorageProfiles' statuses name
+    when the classes involved all name the same one, else the driver's default (or first)."""
+    names = [((profile(api, sc["metadata"]["name"]) or {}).get("status") or {}).get("snapshotClass")
+             for sc in filter(None, (source_sc, target_sc))]
+    common = names[0] if all(names) and len(set(names)) == 1 else None
+    return snapshot_class_for(api, target_sc, common)
+
+
+def recognized(sc: dict) -> tuple:
+    """IsRecognized, as the StorageProfile's Recognized condition: (status, reason, message)."""
+    key = provisioner_key(sc)
+    if key == "UNKNOWN":
+        return "False", "UnrecognizedStorageClassParameters", "Storage class parameters are not recognized"
+    if key in _CAPABILITIES:
+        return "True", "RecognizedProvisioner", "Provisioner is recognized"
+    return "False", "UnrecognizedProvisioner", "Provisioner is not recognized"
+
+
 def profile_status(api, sc: dict, spec: dict) -> dict:
-    """The StorageProfile status CDI computes for ``sc`` given the profile's ``spec``."""
+    """The StorageProfile status CDI computes for ``sc`` given the profile's ``spec`` (without
+    conditions); SnapshotClassNotFound when the spec names a class that does not exist."""
     key = provisioner_key(sc)
     snapshot_class = snapshot_class_for(api, sc, spec.get("snapshotClass"))
     status = {"storageClass": sc["metadata"]["name"], "provisioner": sc["provisioner"],
