@@ -5,11 +5,12 @@ stand-in holds as a client we did not write sees it.
 """
 
 import uuid
+from pathlib import Path
 
 from netapp_ontap import HostConnection
 from netapp_ontap.resources import ExportPolicy, Lun, NvmeNamespace, Snapshot, Volume
 
-from lab import procs
+from lab import cluster, components, procs
 
 TRIDENT = "trident"
 DRIVER = "csi.trident.netapp.io"
@@ -119,23 +120,16 @@ def restart_controllers(lab, **env) -> None:
     a restart is what a real operator's restart is: in-flight objects are picked up where they
     stood. Used to run a few tests with e.g. LAB_LATENCY, then restart without it.
     """
-    import os
-
-    from lab import components
-
     old = next(p for p in lab.processes if p.name == "controllers")
     procs.stop(old)
     lab.path(components.CONTROLLERS_READY_FILE).unlink(missing_ok=True)
-    environment = dict(os.environ)  # as lab.cluster starts it: this package importable
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(components.paths.LAB_DIR.parent),
-                                                              os.environ.get("PYTHONPATH")]))
+    environment = cluster._process_env()  # as `lab up` starts it
     for key, value in env.items():
         if value:
             environment[key] = value
         else:
             environment.pop(key, None)
-    new = procs.spawn("controllers", components._controllers_command(lab), lab.path("controllers.log"),
-                      environment)
+    new = procs.spawn("controllers", old.command, Path(old.log), environment)
     lab.processes[lab.processes.index(old)] = new
     lab.save()
     procs.wait_until(lambda: components.controllers_ready(lab), "the restarted controllers to be ready", new)

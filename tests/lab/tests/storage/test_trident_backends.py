@@ -1,9 +1,12 @@
 """Simulated Trident: TridentBackendConfigs bind to ONTAP, or fail with Trident's words."""
 
 import base64
+import os
 import time
 
-from storage_helpers import TRIDENT, wait_for
+import pytest
+
+from storage_helpers import TRIDENT, restart_controllers, wait_for
 
 
 def test_san_and_nas_backends_bind(backends, core_v1):
@@ -173,3 +176,33 @@ def test_storage_driver_cannot_change(backends, custom_objects):
     assert status["message"] == ("Failed to apply the backend update; cannot update the backend as the old backend is "
                                  "of type ontap-nas and the new backend is of type ontap-san")
     assert status["phase"] == "Bound"
+
+
+LATENCY = 4.0
+
+
+@pytest.fixture
+def slow_trident(lab):
+    """The lab's Trident reacting LATENCY seconds late (LAB_LATENCY), as a busy one does."""
+    restart_controllers(lab, LAB_LATENCY=f"trident:{LATENCY:g}s")
+    yield LATENCY
+    restart_controllers(lab, LAB_LATENCY=os.environ.get("LAB_LATENCY", ""))
+
+
+def test_an_update_is_judged_late_under_latency(backends, custom_objects, slow_trident):
+    """A TridentBackendConfig's status has no observedGeneration: right after an update it still
+    shows the verdict on the previous spec, and nothing in it says so. Under latency a refused
+    update reads as Success for seconds, then turns Failed."""
+    tbc = backends.bound("ontap-nas", svm="svm_virt", storagePrefix="kept")
+    before = tbc["status"]
+    _update(backends, custom_objects, tbc, {"storagePrefix": "changed"})
+    changed_at = time.monotonic()
+    stale = backends.get(tbc)
+    assert stale["metadata"]["generation"] > tbc["metadata"]["generation"]
+    assert stale["status"] == before and "observedGeneration" not in stale["status"]
+    assert before["lastOperationStatus"] == "Success" and before["phase"] == "Bound"
+
+    status = backends.wait_status(tbc, "Failed")
+    assert time.monotonic() - changed_at >= slow_trident * 0.9
+    assert status["message"] == "Failed to apply the backend update; updating the storage prefix isn't currently " \
+                                "supported"
