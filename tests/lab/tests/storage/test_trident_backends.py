@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from lab.controllers import runtime
 from storage_helpers import TRIDENT, restart_controllers, wait_for
 
 
@@ -179,6 +180,17 @@ def test_storage_driver_cannot_change(backends, custom_objects):
 
 
 LATENCY = 4.0
+
+
+def test_latency_setting():
+    table = runtime.latency_table("trident:3s, csi-*:500ms,*:1,trident-volumes:2m")
+    assert [runtime.latency_for(name, table) for name in (
+        "trident-backend-configs", "trident-volumes", "csi-resizer", "datavolume-controller")] == [1.0, 120.0, 1.0, 1.0]
+    assert runtime.latency_for("trident-backend-configs", runtime.latency_table("trident:3s")) == 3.0
+    assert runtime.latency_for("tridentish", runtime.latency_table("trident:3s")) == 0.0
+    assert runtime.latency_table("") == []
+    with pytest.raises(ValueError, match="is not controller:duration"):
+        runtime.latency_table("trident")
 
 
 @pytest.fixture
