@@ -52,7 +52,10 @@ def latency_table(spec: str = None) -> list:
     ``trident:3s,csi-*:500ms,*:1s``: comma-separated ``controller:duration`` entries, where the
     controller is a name, a name's first part (``trident`` is trident-backend-configs and
     trident-volumes) or a glob, and the duration is in ms, s or m (plain numbers are seconds).
-    The last entry that matches a controller applies. Returns [(pattern, seconds)]."""
+    The last entry that matches a controller applies. Returns [(pattern, seconds)].
+
+    Each change reaches the controller that long after it happened; a reconcile still due from
+    an earlier change runs on time, and like every reconcile it reads the object as it is then."""
     spec = os.environ.get("LAB_LATENCY", "") if spec is None else spec
     table = []
     for entry in filter(None, (part.strip() for part in spec.replace(";", ",").split(","))):

@@ -295,6 +295,11 @@ def test_disconnected_data_import_crons_on_request(core_v1, custom_objects, name
     custom_objects.patch_namespaced_custom_object(CDI, VERSION, namespace, "dataimportcrons", "offline", {
         "metadata": {"annotations": {"lab.ontap.virtualization/import": None}}})
     _cron_conditions(custom_objects, namespace, "offline", UpToDate="UpToDate")
+    for name in ("offline", "forbidden"):  # before the namespace goes, as CDI would recreate its DataSource
+        custom_objects.delete_namespaced_custom_object(CDI, VERSION, namespace, "dataimportcrons", name)
+    wait_for(lambda: not custom_objects.list_namespaced_custom_object(CDI, VERSION, namespace,
+                                                                      "dataimportcrons")["items"],
+             "the crons to be deleted")
 
 
 def test_data_volume_adopts_a_claim_populated_for_it(core_v1, custom_objects, namespace, nas_class):

@@ -206,6 +206,8 @@ def test_an_update_is_judged_late_under_latency(backends, custom_objects, slow_t
     shows the verdict on the previous spec, and nothing in it says so. Under latency a refused
     update reads as Success for seconds, then turns Failed."""
     tbc = backends.bound("ontap-nas", svm="svm_virt", storagePrefix="kept")
+    time.sleep(slow_trident + 1)  # the late echoes of binding it (status, finalizer) are over: Trident is idle
+    tbc = backends.get(tbc)
     before = tbc["status"]
     _update(backends, custom_objects, tbc, {"storagePrefix": "changed"})
     changed_at = time.monotonic()

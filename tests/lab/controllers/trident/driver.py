@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lab.controllers import ontap_client
-from lab.controllers.ontap_client import OntapError, OntapRest
-from lab.controllers.trident_config import BackendConfig, StorageClassRequest
+from lab.controllers.trident import ontap_client
+from lab.controllers.trident.config import BackendConfig, StorageClassRequest
+from lab.controllers.trident.ontap_client import OntapError, OntapRest
 
 MINIMUM_VOLUME_SIZE = 20 * 1024 * 1024  # MinimumVolumeSizeBytes
 LUN_METADATA_BUFFER = 1.1  # LUNMetadataBufferMultiplier

@@ -29,9 +29,10 @@ import copy
 import time
 from dataclasses import dataclass
 
-from lab.controllers import cdi_storage, csi_provisioner
-from lab.controllers.cdi_storage import CDI, LABELS, SNAPSHOTS, quantity_bytes
-from lab.controllers.csi_provisioner import binary_quantity
+from lab.controllers.cdi import storage as cdi_storage
+from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, quantity_bytes
+from lab.controllers.csi.provisioner import binary_quantity
+from lab.controllers.csi.resizer import finish_node_expansion
 from lab.controllers.runtime import Controller, Watch, now, owner_keys, step_delay
 
 COMPONENT = "datavolume-controller"
@@ -429,7 +430,7 @@ def _prepped(api, dv: dict, target: dict, prime: dict) -> bool:
     pending = any(c["type"] == "FileSystemResizePending" and c.get("status") == "True"
                   for c in (prime.get("status") or {}).get("conditions") or [])
     if pending:
-        csi_provisioner.finish_node_expansion(api, prime)
+        finish_node_expansion(api, prime)
     return False
 
 

@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from lab.controllers import trident_config
-from lab.controllers.trident_config import BackendConfig, ConfigError
-from lab.controllers.trident_driver import DriverError, OntapDriver, matching_pools
+from lab.controllers.trident import config as trident_config
+from lab.controllers.trident.config import BackendConfig, ConfigError
+from lab.controllers.trident.driver import DriverError, OntapDriver, matching_pools
 
 log = logging.getLogger("lab.controllers.trident")
 

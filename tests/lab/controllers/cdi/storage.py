@@ -3,13 +3,15 @@
 Capabilities come from CDI's table for Trident (pkg/storagecapabilities): a class is recognised
 by its plain ``backendType`` parameter only; ontap-nas* -> RWX then RWO Filesystem, ontap-san*
 -> RWX Block; both advise the snapshot clone strategy and snapshot DataImportCron sources.
+Also the condition and status helpers CDI's controllers share here.
 """
 
 import math
 
 from kubernetes.utils import parse_quantity
 
-from lab.controllers.trident_config import DRIVER
+from lab.controllers.runtime import now
+from lab.controllers.trident.config import DRIVER
 
 CDI = "cdi.kubevirt.io/v1beta1"
 SNAPSHOTS = "snapshot.storage.k8s.io/v1"
@@ -140,3 +142,22 @@ def size_with_overhead(size: int) -> int:
 
 def quantity_bytes(value) -> int:
     return int(parse_quantity(value)) if value not in (None, "") else 0
+
+
+def condition(previous: list, kind: str, status: str, reason: str, message: str) -> dict:
+    """A condition of ``kind`` as CDI's updateConditionState writes it: the transition time moves
+    when the status does, the heartbeat whenever anything does."""
+    old = next((c for c in previous or [] if c["type"] == kind), {})
+    same = (old.get("status"), old.get("reason"), old.get("message")) == (status, reason, message)
+    stamp = now()
+    return {"type": kind, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": old.get("lastTransitionTime", stamp) if old.get("status") == status else stamp,
+            "lastHeartbeatTime": old.get("lastHeartbeatTime", stamp) if same else stamp}
+
+
+def patch_status(api, obj: dict, status: dict) -> None:
+    """Write ``status`` if it differs, removing the keys it no longer has (merge patch keeps them)."""
+    previous = obj.get("status") or {}
+    if all(previous.get(k) == v for k, v in status.items()) and set(previous) <= set(status):
+        return
+    api.patch_status(obj, {**{k: None for k in previous if k not in status}, **status})

@@ -1,4 +1,4 @@
-"""Simulated Trident: the TridentBackendConfig controller and the volume reaper.
+"""Trident's TridentBackendConfig controller and the volume reaper.
 
 Like Trident's CRD controller it watches TridentBackendConfigs and their Secrets in Trident's
 namespace only (a TBC anywhere else stays without status), validates the config, logs in to
@@ -6,18 +6,19 @@ ONTAP with the Secret's credentials, checks the SVM and its data LIFs, and binds
 TridentBackend: status phase Bound / lastOperationStatus Success, or Failed with Trident's
 message, and an Event with the operation status as reason whenever the status changes.
 Deleting a TBC honours its deletionPolicy: ``delete`` removes the backend once it has no
-volumes (phase Deleting until then), ``retain`` keeps the backend unbound.
-
-CSI provisioning is in ``csi_provisioner``; the CSI snapshotter in ``snapshots``.
+volumes (phase Deleting until then), ``retain`` keeps the backend unbound. An update is
+refused when it changes the driver or the storage prefix; the TBC stays Bound to the backend
+as it was.
 """
 
 import threading
 import time
 
-from lab.controllers import trident_config, trident_core
 from lab.controllers.runtime import Controller, Watch, step_delay
-from lab.controllers.trident_config import ConfigError
-from lab.controllers.trident_core import GROUP_VERSION, NAMESPACE, CsiError
+from lab.controllers.trident import config as trident_config
+from lab.controllers.trident import core as trident_core
+from lab.controllers.trident.config import ConfigError
+from lab.controllers.trident.core import GROUP_VERSION, NAMESPACE, CsiError
 
 FINALIZER = "trident.netapp.io"
 COMPONENT = "trident-crd-controller"
