@@ -9,12 +9,18 @@ We use the plain watch rather than an operator framework such as kopf on purpose
 kopf records its own annotations and finalizers on every object it handles, which
 no real operator does and which would show up in the objects and audit logs our
 collection is tested against.
+
+LAB_LATENCY (e.g. ``trident:3s``, see ``latency_table``) makes some controllers hear of every
+change that many seconds late, so that tests can meet a status that still describes the
+previous spec, as on a busy cluster.
 """
 
+import fnmatch
 import hashlib
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +45,36 @@ def now() -> str:
 def step_delay() -> float:
     """The pause between two simulated steps (LAB_STEP_DELAY seconds), so waits are real waits."""
     return float(os.environ.get("LAB_STEP_DELAY", "0.3"))
+
+
+def latency_table(spec: str = None) -> list:
+    """LAB_LATENCY: how late some controllers react to changes, e.g. ``trident:3s`` or
+    ``trident:3s,csi-*:500ms,*:1s``: comma-separated ``controller:duration`` entries, where the
+    controller is a name, a name's first part (``trident`` is trident-backend-configs and
+    trident-volumes) or a glob, and the duration is in ms, s or m (plain numbers are seconds).
+    The last entry that matches a controller applies. Returns [(pattern, seconds)].
+
+    Each change reaches the controller that long after it happened; a reconcile still due from
+    an earlier change runs on time, and like every reconcile it reads the object as it is then."""
+    spec = os.environ.get("LAB_LATENCY", "") if spec is None else spec
+    table = []
+    for entry in filter(None, (part.strip() for part in spec.replace(";", ",").split(","))):
+        pattern, _, duration = entry.rpartition(":")
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?", duration.strip())
+        if not pattern.strip() or match is None:
+            raise ValueError(f"LAB_LATENCY: {entry!r} is not controller:duration (e.g. trident:3s)")
+        scale = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match[2]]
+        table.append((pattern.strip(), float(match[1]) * scale))
+    return table
+
+
+def latency_for(name: str, table: list) -> float:
+    """The latency of the controller ``name`` in a latency_table (0 when none matches)."""
+    seconds = 0.0
+    for pattern, delay in table:
+        if name == pattern or name.startswith(pattern + "-") or fnmatch.fnmatchcase(name, pattern):
+            seconds = delay
+    return seconds
 
 
 Key = tuple  # (namespace or None, name)
@@ -225,15 +261,46 @@ class _Queue:
             self.add(key)
 
 
+class _LateQueue(_Queue):
+    """A queue whose keys arrive ``delay`` seconds after the change that brought them (the
+    informer's add); requeues a reconcile asks for keep their own delay."""
+
+    def __init__(self, delay: float):
+        super().__init__()
+        self.delay = delay
+
+    def add(self, key: Key) -> None:
+        self._later(key, self.delay)
+
+    def add_after(self, key: Key, seconds: float) -> None:
+        self._later(key, seconds)
+
+    def done(self, key: Key) -> None:
+        with self._lock:
+            self._active.discard(key)
+            again = key in self._dirty
+            self._dirty.discard(key)
+        if again:  # that change has already waited its delay
+            _Queue.add(self, key)
+
+    def _later(self, key: Key, seconds: float) -> None:
+        timer = threading.Timer(seconds, _Queue.add, (self, key))
+        timer.daemon = True
+        timer.start()
+
+
 class Manager:
     """Runs controllers: one informer thread per watched kind, a few workers per controller."""
 
-    def __init__(self, api: Api):
+    def __init__(self, api: Api, latency: list = None):
         self.api = api
         self.controllers = []
         self.stopping = threading.Event()
         self._unlisted = 0
         self._unlisted_lock = threading.Lock()
+        # How late each controller hears of a change (LAB_LATENCY), to provoke what a busy or
+        # slow operator shows: a status that still describes the previous spec.
+        self.latency = latency_table() if latency is None else latency
 
     def _listed(self, on_synced: Callable) -> None:
         with self._unlisted_lock:
@@ -250,7 +317,10 @@ class Manager:
         """Run until stopped; `on_synced` is called once every informer has listed its kind."""
         threads = []
         for controller in self.controllers:
-            work = _Queue()
+            delay = latency_for(controller.name, self.latency)
+            work = _LateQueue(delay) if delay else _Queue()
+            if delay:
+                log.info("%s reacts %.1f s late (LAB_LATENCY)", controller.name, delay)
             primary = Watch(controller.api_version, controller.kind, lambda obj: [_key(obj)], controller.namespace)
             for watch in [primary] + list(controller.watches):
                 self._unlisted += 1

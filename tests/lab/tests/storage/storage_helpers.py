@@ -5,11 +5,12 @@ stand-in holds as a client we did not write sees it.
 """
 
 import uuid
+from pathlib import Path
 
 from netapp_ontap import HostConnection
 from netapp_ontap.resources import ExportPolicy, Lun, NvmeNamespace, Snapshot, Volume
 
-from lab import procs
+from lab import cluster, components, procs
 
 TRIDENT = "trident"
 DRIVER = "csi.trident.netapp.io"
@@ -64,6 +65,11 @@ class Ontap:
         with self._connection:
             return [lun.name for lun in Lun.get_collection(**{"location.volume.name": volume})]
 
+    def lun_size(self, volume: str) -> int:
+        with self._connection:
+            found = list(Lun.get_collection(**{"location.volume.name": volume}, fields="space.size"))
+        return found[0].space.size
+
     def namespaces(self, volume: str) -> list:
         with self._connection:
             return [ns.name for ns in NvmeNamespace.get_collection(**{"location.volume.name": volume})]
@@ -103,3 +109,27 @@ def events(core_v1, namespace: str, name: str, reason: str = None) -> list:
 def wait_event(core_v1, namespace: str, name: str, reason: str):
     return wait_for(lambda: events(core_v1, namespace, name, reason),
                     f"a {reason} event on {namespace}/{name}")[0]
+
+
+# --- the controllers process -------------------------------------------------------------------
+
+def restart_controllers(lab, **env) -> None:
+    """Restart the lab's simulated controllers with these environment variables set ('' unsets).
+
+    The controllers rebuild everything from what the cluster holds (lab.controllers.runtime), so
+    a restart is what a real operator's restart is: in-flight objects are picked up where they
+    stood. Used to run a few tests with e.g. LAB_LATENCY, then restart without it.
+    """
+    old = next(p for p in lab.processes if p.name == "controllers")
+    procs.stop(old)
+    lab.path(components.CONTROLLERS_READY_FILE).unlink(missing_ok=True)
+    environment = cluster._process_env()  # as `lab up` starts it
+    for key, value in env.items():
+        if value:
+            environment[key] = value
+        else:
+            environment.pop(key, None)
+    new = procs.spawn("controllers", old.command, Path(old.log), environment)
+    lab.processes[lab.processes.index(old)] = new
+    lab.save()
+    procs.wait_until(lambda: components.controllers_ready(lab), "the restarted controllers to be ready", new)

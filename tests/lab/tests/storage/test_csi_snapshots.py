@@ -2,7 +2,7 @@
 
 from kubernetes.client.exceptions import ApiException
 
-from storage_helpers import DRIVER, bound_claim, claim, internal_name, wait_event, wait_for
+from storage_helpers import DRIVER, bound_claim, claim, internal_name, unique, wait_event, wait_for
 
 GROUP, VERSION = "snapshot.storage.k8s.io", "v1"
 ANN_DEFAULT = "snapshot.storage.kubernetes.io/is-default-class"
@@ -119,6 +119,47 @@ def test_refused_clones_and_restores(core_v1, custom_objects, namespace, san_cla
                                         f"{source['name']}: ")
         assert message in event.message
     assert ontap.claim_volumes(core_v1, namespace, *refusals) == []
+
+
+def test_trident_refuses_larger_clones_and_classes_off_the_source_backend(core_v1, custom_objects, storage_v1,
+                                                                          namespace, san_class, snapshot_class,
+                                                                          ontap):
+    """cloneVolumeInitial: a clone or restore is never larger than its source volume (CDI clones at
+    the source's size, then expands), and its class must have a pool on the source's backend."""
+    _source_volume(core_v1, namespace, "block", san_class, "Block", "ReadWriteMany")
+    _snapshot(custom_objects, namespace, "block-snap", "block", snapshot_class)
+    _ready_snapshot(custom_objects, namespace, "block-snap")
+    pvc_source = {"kind": "PersistentVolumeClaim", "name": "block"}
+    snapshot_source = {"apiGroup": GROUP, "kind": "VolumeSnapshot", "name": "block-snap"}
+    elsewhere, alike = unique("storage-elsewhere"), unique("storage-alike")
+    storage_v1.create_storage_class({"metadata": {"name": elsewhere}, "provisioner": DRIVER,
+                                     "parameters": {"backendType": "ontap-san", "storagePools": "no-such-backend:.*"}})
+    storage_v1.create_storage_class({"metadata": {"name": alike}, "provisioner": DRIVER,
+                                     "parameters": {"backendType": "ontap-san"}})
+    try:
+        source_pv = core_v1.read_namespaced_persistent_volume_claim("block", namespace).spec.volume_name
+        for body in (claim("larger", san_class, "Block", "ReadWriteMany", size="2Gi", dataSource=pvc_source),
+                     claim("larger-restore", san_class, "Block", "ReadWriteMany", size="2Gi",
+                           dataSourceRef=snapshot_source),
+                     claim("elsewhere", elsewhere, "Block", "ReadWriteMany", dataSource=pvc_source),
+                     claim("alike", alike, "Block", "ReadWriteMany", dataSource=pvc_source)):
+            core_v1.create_namespaced_persistent_volume_claim(namespace, body)
+        too_large = "rpc error: code = Unknown desc = requested PVC size '2147483648' is too large for the clone " \
+                    "source '1073741824'"
+        for name in ("larger", "larger-restore"):
+            event = wait_event(core_v1, namespace, name, "ProvisioningFailed")
+            assert event.message == f'failed to provision volume with StorageClass "{san_class}": {too_large}'
+        event = wait_event(core_v1, namespace, "elsewhere", "ProvisioningFailed")
+        uid = core_v1.read_namespaced_persistent_volume_claim("elsewhere", namespace).metadata.uid
+        assert event.message == (f'failed to provision volume with StorageClass "{elsewhere}": rpc error: code = '
+                                 f"Unknown desc = clone volume pvc-{uid} from source volume {source_pv} with different "
+                                 "storage classes that have no common backends is not allowed")
+        assert ontap.claim_volumes(core_v1, namespace, "larger", "larger-restore", "elsewhere") == []
+        cloned = ontap.volume(internal_name(bound_claim(core_v1, namespace, "alike").spec.volume_name))
+        assert cloned.clone.is_flexclone and cloned.clone.parent_volume.name == internal_name(source_pv)
+    finally:
+        for name in (elsewhere, alike):
+            storage_v1.delete_storage_class(name)
 
 
 def test_cross_namespace_source_is_dropped(core_v1, namespace, san_class, ontap):

@@ -1,9 +1,13 @@
 """Simulated Trident: TridentBackendConfigs bind to ONTAP, or fail with Trident's words."""
 
 import base64
+import os
 import time
 
-from storage_helpers import TRIDENT, wait_for
+import pytest
+
+from lab.controllers import runtime
+from storage_helpers import TRIDENT, restart_controllers, wait_for
 
 
 def test_san_and_nas_backends_bind(backends, core_v1):
@@ -60,8 +64,6 @@ def test_protocol_not_on_the_svm_fails(backends):
 
 
 def test_config_errors_fail_before_ontap(backends):
-    status = _failed(backends, "ontap-san", svm="svm_virt", managementLif="127.0.0.1")
-    assert 'unknown field "managementLif"' in status["message"]
     status = _failed(backends, "ontap-san", svm="svm_virt", sanType="fc")
     assert status["message"].endswith("invalid value for sanType: fc")
     status = _failed(backends, "ontap-nas", svm="svm_virt", version=2)
@@ -113,3 +115,108 @@ def test_deletion_policies(backends, custom_objects):
     assert deleted["status"]["backendInfo"]["backendUUID"] not in records
     custom_objects.delete_namespaced_custom_object("trident.netapp.io", "v1", TRIDENT, "tridentbackends",
                                                    kept["metadata"]["name"])
+
+
+def _record(backends, tbc: dict) -> dict:
+    uuid = tbc["status"]["backendInfo"]["backendUUID"]
+    return next(b for b in backends.backend_records() if b["backendUUID"] == uuid)
+
+
+def test_unknown_keys_are_ignored_and_case_is_folded(backends):
+    """Trident decodes the config with a plain json.Unmarshal (InitializeOntapConfig): keys its
+    structs lack are dropped without a word, and a key spelled in another case sets the field.
+    (The collection refuses unknown keys itself, before it writes; Trident does not.)"""
+    tbc = backends.bound("ontap-nas", svm="svm_virt", notATridentKey="x", StoragePrefix="folded",
+                         defaults={"spaceReserve": "none", "notADefault": "x"},
+                         storage=[{"labels": {"tier": "gold"}, "notAPoolKey": "x"}])
+    assert tbc["status"]["message"] == f"Backend '{tbc['metadata']['name']}' created"
+    config = _record(backends, tbc)["config"]["ontap_config"]
+    assert "notATridentKey" not in config and "StoragePrefix" not in config
+    assert config["storagePrefix"] == "folded"
+    assert config["defaults"] == {"spaceReserve": "none"}
+    assert config["storage"] == [{"labels": {"tier": "gold"}}]
+
+
+def _update(backends, custom_objects, tbc: dict, spec: dict) -> None:
+    meta = tbc["metadata"]
+    custom_objects.patch_namespaced_custom_object("trident.netapp.io", "v1", meta["namespace"],
+                                                  "tridentbackendconfigs", meta["name"], {"spec": spec})
+
+
+def test_storage_prefix_cannot_change(backends, custom_objects):
+    """updateBackendByBackendUUID: PrefixChange -> "updating the storage prefix isn't currently
+    supported"; the TBC stays Bound to the backend, which keeps its old config."""
+    tbc = backends.bound("ontap-nas", svm="svm_virt", storagePrefix="first")
+    name = tbc["metadata"]["name"]
+    _update(backends, custom_objects, tbc, {"storagePrefix": "second"})
+    status = backends.wait_status(tbc, "Failed")
+    assert status["message"] == "Failed to apply the backend update; updating the storage prefix isn't currently " \
+                                "supported"
+    assert status["phase"] == "Bound" and status["backendInfo"] == tbc["status"]["backendInfo"]
+    assert _record(backends, tbc)["config"]["ontap_config"]["storagePrefix"] == "first"
+
+    _update(backends, custom_objects, tbc, {"storagePrefix": "first", "limitVolumeSize": "50Gi"})
+    status = backends.wait_status(tbc, "Success")
+    assert status["message"] == f"Backend '{name}' updated"
+    assert _record(backends, tbc)["config"]["ontap_config"]["limitVolumeSize"] == "50Gi"
+
+
+def test_default_prefix_spelled_out_is_no_change(backends, custom_objects):
+    """The prefixes are compared once the default applies: none and "trident" are the same."""
+    tbc = backends.bound("ontap-nas", svm="svm_virt")
+    _update(backends, custom_objects, tbc, {"storagePrefix": "trident"})
+    status = wait_for(lambda: (lambda s: s if s.get("message", "").endswith("updated") else None)(
+        backends.get(tbc).get("status") or {}), "the update to be applied")
+    assert status["lastOperationStatus"] == "Success" and status["phase"] == "Bound"
+
+
+def test_storage_driver_cannot_change(backends, custom_objects):
+    tbc = backends.bound("ontap-nas", svm="svm_virt")
+    _update(backends, custom_objects, tbc, {"storageDriverName": "ontap-san"})
+    status = backends.wait_status(tbc, "Failed")
+    assert status["message"] == ("Failed to apply the backend update; cannot update the backend as the old backend is "
+                                 "of type ontap-nas and the new backend is of type ontap-san")
+    assert status["phase"] == "Bound"
+
+
+LATENCY = 4.0
+
+
+def test_latency_setting():
+    table = runtime.latency_table("trident:3s, csi-*:500ms,*:1,trident-volumes:2m")
+    assert [runtime.latency_for(name, table) for name in (
+        "trident-backend-configs", "trident-volumes", "csi-resizer", "datavolume-controller")] == [1.0, 120.0, 1.0, 1.0]
+    assert runtime.latency_for("trident-backend-configs", runtime.latency_table("trident:3s")) == 3.0
+    assert runtime.latency_for("tridentish", runtime.latency_table("trident:3s")) == 0.0
+    assert runtime.latency_table("") == []
+    with pytest.raises(ValueError, match="is not controller:duration"):
+        runtime.latency_table("trident")
+
+
+@pytest.fixture
+def slow_trident(lab):
+    """The lab's Trident reacting LATENCY seconds late (LAB_LATENCY), as a busy one does."""
+    restart_controllers(lab, LAB_LATENCY=f"trident:{LATENCY:g}s")
+    yield LATENCY
+    restart_controllers(lab, LAB_LATENCY=os.environ.get("LAB_LATENCY", ""))
+
+
+def test_an_update_is_judged_late_under_latency(backends, custom_objects, slow_trident):
+    """A TridentBackendConfig's status has no observedGeneration: right after an update it still
+    shows the verdict on the previous spec, and nothing in it says so. Under latency a refused
+    update reads as Success for seconds, then turns Failed."""
+    tbc = backends.bound("ontap-nas", svm="svm_virt", storagePrefix="kept")
+    time.sleep(slow_trident + 1)  # the late echoes of binding it (status, finalizer) are over: Trident is idle
+    tbc = backends.get(tbc)
+    before = tbc["status"]
+    _update(backends, custom_objects, tbc, {"storagePrefix": "changed"})
+    changed_at = time.monotonic()
+    stale = backends.get(tbc)
+    assert stale["metadata"]["generation"] > tbc["metadata"]["generation"]
+    assert stale["status"] == before and "observedGeneration" not in stale["status"]
+    assert before["lastOperationStatus"] == "Success" and before["phase"] == "Bound"
+
+    status = backends.wait_status(tbc, "Failed")
+    assert time.monotonic() - changed_at >= slow_trident * 0.9
+    assert status["message"] == "Failed to apply the backend update; updating the storage prefix isn't currently " \
+                                "supported"

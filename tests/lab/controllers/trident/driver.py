@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lab.controllers import ontap_client
-from lab.controllers.ontap_client import OntapError, OntapRest
-from lab.controllers.trident_config import BackendConfig, StorageClassRequest
+from lab.controllers.trident import ontap_client
+from lab.controllers.trident.config import BackendConfig, StorageClassRequest
+from lab.controllers.trident.ontap_client import OntapError, OntapRest
 
 MINIMUM_VOLUME_SIZE = 20 * 1024 * 1024  # MinimumVolumeSizeBytes
 LUN_METADATA_BUFFER = 1.1  # LUNMetadataBufferMultiplier
@@ -246,14 +246,21 @@ class OntapDriver:
             raise DriverError(f"error destroying volume {internal}: {error}") from None
 
     def resize(self, internal: str, size: int) -> None:
-        """Grow the volume (and its LUN or namespace) to ``size`` bytes, as Trident's Resize does."""
+        """Grow the volume (and its LUN or namespace) to ``size`` bytes, as Trident's Resize does:
+        the FlexVol keeps its snapshot reserve on top (resizeValidation, CalculateVolumeSizeBytes)."""
         self._check_size_limit(size)
         try:
             volume = self._volume(internal)
+            if volume is None:
+                raise DriverError(f"volume {internal} does not exist")
+            space = self.rest.get(f"/storage/volumes/{volume['uuid']}",
+                                  fields="space.snapshot.reserve_percent").get("space") or {}
+            reserve = int((space.get("snapshot") or {}).get("reserve_percent") or 0)
+            flexvol = math.floor(size / (1 - reserve / 100)) if reserve else size
             if not self.config.san:
-                self.rest.patch(f"/storage/volumes/{volume['uuid']}", {"size": size})
+                self.rest.patch(f"/storage/volumes/{volume['uuid']}", {"size": flexvol})
                 return
-            self.rest.patch(f"/storage/volumes/{volume['uuid']}", {"size": int(LUN_METADATA_BUFFER * size)})
+            self.rest.patch(f"/storage/volumes/{volume['uuid']}", {"size": int(LUN_METADATA_BUFFER * flexvol)})
             path, device = self._block_device(internal)
             self.rest.patch(f"/storage/{path}/{device['uuid']}", {"space": {"size": size}})
         except OntapError as error:

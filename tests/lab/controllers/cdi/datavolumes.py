@@ -14,7 +14,10 @@ strategy as CDI's clone planner does: the profile's cloneStrategy (snapshot when
 ``csi-clone`` (a CSI clone of the source claim), ``snapshot`` (a VolumeSnapshot of the source
 restored into the scratch claim, or the source snapshot itself), and host-assisted ``copy``
 when the classes do not allow either, with the fallback reason as a Warning event and in
-the claim's annotations. Imports and host-assisted copies report progress in steps.
+the claim's annotations. A CSI clone or snapshot restore is made at the source's size (the
+snapshot's restoreSize) and then expanded to the DataVolume's (PrepClaimInProgress), through
+the API server's expansion admission and the CSI resizer. Imports and host-assisted copies
+report progress in steps.
 
 A claim of the DataVolume's name that already exists is adopted when it was populated for it
 (annotation cdi.kubevirt.io/storage.populatedFor, as a VM restore leaves it) or when claim
@@ -26,9 +29,10 @@ import copy
 import time
 from dataclasses import dataclass
 
-from lab.controllers import cdi_storage
-from lab.controllers.cdi_storage import CDI, LABELS, SNAPSHOTS, quantity_bytes
-from lab.controllers.csi_provisioner import binary_quantity
+from lab.controllers.cdi import storage as cdi_storage
+from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, quantity_bytes
+from lab.controllers.csi.provisioner import binary_quantity
+from lab.controllers.csi.resizer import finish_node_expansion
 from lab.controllers.runtime import Controller, Watch, now, owner_keys, step_delay
 
 COMPONENT = "datavolume-controller"
@@ -172,8 +176,8 @@ def _plan_clone(api, result: Plan, storage_api: bool) -> None:
         profile = cdi_storage.profile(api, target_sc["metadata"]["name"]) or {}
         strategy = (profile.get("status") or {}).get("cloneStrategy") or "snapshot"
         same_driver = source_sc is not None and source_sc["provisioner"] == target_sc["provisioner"]
-        if strategy == "snapshot" and not (same_driver and cdi_storage.snapshot_class_for(
-                api, target_sc, (profile.get("spec") or {}).get("snapshotClass"))):
+        if strategy == "snapshot" and not (same_driver and cdi_storage.clone_snapshot_class(api, target_sc,
+                                                                                           source_sc)):
             result.strategy, result.fallback = "copy", "NoVolumeSnapshotClass"
         elif strategy in ("snapshot", "csi-clone") and not same_driver:
             result.strategy, result.fallback = "copy", "IncompatibleProvisioners"
@@ -255,6 +259,9 @@ def reconcile(api, dv: dict):
     if kind == "upload":
         _set_phase(api, dv, "UploadReady", target)
         return None
+    if kind == "clone" and annotations.get(ANN_CLONE_TYPE) in ("csi-clone", "snapshot") and \
+            not _prepped(api, dv, target, prime):
+        return WAIT
     if kind == "import" or annotations.get(ANN_CLONE_TYPE) == "copy":
         steps = IMPORT_STEPS if kind == "import" else COPY_STEPS
         progress = float(annotations.get(ANN_PROGRESS, "0.0%").rstrip("%"))
@@ -376,6 +383,11 @@ def _start(api, dv: dict, target: dict, the_plan: Plan):
     claim = copy.deepcopy(the_plan.claim)
     if data_source:
         claim["dataSource"] = data_source
+        # CSIClonePhase / SnapshotClonePhase: the copy starts at the source's size (a Trident
+        # clone cannot be larger); PrepClaim expands it afterwards.
+        source_size = _source_size(api, the_plan, namespace, data_source)
+        if source_size:
+            claim.setdefault("resources", {}).setdefault("requests", {})["storage"] = source_size
     prime = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
              "metadata": {"name": name, "namespace": namespace, "labels": {**LABELS, LABEL_OWNED_BY: uid},
                           "annotations": {ANN_CONTENT_TYPE: annotations.get(ANN_CONTENT_TYPE, "kubevirt")}},
@@ -393,12 +405,39 @@ def _start(api, dv: dict, target: dict, the_plan: Plan):
     return WAIT
 
 
+def _source_size(api, the_plan: Plan, namespace: str, data_source: dict) -> str:
+    """The source claim's capacity, or the snapshot's restoreSize (none when it is 0)."""
+    if data_source["kind"] == "PersistentVolumeClaim":
+        source = api.get("v1", "PersistentVolumeClaim", data_source["name"], the_plan.source_namespace)
+        return (((source or {}).get("status") or {}).get("capacity") or {}).get("storage")
+    snapshot = api.get(SNAPSHOTS, "VolumeSnapshot", data_source["name"], namespace)
+    restore_size = ((snapshot or {}).get("status") or {}).get("restoreSize")
+    return restore_size if quantity_bytes(restore_size) else None
+
+
+def _prepped(api, dv: dict, target: dict, prime: dict) -> bool:
+    """PrepClaimPhase: grow the scratch claim to the DataVolume's size (the API server refuses
+    when its class does not allow expansion), and let the prep pod's kubelet finish a block
+    volume's expansion on the node. True once the claim holds the requested size."""
+    wanted = target["spec"]["resources"]["requests"]["storage"]
+    if quantity_bytes(prime["spec"]["resources"]["requests"]["storage"]) < quantity_bytes(wanted):
+        _set_phase(api, dv, "PrepClaimInProgress", target)
+        api.patch(prime, {"spec": {"resources": {"requests": {"storage": wanted}}}})
+        return False
+    if quantity_bytes(((prime.get("status") or {}).get("capacity") or {}).get("storage")) >= quantity_bytes(wanted):
+        return True
+    _set_phase(api, dv, "PrepClaimInProgress", target)
+    pending = any(c["type"] == "FileSystemResizePending" and c.get("status") == "True"
+                  for c in (prime.get("status") or {}).get("conditions") or [])
+    if pending:
+        finish_node_expansion(api, prime)
+    return False
+
+
 def _smart_clone_snapshot_ready(api, the_plan: Plan, namespace: str, name: str, uid: str) -> bool:
     snapshot = api.get(SNAPSHOTS, "VolumeSnapshot", name, namespace)
     if snapshot is None:
-        profile = cdi_storage.profile(api, the_plan.storage_class["metadata"]["name"]) or {}
-        snapshot_class = cdi_storage.snapshot_class_for(api, the_plan.storage_class,
-                                                        (profile.get("spec") or {}).get("snapshotClass"))
+        snapshot_class = cdi_storage.clone_snapshot_class(api, the_plan.storage_class)
         api.create({"apiVersion": SNAPSHOTS, "kind": "VolumeSnapshot",
                     "metadata": {"name": name, "namespace": namespace, "labels": {**LABELS, LABEL_OWNED_BY: uid}},
                     "spec": {"source": {"persistentVolumeClaimName": the_plan.source_name},
@@ -436,7 +475,8 @@ def _succeed(api, dv: dict, target: dict):
 # --- status ----------------------------------------------------------------------------------
 
 _IN_PROGRESS = {"ImportScheduled", "ImportInProgress", "CloneScheduled", "CloneInProgress", "CSICloneInProgress",
-                "SnapshotForSmartCloneInProgress", "CloneFromSnapshotSourceInProgress", "UploadScheduled"}
+                "SnapshotForSmartCloneInProgress", "CloneFromSnapshotSourceInProgress", "PrepClaimInProgress",
+                "UploadScheduled"}
 
 
 def _set_phase(api, dv: dict, phase: str, target, progress: str = None) -> None:
@@ -478,6 +518,7 @@ def _event(dv: dict, phase: str, target) -> tuple:
         "CSICloneInProgress": f"CSI Volume clone in progress (for pvc: {source})",
         "SnapshotForSmartCloneInProgress": f"Creating snapshot for smart-clone is in progress (for pvc: {source})",
         "CloneFromSnapshotSourceInProgress": f"Creating PVC from snapshot source is in progress (for: {source})",
+        "PrepClaimInProgress": f"Prepping PersistentVolumeClaim for DataVolume {namespace}/{name}",
     }
     if phase == "Succeeded":
         if _is_clone(target):

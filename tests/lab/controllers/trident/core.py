@@ -3,8 +3,8 @@
 Backends, volumes and snapshots are kept where Trident keeps them: TridentBackend,
 TridentVolume and TridentSnapshot objects in Trident's namespace, so the simulation survives
 a restart and the cluster shows what it would show. The CSI controller calls (CreateVolume,
-DeleteVolume, CreateSnapshot, DeleteSnapshot) run the drivers and fail with Trident's words,
-wrapped as gRPC errors the way the CSI sidecars report them.
+DeleteVolume, ControllerExpandVolume, CreateSnapshot, DeleteSnapshot) run the drivers and fail
+with Trident's words, wrapped as gRPC errors the way the CSI sidecars report them.
 
 A volume that still has snapshots or FlexClones is not deleted but marked ``deleting`` (as
 Trident soft-deletes it); the TridentVolume controller removes it once nothing depends on it.
@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from lab.controllers import trident_config
-from lab.controllers.trident_config import BackendConfig, ConfigError
-from lab.controllers.trident_driver import DriverError, OntapDriver, matching_pools
+from lab.controllers.trident import config as trident_config
+from lab.controllers.trident.config import BackendConfig, ConfigError
+from lab.controllers.trident.driver import DriverError, OntapDriver, matching_pools
 
 log = logging.getLogger("lab.controllers.trident")
 
@@ -198,34 +198,55 @@ def create_volume(api, request: VolumeRequest) -> dict:
 
 
 def _clone(api, request: VolumeRequest) -> dict:
-    """A clone or restore always lands on the source's backend, as a FlexClone."""
-    snapshot_name = ""
+    """A clone or restore (cloneVolumeInitial): a FlexClone on the source's backend, refused when
+    the class has no pool on that backend or when it asks for more than the source's size. The
+    clone is the source's size: CDI asks for that and expands afterwards."""
+    source_name, snapshot_name = request.source_volume, ""
     if request.source_snapshot:
         source_name, snapshot_name = request.source_snapshot.split("/", 1)
-        if _record(api, "TridentSnapshot", snapshot_record_name(source_name, snapshot_name)) is None:
-            raise CsiError("NotFound", f"snapshot {snapshot_name} of volume {source_name} was not found")
-    else:
-        source_name = request.source_volume
     source = volume_record(api, source_name)
     # A soft-deleted volume is kept for its snapshots, and restores from them still work (that is
     # how CDI's snapshot-format DataImportCrons keep boot sources); it cannot be cloned itself.
     if source is None or (source.get("state") == "deleting" and not snapshot_name):
-        raise CsiError("NotFound", f"source volume {source_name} was not found")
+        raise CsiError("NotFound", f"source volume not found: {source_name}")
     record = backend_record(api, source["backendUUID"])
+    if request.storage_class["metadata"]["name"] != source["config"].get("storageClass") and \
+            not _class_on_backend(api, request.storage_class, record):
+        raise CsiError("Unknown", f"clone volume {request.name} from source volume {source_name} with different "
+                                  "storage classes that have no common backends is not allowed")
+    source_size = int(source["config"]["size"])
+    if request.size and request.size > source_size:
+        raise CsiError("Unknown", f"requested PVC size '{request.size}' is too large for the clone source "
+                                  f"'{source_size}'")
+    source_mode = source["config"].get("volumeMode") or ""
+    if source_mode and source_mode != request.volume_mode:
+        raise CsiError("NotFound", f"source volume's volume-mode ({source_mode}) is incompatible with requested "
+                                   f"clone's volume-mode ({request.volume_mode})")
     if record is None:
-        raise CsiError("NotFound", f"backend for source volume {source_name} was not found")
+        raise CsiError("NotFound", f"backend {source['backendUUID']} for the source volume not found: "
+                                   f"{source_name}")
+    if snapshot_name and _record(api, "TridentSnapshot", snapshot_record_name(source_name, snapshot_name)) is None:
+        raise CsiError("NotFound", "could not find source snapshot for volume")
     driver = driver_for(api, record)
     try:
         created = driver.create_clone(request.name, source["config"]["internalName"], snapshot_name)
-        size = max(request.size, int(source["config"]["size"]))
-        if size > int(source["config"]["size"]):
-            driver.resize(created["internalName"], size)
     except DriverError as error:
         raise CsiError("Unknown", f"failed to create cloned volume {request.name} on backend "
                                   f"{record['backendName']}: {error}") from None
-    created.update(size=str(size), pool=source.get("pool", ""), cloneSourceVolume=source_name,
+    created.update(size=str(source_size), pool=source.get("pool", ""), cloneSourceVolume=source_name,
                    cloneSourceVolumeInternal=source["config"]["internalName"], cloneSourceSnapshot=snapshot_name)
     return _save_volume(api, request, record, driver, created)
+
+
+def _class_on_backend(api, storage_class: dict, record) -> bool:
+    """IsAddedToBackend: whether the class has a pool on the backend (an unknown class has none)."""
+    if record is None:
+        return False
+    try:
+        wanted = trident_config.storage_class_request(storage_class)
+        return bool(matching_pools(driver_for(api, record).pools(), wanted))
+    except (ConfigError, CsiError):
+        return False
 
 
 def _save_volume(api, request: VolumeRequest, record: dict, driver: OntapDriver, created: dict) -> dict:
@@ -238,6 +259,27 @@ def _save_volume(api, request: VolumeRequest, record: dict, driver: OntapDriver,
                        "metadata": {"name": request.name, "namespace": NAMESPACE},
                        "backendUUID": record["backendUUID"], "pool": pool, "orphaned": False,
                        "state": "online", "config": config})
+
+
+def expand_volume(api, name: str, size: int) -> tuple:
+    """ControllerExpandVolume: grow the volume to ``size`` bytes; (capacity, node expansion
+    required), the latter for block protocol volumes, whose LUN the node must rescan."""
+    volume = volume_record(api, name)
+    if volume is None:
+        raise CsiError("NotFound", f"volume {name} was not found")
+    node_expansion = volume["config"].get("protocol") == "block"
+    current = int(volume["config"]["size"])
+    if current >= size:
+        return current, node_expansion
+    if volume.get("state") == "deleting":
+        raise CsiError("Aborted", f"volume {name} is deleting")
+    driver = _volume_driver(api, volume)
+    try:
+        driver.resize(volume["config"]["internalName"], size)
+    except DriverError as error:
+        raise CsiError("Unknown", f"unable to resize the volume: {error}") from None
+    api.patch(volume, {"config": {"size": str(size)}})
+    return size, node_expansion
 
 
 def delete_volume(api, name: str) -> None:

@@ -11,6 +11,8 @@ names a populator kind (CDI's VolumeImportSource, ...) are left to their populat
 
 Deletion: a Released PV it provisioned with reclaim policy Delete loses its volume, then the
 sidecar's finalizer, then the PV object itself.
+
+Expansion is in ``csi.resizer``.
 """
 
 import random
@@ -19,10 +21,10 @@ import uuid
 
 from kubernetes.utils import parse_quantity
 
-from lab.controllers import trident_core
 from lab.controllers.runtime import Controller, step_delay
-from lab.controllers.trident_config import DRIVER
-from lab.controllers.trident_core import CsiError, VolumeRequest
+from lab.controllers.trident import core as trident_core
+from lab.controllers.trident.config import DRIVER
+from lab.controllers.trident.core import CsiError, VolumeRequest
 
 FINALIZER = "external-provisioner.volume.kubernetes.io/finalizer"
 COMPONENT = f"{DRIVER}_trident-controller-lab_{uuid.uuid4()}"

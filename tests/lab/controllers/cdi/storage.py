@@ -3,13 +3,15 @@
 Capabilities come from CDI's table for Trident (pkg/storagecapabilities): a class is recognised
 by its plain ``backendType`` parameter only; ontap-nas* -> RWX then RWO Filesystem, ontap-san*
 -> RWX Block; both advise the snapshot clone strategy and snapshot DataImportCron sources.
+Also the condition and status helpers CDI's controllers share here.
 """
 
 import math
 
 from kubernetes.utils import parse_quantity
 
-from lab.controllers.trident_config import DRIVER
+from lab.controllers.runtime import now
+from lab.controllers.trident.config import DRIVER
 
 CDI = "cdi.kubevirt.io/v1beta1"
 SNAPSHOTS = "snapshot.storage.k8s.io/v1"
@@ -43,20 +45,49 @@ _CAPABILITIES = {f"{DRIVER}/ontap-nas": [_RWX_FS, _RWO_FS], f"{DRIVER}/ontap-san
 _ADVISED = {f"{DRIVER}/ontap-nas": "snapshot", f"{DRIVER}/ontap-san": "snapshot"}
 
 
+class SnapshotClassNotFound(LookupError):
+    """A named VolumeSnapshotClass that does not exist: CDI's Get fails and so does its reconcile."""
+
+
 def snapshot_class_for(api, sc: dict, wanted: str = None) -> str:
-    """GetSnapshotClassForSmartClone: the named class if its driver matches, else the driver's
-    default class, else the first by name; '' when there is none."""
-    classes = [c for c in api.list(SNAPSHOTS, "VolumeSnapshotClass") if c["driver"] == sc["provisioner"]]
+    """GetVolumeSnapshotClass: the named class if its driver matches ('' if not), else the
+    driver's default class, else the first by name; '' when there is none. A named class that
+    does not exist is SnapshotClassNotFound, not a fallback."""
+    classes = api.list(SNAPSHOTS, "VolumeSnapshotClass")
     if wanted:
-        return wanted if any(c["metadata"]["name"] == wanted for c in classes) else ""
+        named = next((c for c in classes if c["metadata"]["name"] == wanted), None)
+        if named is None:
+            raise SnapshotClassNotFound(f'volumesnapshotclasses.snapshot.storage.k8s.io "{wanted}" not found')
+        return wanted if named["driver"] == sc["provisioner"] else ""
+    classes = [c for c in classes if c["driver"] == sc["provisioner"]]
     defaults = [c for c in classes
                 if (c["metadata"].get("annotations") or {}).get(ANN_DEFAULT_SNAPSHOT_CLASS) == "true"]
     chosen = sorted(defaults or classes, key=lambda c: c["metadata"]["name"])
     return chosen[0]["metadata"]["name"] if chosen else ""
 
 
+def clone_snapshot_class(api, target_sc: dict, source_sc: dict = None) -> str:
+    """GetCompatibleVolumeSnapshotClass: the snapshotClass the StorageProfiles' statuses name
+    when the classes involved all name the same one, else the driver's default (or first)."""
+    names = [((profile(api, sc["metadata"]["name"]) or {}).get("status") or {}).get("snapshotClass")
+             for sc in filter(None, (source_sc, target_sc))]
+    common = names[0] if all(names) and len(set(names)) == 1 else None
+    return snapshot_class_for(api, target_sc, common)
+
+
+def recognized(sc: dict) -> tuple:
+    """IsRecognized, as the StorageProfile's Recognized condition: (status, reason, message)."""
+    key = provisioner_key(sc)
+    if key == "UNKNOWN":
+        return "False", "UnrecognizedStorageClassParameters", "Storage class parameters are not recognized"
+    if key in _CAPABILITIES:
+        return "True", "RecognizedProvisioner", "Provisioner is recognized"
+    return "False", "UnrecognizedProvisioner", "Provisioner is not recognized"
+
+
 def profile_status(api, sc: dict, spec: dict) -> dict:
-    """The StorageProfile status CDI computes for ``sc`` given the profile's ``spec``."""
+    """The StorageProfile status CDI computes for ``sc`` given the profile's ``spec`` (without
+    conditions); SnapshotClassNotFound when the spec names a class that does not exist."""
     key = provisioner_key(sc)
     snapshot_class = snapshot_class_for(api, sc, spec.get("snapshotClass"))
     status = {"storageClass": sc["metadata"]["name"], "provisioner": sc["provisioner"],
@@ -111,3 +142,22 @@ def size_with_overhead(size: int) -> int:
 
 def quantity_bytes(value) -> int:
     return int(parse_quantity(value)) if value not in (None, "") else 0
+
+
+def condition(previous: list, kind: str, status: str, reason: str, message: str) -> dict:
+    """A condition of ``kind`` as CDI's updateConditionState writes it: the transition time moves
+    when the status does, the heartbeat whenever anything does."""
+    old = next((c for c in previous or [] if c["type"] == kind), {})
+    same = (old.get("status"), old.get("reason"), old.get("message")) == (status, reason, message)
+    stamp = now()
+    return {"type": kind, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": old.get("lastTransitionTime", stamp) if old.get("status") == status else stamp,
+            "lastHeartbeatTime": old.get("lastHeartbeatTime", stamp) if same else stamp}
+
+
+def patch_status(api, obj: dict, status: dict) -> None:
+    """Write ``status`` if it differs, removing the keys it no longer has (merge patch keeps them)."""
+    previous = obj.get("status") or {}
+    if all(previous.get(k) == v for k, v in status.items()) and set(previous) <= set(status):
+        return
+    api.patch_status(obj, {**{k: None for k in previous if k not in status}, **status})

@@ -89,7 +89,9 @@ class BackendConfig:
 
     @property
     def prefix(self) -> str:
-        return self.spec.get("storagePrefix", "trident")
+        """The prefix in effect: absent, null or {} mean the default "trident" (parseRawStoragePrefix)."""
+        prefix = self.spec.get("storagePrefix")
+        return "trident" if prefix in (None, {}) else prefix
 
     @property
     def defaults(self) -> dict:
@@ -113,10 +115,13 @@ def backend_config(tbc: dict, secret_data) -> BackendConfig:
     spec = dict(tbc.get("spec") or {})
     if not spec:
         raise ConfigError("empty Spec is not allowed")
+    # The CRD controller reads these three from the raw map (exact keys); the drivers then
+    # decode the whole config into their structs, as Go does.
     spec.setdefault("backendName", tbc["metadata"]["name"])
     spec.setdefault("deletionPolicy", "delete")
     if str(spec["deletionPolicy"]).lower() not in DELETION_POLICIES:
         raise ConfigError(f"invalid deletion policy applied: {spec['deletionPolicy']}")
+    spec = decoded(spec)
 
     forbidden = [key for key in _SECRET_FIELDS if spec.get(key)]
     if forbidden:
@@ -135,9 +140,6 @@ def backend_config(tbc: dict, secret_data) -> BackendConfig:
     def problem(reason: str) -> ConfigError:
         return ConfigError(f"problem initializing storage driver '{driver}': {reason}")
 
-    unknown = _unknown_keys(spec)
-    if unknown:
-        raise problem(f'could not decode JSON configuration: json: unknown field "{unknown}"')
     if driver in SAN_DRIVERS:
         if spec.get("sanType") and spec["sanType"].lower() not in SAN_TYPES:
             raise problem(f"invalid value for sanType: {spec['sanType']}")
@@ -148,7 +150,10 @@ def backend_config(tbc: dict, secret_data) -> BackendConfig:
             raise problem("sanType is only supported for SAN drivers")
         if spec.get("nasType") and spec["nasType"] not in NAS_TYPES:
             raise problem(f"invalid value for nasType: {spec['nasType']}")
-    prefix = spec.get("storagePrefix", "trident")
+    prefix = BackendConfig(spec).prefix
+    if not isinstance(prefix, str):
+        raise ConfigError(f"input failed validation: unable to parse storage prefix: invalid value for storage "
+                          f"prefix: {prefix}")
     if not re.fullmatch(r"|[a-zA-Z_.-][a-zA-Z0-9_.-]*", prefix):
         raise problem("storage prefix may only contain letters/digits/underscore/dash and must begin "
                       "with letter/underscore/dash")
@@ -180,22 +185,34 @@ def _credentials_secret(credentials) -> str:
     return credentials["name"]
 
 
-def _unknown_keys(spec: dict) -> str:
-    """The first key Trident's config structs do not have, as a JSON path, or ''."""
-    for key in spec:
-        if key not in _BACKEND_KEYS:
-            return key
-    for key in spec.get("defaults") or {}:
-        if key not in _DEFAULTS_KEYS:
-            return f"defaults.{key}"
-    for index, pool in enumerate(spec.get("storage") or []):
-        for key in pool:
-            if key not in _POOL_KEYS:
-                return f"storage[{index}].{key}"
-        for key in pool.get("defaults") or {}:
-            if key not in _DEFAULTS_KEYS:
-                return f"storage[{index}].defaults.{key}"
-    return ""
+def decoded(spec: dict) -> dict:
+    """The config as Trident's drivers see it after a plain ``json.Unmarshal`` into their structs
+    (InitializeOntapConfig, ValidateCommonSettings): a key the structs lack is dropped without a
+    word, and a key that differs from a field's name only in case sets that field (Go matches
+    case-insensitively). Keys come in sorted order, as the CRD controller re-marshals the spec,
+    so of two spellings of one field the later in that order wins. Pools and defaults likewise."""
+    result = _decode(spec, _BACKEND_KEYS)
+    if isinstance(result.get("defaults"), dict):
+        result["defaults"] = _decode(result["defaults"], _DEFAULTS_KEYS)
+    if isinstance(result.get("storage"), list):
+        pools = []
+        for pool in result["storage"]:
+            pool = _decode(pool, _POOL_KEYS) if isinstance(pool, dict) else pool
+            if isinstance(pool, dict) and isinstance(pool.get("defaults"), dict):
+                pool["defaults"] = _decode(pool["defaults"], _DEFAULTS_KEYS)
+            pools.append(pool)
+        result["storage"] = pools
+    return result
+
+
+def _decode(obj: dict, fields: frozenset) -> dict:
+    by_fold = {name.lower(): name for name in fields}
+    result = {}
+    for key in sorted(obj):
+        name = key if key in fields else by_fold.get(key.lower())
+        if name is not None:
+            result[name] = obj[key]
+    return result
 
 
 # --- StorageClasses ----------------------------------------------------------------------------

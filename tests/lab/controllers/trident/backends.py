@@ -1,4 +1,4 @@
-"""Simulated Trident: the TridentBackendConfig controller and the volume reaper.
+"""Trident's TridentBackendConfig controller and the volume reaper.
 
 Like Trident's CRD controller it watches TridentBackendConfigs and their Secrets in Trident's
 namespace only (a TBC anywhere else stays without status), validates the config, logs in to
@@ -6,18 +6,19 @@ ONTAP with the Secret's credentials, checks the SVM and its data LIFs, and binds
 TridentBackend: status phase Bound / lastOperationStatus Success, or Failed with Trident's
 message, and an Event with the operation status as reason whenever the status changes.
 Deleting a TBC honours its deletionPolicy: ``delete`` removes the backend once it has no
-volumes (phase Deleting until then), ``retain`` keeps the backend unbound.
-
-CSI provisioning is in ``csi_provisioner``; the CSI snapshotter in ``snapshots``.
+volumes (phase Deleting until then), ``retain`` keeps the backend unbound. An update is
+refused when it changes the driver or the storage prefix; the TBC stays Bound to the backend
+as it was.
 """
 
 import threading
 import time
 
-from lab.controllers import trident_config, trident_core
 from lab.controllers.runtime import Controller, Watch, step_delay
-from lab.controllers.trident_config import ConfigError
-from lab.controllers.trident_core import GROUP_VERSION, NAMESPACE, CsiError
+from lab.controllers.trident import config as trident_config
+from lab.controllers.trident import core as trident_core
+from lab.controllers.trident.config import ConfigError
+from lab.controllers.trident.core import GROUP_VERSION, NAMESPACE, CsiError
 
 FINALIZER = "trident.netapp.io"
 COMPONENT = "trident-crd-controller"
@@ -75,10 +76,9 @@ def reconcile_backend_config(api, tbc: dict):
         _check_unique(api, tbc, config.name)
         # A backend retained by a deleted TBC (or made with tridentctl) is bound by a new TBC of its name.
         existing = existing or _unbound_backend(api, config.name)
-        if existing and existing["config"]["ontap_config"].get("storageDriverName") != config.spec.get(
-                "storageDriverName"):
-            raise ConfigError("cannot update backend {0}: the storage driver cannot change".format(config.name))
         driver = trident_core.initialized_driver(config)
+        if existing:
+            _check_update(existing, config)
     except ConfigError as error:
         lead = "Failed to apply the backend update; " if existing else "Failed to create backend: "
         _set_status(api, tbc, existing, "Failed", lead + str(error))
@@ -92,6 +92,18 @@ def reconcile_backend_config(api, tbc: dict):
     _set_status(api, tbc, backend, "Success", message)
     _bindings.remember(uid, fingerprint)
     return None
+
+
+def _check_update(existing: dict, config) -> None:
+    """What updateBackendByBackendUUID refuses once the new config has initialised: another
+    driver (validateBackendUpdate), then another storage prefix (GetUpdateType: PrefixChange,
+    compared after the default prefix is applied, so leaving it out equals "trident")."""
+    stored = trident_config.BackendConfig(existing["config"]["ontap_config"])
+    if stored.driver != config.driver:
+        raise ConfigError(f"cannot update the backend as the old backend is of type {stored.driver} and the new "
+                          f"backend is of type {config.driver}")
+    if stored.prefix != config.prefix:
+        raise ConfigError("updating the storage prefix isn't currently supported")
 
 
 def _check_unique(api, tbc: dict, name: str) -> None:

@@ -1,17 +1,14 @@
-"""The CSI snapshot-controller and the csi-snapshotter sidecar deployed with Trident.
+"""The CSI snapshot-controller (external-snapshotter v8; the csi-snapshotter sidecar is in
+``snapshot.snapshotter``).
 
-snapshot-controller (VolumeSnapshot): a snapshot of a claim gets the class it names or the
-default class of the claim's driver (annotation snapshot.storage.kubernetes.io/is-default-class;
-none or several is an error in status and an event, as upstream), a VolumeSnapshotContent
-``snapcontent-<snapshot uid>`` bound back to it, and mirrors the content's status
-(readyToUse, restoreSize, creationTime, error). The source claim carries the
+A VolumeSnapshot of a claim gets the class it names or the default class of the claim's
+driver (annotation snapshot.storage.kubernetes.io/is-default-class; none or several is an
+error in status and an event, as upstream), a VolumeSnapshotContent ``snapcontent-<snapshot
+uid>`` bound back to it, and mirrors the content's status (readyToUse, restoreSize,
+creationTime, error). The source claim carries the
 pvc-as-source-protection finalizer until the snapshot is ready; snapshot and content carry
 the bound-protection finalizers. Deleting a snapshot deletes its content when the content's
 deletionPolicy is Delete, and waits while a claim is still being restored from it.
-
-csi-snapshotter (VolumeSnapshotContent of csi.trident.netapp.io): takes the snapshot through
-Trident (an ONTAP snapshot named ``snapshot-<snapshot uid>``), and deletes it when a content
-with deletionPolicy Delete is deleted.
 
 Validation is the CRDs' own (CEL rules of external-snapshotter v8; v8 has no webhook).
 """
@@ -21,15 +18,11 @@ from datetime import datetime, timezone
 
 from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import trident_core
-from lab.controllers.csi_provisioner import binary_quantity, data_source
+from lab.controllers.csi.provisioner import binary_quantity, data_source
 from lab.controllers.runtime import Controller, Watch, now, step_delay
-from lab.controllers.trident_config import DRIVER
-from lab.controllers.trident_core import CsiError
 
 GROUP_VERSION = "snapshot.storage.k8s.io/v1"
 CONTROLLER = "snapshot-controller"
-SIDECAR = "csi-snapshotter csi.trident.netapp.io"
 ANN_DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 ANN_BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
 FINALIZER_SNAPSHOT_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
@@ -61,8 +54,6 @@ def default_class(api, driver: str) -> str:
 def content_name(snapshot: dict) -> str:
     return f"snapcontent-{snapshot['metadata']['uid']}"
 
-
-# --- snapshot-controller ---------------------------------------------------------------------
 
 def reconcile_snapshot(api, snapshot: dict):
     if snapshot["metadata"].get("deletionTimestamp"):
@@ -203,51 +194,6 @@ def _delete_snapshot(api, snapshot: dict):
     return None
 
 
-# --- csi-snapshotter -------------------------------------------------------------------------
-
-def reconcile_content(api, content: dict):
-    if content["spec"]["driver"] != DRIVER:
-        return None
-    if content["metadata"].get("deletionTimestamp"):
-        return _delete_content(api, content)
-    if content["spec"]["volumeSnapshotRef"].get("uid"):
-        content = api.add_finalizer(content, FINALIZER_CONTENT_BOUND)
-    status = content.get("status") or {}
-    if status.get("snapshotHandle") and status.get("readyToUse"):
-        return None
-    handle = content["spec"]["source"].get("volumeHandle")
-    time.sleep(step_delay())
-    try:
-        if handle:
-            taken = trident_core.create_snapshot(api, handle, f"snapshot-{content['spec']['volumeSnapshotRef']['uid']}")
-        else:  # pre-provisioned: Trident only confirms the snapshot exists
-            taken = trident_core.existing_snapshot(api, content["spec"]["source"]["snapshotHandle"])
-    except CsiError as error:
-        message = f"Failed to check and update snapshot content: failed to take snapshot of the volume " \
-                  f'{handle}: "{error}"'
-        api.patch_status(content, {"readyToUse": False, "error": {"message": message, "time": now()}})
-        api.event(content, "Warning", "SnapshotCreationFailed", message, component=SIDECAR)
-        return RETRY
-    api.patch_status(content, {"snapshotHandle": taken["snapshotHandle"], "readyToUse": True,
-                               "restoreSize": taken["sizeBytes"],
-                               "creationTime": int(taken["creationTime"].timestamp() * 1e9), "error": None})
-    return None
-
-
-def _delete_content(api, content: dict):
-    handle = (content.get("status") or {}).get("snapshotHandle")
-    if content["spec"]["deletionPolicy"] == "Delete" and handle:
-        time.sleep(step_delay())
-        try:
-            trident_core.delete_snapshot(api, handle)
-        except CsiError as error:
-            api.event(content, "Warning", "SnapshotDeleteError", f"Failed to delete snapshot: {error}",
-                      component=SIDECAR)
-            return RETRY
-    api.remove_finalizer(content, FINALIZER_CONTENT_BOUND)
-    return None
-
-
 def setup(manager, webhooks) -> None:
     def bound_snapshot(content: dict) -> list:
         ref = content["spec"].get("volumeSnapshotRef") or {}
@@ -255,4 +201,3 @@ def setup(manager, webhooks) -> None:
 
     manager.add(Controller("snapshot-controller", GROUP_VERSION, "VolumeSnapshot", reconcile_snapshot,
                            watches=[Watch(GROUP_VERSION, "VolumeSnapshotContent", bound_snapshot)]))
-    manager.add(Controller("csi-snapshotter", GROUP_VERSION, "VolumeSnapshotContent", reconcile_content))
