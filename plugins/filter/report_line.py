@@ -50,16 +50,8 @@ _value:
   type: str
 """
 
-DEFAULT_VIRT_CLASS = "storageclass.kubevirt.io/is-default-virt-class"
-DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-
-
-def _get(obj, path, default=None):
-    for key in path.split("."):
-        if not isinstance(obj, dict) or key not in obj:
-            return default
-        obj = obj[key]
-    return obj
+from ansible_collections.ontap.virtualization.plugins.module_utils.class_marks import DEFAULT_CLASS, DEFAULT_VIRT_CLASS
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields
 
 
 def _backend(obj):
@@ -69,7 +61,7 @@ def _backend(obj):
         driver += "/" + spec["sanType"]
     return "  {0}: {1} on SVM {2}, {3} ({4}) {5}".format(
         obj["metadata"]["name"], driver, spec.get("svm", "?"), status.get("phase") or "not bound",
-        status.get("lastOperationStatus") or "-", _get(status, "backendInfo.backendUUID", ""))
+        status.get("lastOperationStatus") or "-", fields.get(status, "backendInfo.backendUUID", ""))
 
 
 def _class(obj):
@@ -81,33 +73,33 @@ def _class(obj):
 
 
 def _hyperconverged(obj):
-    conditions = _get(obj, "status.conditions") or []
+    conditions = fields.get(obj, "status.conditions") or []
     if not obj:
         return "absent"
     return " ".join("{0}={1}".format(c.get("type"), c.get("status")) for c in conditions) or "no status yet"
 
 
 def _disk(volume, namespace_pvcs, pvs):
-    claim = _get(volume, "dataVolume.name") or _get(volume, "persistentVolumeClaim.claimName")
+    claim = fields.get(volume, "dataVolume.name") or fields.get(volume, "persistentVolumeClaim.claimName")
     if not claim:
         return "{0} (not a volume)".format(volume.get("name"))
     pvc = next((p for p in namespace_pvcs if p["metadata"]["name"] == claim), None)
     if pvc is None:
         return "{0} -> claim {1} (missing)".format(volume.get("name"), claim)
-    pv = pvs.get(_get(pvc, "spec.volumeName") or "") or {}
-    attributes = _get(pv, "spec.csi.volumeAttributes") or {}
+    pv = pvs.get(fields.get(pvc, "spec.volumeName") or "") or {}
+    attributes = fields.get(pv, "spec.csi.volumeAttributes") or {}
     return "{0} -> {1} ({2} {3}, {4}) -> ONTAP {5} {6}".format(
-        volume.get("name"), claim, _get(pvc, "spec.volumeMode", "?"), ",".join(_get(pvc, "spec.accessModes") or []),
-        _get(pvc, "status.capacity.storage", "?"), attributes.get("protocol", "?"),
+        volume.get("name"), claim, fields.get(pvc, "spec.volumeMode", "?"), ",".join(fields.get(pvc, "spec.accessModes") or []),
+        fields.get(pvc, "status.capacity.storage", "?"), attributes.get("protocol", "?"),
         attributes.get("internalName", "(not provisioned)"))
 
 
 def _vm(obj, nodes, pvcs, pvs):
     name = obj["metadata"]["name"]
-    volumes = _get(obj, "spec.template.spec.volumes") or []
+    volumes = fields.get(obj, "spec.template.spec.volumes") or []
     disks = "; ".join(_disk(v, pvcs or [], pvs or {}) for v in volumes)
     return "  {0}: {1} on {2}; disks: {3}".format(
-        name, _get(obj, "status.printableStatus", "?"), (nodes or {}).get(name, "-"), disks)
+        name, fields.get(obj, "status.printableStatus", "?"), (nodes or {}).get(name, "-"), disks)
 
 
 def report_line(obj, what, nodes=None, pvcs=None, pvs=None):
