@@ -96,6 +96,8 @@ def test_deleting_a_backend_with_volumes_is_refused_naming_them(ansible, san, co
     assert run.rc != 0
     assert "StorageClass {0} is used by 1 claim ({1}/keep)".format(san, namespace) in run.output, run.output[-3000:]
     assert audit.writes_since(mark) == []
+    core_v1.delete_namespaced_persistent_volume_claim("keep", namespace)
+    wait_gone(core_v1, namespace, "keep")  # the next tests use the same class
 
 
 def test_deleting_the_default_class_for_vm_disks_is_refused(ansible, san, audit):
@@ -129,6 +131,21 @@ def test_wait_timeouts_below_one_are_refused_before_writing(ansible, audit, modu
     run = ansible(play((module, args)))
     assert run.rc != 0 and "wait_timeout must be at least 1 (seconds)" in run.output, run.output[-3000:]
     assert audit.writes_since(mark) == []
+
+
+def wait_gone(core_v1, namespace, name, timeout=120):
+    import time
+    from kubernetes.client.exceptions import ApiException
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            core_v1.read_namespaced_persistent_volume_claim(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return
+            raise
+        time.sleep(0.5)
+    raise AssertionError("claim {0}/{1} is still there after {2}s".format(namespace, name, timeout))
 
 
 def wait_bound(core_v1, namespace, name, timeout=120):
