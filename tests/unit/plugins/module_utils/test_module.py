@@ -30,12 +30,12 @@ def test_closed_port_names_the_endpoint_at_once(make_module, module_exit):
     import socket
     import time
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
-    module = make_module({})
-    module.params["host"] = "http://127.0.0.1:{0}".format(port)
-    started = time.monotonic()
-    outcome = run(module, lambda m: m.kube, module_exit)
+        sock.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused, and no one else gets the port
+        port = sock.getsockname()[1]
+        module = make_module({})
+        module.params["host"] = "http://127.0.0.1:{0}".format(port)
+        started = time.monotonic()
+        outcome = run(module, lambda m: m.kube, module_exit)
     assert outcome.failed and time.monotonic() - started < 20
     assert "127.0.0.1:{0}".format(port) in outcome.result["msg"]
     assert "connection refused" in outcome.result["msg"]
