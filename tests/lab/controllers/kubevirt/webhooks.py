@@ -5,7 +5,7 @@ registered by the virt-operator simulation while KubeVirt is Deployed; this modu
 serves them. Answers follow KubeVirt v1.8's admitters: a 422 with causes for invalid specs,
 a 400 for refused operations, and 429 for evictions of virt-launcher pods (so that
 `kubectl drain` retries while the VMI is migrated away). The VirtualMachine validator is
-served by kubevirt_vm_admission.py.
+served by vm_admission.py.
 """
 
 import json
@@ -13,7 +13,8 @@ import random
 
 from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import kubevirt_day2_admission, virt_common as vc
+from lab.controllers import virt_common as vc
+from lab.controllers.kubevirt import day2_admission
 from lab.webhooks import allow, mutate
 
 CLUSTER_INSTANCETYPE = "virtualmachineclusterinstancetype"
@@ -151,7 +152,7 @@ def validate_clone(api, request: dict) -> dict:
             and target.get("name") == source.get("name"):
         causes.append(_cause("spec.target.name", "Target name cannot be equal to source name when both are "
                                                  "VirtualMachines"))
-    causes += kubevirt_day2_admission.mac_address_causes(spec.get("newMacAddresses"))
+    causes += day2_admission.mac_address_causes(spec.get("newMacAddresses"))
     for index, item in enumerate(spec.get("patches") or []):
         try:
             json.loads(item)

@@ -26,7 +26,7 @@ import time
 from typing import Optional
 
 from lab.controllers import virt_common as vc
-from lab.controllers.kubevirt_vmi import (active_pod, build_launcher_pod, candidate_nodes, complete_pod,
+from lab.controllers.kubevirt.vmi import (active_pod, build_launcher_pod, candidate_nodes, complete_pod,
                                           ensure_launcher_pod, launcher_pods, pick_node, pod_constraints, run_pod,
                                           running_status, unschedulable_message)
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay

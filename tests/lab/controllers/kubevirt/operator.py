@@ -3,7 +3,7 @@
 - KubeVirt CR: finalizer, Deploying -> Deployed with Available/Progressing/Degraded/Created,
   observed/target versions. While it is Deployed, virt-api's admission webhooks are
   registered (virt-api-validator, virt-api-mutator, virt-operator-validator; the handlers
-  are in kubevirt_webhooks.py) and the common instancetypes and preferences are deployed
+  are in webhooks.py) and the common instancetypes and preferences are deployed
   (CommonInstancetypesDeployment, on by default). Deleting the KubeVirt CR removes them.
 - virt-handler placement: the KubeVirt `workloads.nodePlacement` (HCO's workloads placement)
   decides where virt-handler runs; a node with virt-handler carries
@@ -15,7 +15,8 @@
 
 import time
 
-from lab.controllers import kubevirt_day2_admission, virt_common as vc
+from lab.controllers import virt_common as vc
+from lab.controllers.kubevirt import day2_admission
 from lab.controllers.runtime import Controller, Watch, log, step_delay
 
 KUBEVIRT = ("kubevirt.io/v1", "KubeVirt")
@@ -57,7 +58,7 @@ def _configurations() -> list:
         _webhook("virt-launcher-eviction-interceptor.kubevirt.io", "/launcher-eviction-validate",
                  [_rule([""], ["v1"], ["pods/eviction"], ["*"])], failure="Ignore", side_effects="NoneOnDryRun"),
     ]
-    validator += kubevirt_day2_admission.webhooks(_webhook, _rule)
+    validator += day2_admission.webhooks(_webhook, _rule)
     mutator = [
         _webhook("virtualmachines-mutator.kubevirt.io", "/virtualmachines-mutate",
                  [_rule(["kubevirt.io"], ["v1"], ["virtualmachines"], ["CREATE", "UPDATE"])]),

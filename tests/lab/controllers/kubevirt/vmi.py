@@ -16,7 +16,7 @@ Deleting a VMI shuts it down: its pods go, the phase becomes Succeeded, finalize
 import copy
 import hashlib
 
-from lab.controllers import kubevirt_vmi_network as net
+from lab.controllers.kubevirt import network as net
 from lab.controllers import virt_common as vc
 from lab.controllers.runtime import Controller, Watch, log, now, owner_keys, step_delay
 

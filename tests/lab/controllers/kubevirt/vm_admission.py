@@ -23,9 +23,9 @@ import copy
 import re
 
 from lab.controllers import virt_common as vc
-from lab.controllers.kubevirt_vm import (apply_instancetype, apply_preference, set_default_network_interface,
+from lab.controllers.kubevirt.vm import (apply_instancetype, apply_preference, set_default_network_interface,
                                          set_default_volume_disks)
-from lab.controllers.kubevirt_webhooks import invalid
+from lab.controllers.kubevirt.webhooks import invalid
 from lab.webhooks import allow
 
 TEMPLATE_SPEC = "spec.template.spec"

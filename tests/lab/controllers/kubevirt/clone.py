@@ -24,7 +24,7 @@ import json
 from kubernetes.client.exceptions import ApiException
 
 from lab.controllers import virt_common as vc
-from lab.controllers.kubevirt_day2_admission import has_backend_storage
+from lab.controllers.kubevirt.day2_admission import has_backend_storage
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay
 
 CLONE_API = "clone.kubevirt.io/v1beta1"

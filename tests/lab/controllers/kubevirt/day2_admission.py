@@ -11,12 +11,12 @@ the VirtualMachineClone's new MAC addresses (KubeVirt v1.8.4).
   (persistent TPM or EFI) is refused; the spec is immutable.
 - Clones (`pkg/virt-api/webhooks/validating-webhook/admitters/vmclone-admitter.go`,
   `validateNewMacAddresses`): each new MAC address must parse as Go's net.ParseMAC does, and be
-  6 bytes long; kubevirt_webhooks.validate_clone asks `mac_address_causes`.
+  6 bytes long; webhooks.validate_clone asks `mac_address_causes`.
 """
 
 import re
 
-from lab.controllers import kubevirt_webhooks as kw  # a module reference: kubevirt_webhooks imports this one
+from lab.controllers.kubevirt import webhooks as kw  # a module reference: webhooks imports this one
 from lab.controllers import virt_common as vc
 from lab.webhooks import allow
 
