@@ -17,6 +17,7 @@ MTV_CSV = "mtv-operator.v2.12.5"
 TIMEOUT = 60
 
 
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 

@@ -1,0 +1,9 @@
+"""The kinds the simulated Forklift reads and writes."""
+
+GROUP_VERSION = "forklift.konveyor.io/v1beta1"
+PROVIDER = (GROUP_VERSION, "Provider")
+FORKLIFT_CONTROLLER = (GROUP_VERSION, "ForkliftController")
+CSV = ("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
+SECRET = ("v1", "Secret")
+OPERATOR_CSV_PREFIX = "mtv-operator."
+HOST_PROVIDER = "host"
