@@ -13,7 +13,9 @@ sharing `conditions`, `settings` and the collectors.
 
 from lab import paths, pki
 from lab.controllers.forklift.inventory import Collectors
-from lab.controllers.forklift.kinds import CSV, FORKLIFT_CONTROLLER, PROVIDER, SECRET
+from lab.controllers.forklift import maps
+from lab.controllers.forklift.kinds import (CSV, FORKLIFT_CONTROLLER, NAD, NETWORK_MAP, PROVIDER, SECRET, STORAGE_CLASS,
+                                           STORAGE_MAP)
 from lab.controllers.forklift.operator import reconcile_forklift_controller
 from lab.controllers.forklift.provider import make_reconcile
 from lab.controllers.forklift.web import InventoryServer
@@ -57,3 +59,7 @@ def setup(manager, webhooks):
                            gone=lambda api_, key: collectors.stop_named(*key), resync_seconds=60,
                            watches=[Watch(*SECRET, _providers_of_secret(api)),
                                     Watch(*FORKLIFT_CONTROLLER, _all_of(api, PROVIDER))]))
+    for name, kind, documents, destination in (("forklift-networkmap", NETWORK_MAP, "networks", NAD),
+                                                ("forklift-storagemap", STORAGE_MAP, "datastores", STORAGE_CLASS)):
+        manager.add(Controller(name, *kind, maps.make_reconcile(collectors, documents), resync_seconds=60,
+                               watches=[Watch(*PROVIDER, _all_of(api, kind)), Watch(*destination, _all_of(api, kind))]))

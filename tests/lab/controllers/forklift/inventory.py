@@ -117,3 +117,25 @@ class Collectors:
             if (meta["namespace"], meta["name"]) == (namespace, name):
                 self.stop(collector.uid)
 
+
+class NotFound(LookupError):
+    pass
+
+
+class NotUnique(LookupError):
+    pass
+
+
+def find(collector: Collector, kind: str, ref: dict) -> dict:
+    """A document by `id`, else by `name` (the inventory client's Finder.ByRef): NotFound, NotUnique."""
+    documents = collector.documents(kind)
+    if ref.get("id"):
+        if ref["id"] not in documents:
+            raise NotFound(ref["id"])
+        return documents[ref["id"]]
+    matches = [doc for doc in documents.values() if doc["name"] == ref.get("name")]
+    if not matches:
+        raise NotFound(ref.get("name"))
+    if len(matches) > 1:
+        raise NotUnique(ref.get("name"))
+    return matches[0]

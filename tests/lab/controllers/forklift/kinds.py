@@ -7,3 +7,7 @@ CSV = ("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
 SECRET = ("v1", "Secret")
 OPERATOR_CSV_PREFIX = "mtv-operator."
 HOST_PROVIDER = "host"
+NETWORK_MAP = (GROUP_VERSION, "NetworkMap")
+STORAGE_MAP = (GROUP_VERSION, "StorageMap")
+NAD = ("k8s.cni.cncf.io/v1", "NetworkAttachmentDefinition")
+STORAGE_CLASS = ("storage.k8s.io/v1", "StorageClass")
