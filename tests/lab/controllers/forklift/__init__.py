@@ -13,9 +13,9 @@ sharing `conditions`, `settings` and the collectors.
 
 from lab import paths, pki
 from lab.controllers.forklift.inventory import Collectors
-from lab.controllers.forklift import maps
-from lab.controllers.forklift.kinds import (CSV, FORKLIFT_CONTROLLER, NAD, NETWORK_MAP, PROVIDER, SECRET, STORAGE_CLASS,
-                                           STORAGE_MAP)
+from lab.controllers.forklift import maps, plan
+from lab.controllers.forklift.kinds import (CSV, FORKLIFT_CONTROLLER, NAD, NETWORK_MAP, PLAN, PROVIDER, SECRET,
+                                           STORAGE_CLASS, STORAGE_MAP, VIRTUAL_MACHINE)
 from lab.controllers.forklift.operator import reconcile_forklift_controller
 from lab.controllers.forklift.provider import make_reconcile
 from lab.controllers.forklift.web import InventoryServer
@@ -63,3 +63,6 @@ def setup(manager, webhooks):
                                                 ("forklift-storagemap", STORAGE_MAP, "datastores", STORAGE_CLASS)):
         manager.add(Controller(name, *kind, maps.make_reconcile(collectors, documents), resync_seconds=60,
                                watches=[Watch(*PROVIDER, _all_of(api, kind)), Watch(*destination, _all_of(api, kind))]))
+    manager.add(Controller("forklift-plan", *PLAN, plan.make_reconcile(collectors), resync_seconds=60,
+                           watches=[Watch(*kind, _all_of(api, PLAN)) for kind in (PROVIDER, NETWORK_MAP, STORAGE_MAP,
+                                                                                   VIRTUAL_MACHINE)]))

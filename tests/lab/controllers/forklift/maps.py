@@ -38,7 +38,7 @@ def _provider(api, conditions: Staged, ref: dict, role: str):
     return provider
 
 
-def _providers_valid(api, conditions: Staged, mp: dict):
+def providers_valid(api, conditions: Staged, mp: dict):
     pair = mp["spec"].get("provider") or {}
     source = _provider(api, conditions, pair.get("source"), "source")
     _provider(api, conditions, pair.get("destination"), "destination")
@@ -57,15 +57,16 @@ def _sources(conditions: Staged, collector, mp: dict, kind: str, what: str) -> l
                            reason="NotSet")
             continue
         try:
-            inv.find(collector, kind, ref)
+            found = inv.find(collector, kind, ref)
         except inv.NotFound:
             not_found.append(ref_string(ref))
             continue
         except inv.NotUnique:
             ambiguous.append(ref_string(ref))
             continue
-        if ref not in references:
-            references.append(ref)
+        resolved = {**ref, "id": found["id"], "name": found["name"]}  # the Finder resolves the ref in place
+        if resolved not in references:
+            references.append(resolved)
     if not_found:
         conditions.set(f"Source{what}NotValid", WARN, f"Source {what.lower()} not found.", reason="NotFound",
                        items=not_found)
@@ -110,7 +111,7 @@ def make_reconcile(collectors, kind: str):
         if current_settings(api) is None:
             return 10.0
         conditions = Staged((mp.get("status") or {}).get("conditions"))
-        source = _providers_valid(api, conditions, mp)
+        source = providers_valid(api, conditions, mp)
         references = None
         if source is not None:
             collector = collectors.get(source)
