@@ -80,7 +80,8 @@ def vm(id_: str, props: dict) -> dict:
         "cpuCount": props.get("config.hardware.numCPU", 0),
         "coresPerSocket": props.get("config.hardware.numCoresPerSocket", 0),
         "memoryMB": props.get("config.hardware.memoryMB", 0), "guestName": props.get("config.guestFullName") or "",
-        "guestNameFromVmwareTools": props.get("guest.guestFullName") or "", "hostName": props.get("guest.hostName") or "",
+        "guestNameFromVmwareTools": props.get("guest.guestFullName") or "",
+        "hostName": props.get("guest.hostName") or "",
         "guestId": props.get("config.guestId") or "", "ipAddress": props.get("guest.ipAddress") or "",
         "storageUsed": props.get("summary.storage.committed", 0),
         "devices": [{"kind": type(d).__name__.rsplit(".", 1)[-1], "key": d.key} for d in devices
@@ -134,7 +135,8 @@ def network(id_: str, props: dict) -> dict:
     if "key" in props:
         port_config = props.get("config.defaultPortConfig")
         vlan = getattr(getattr(port_config, "vlan", None), "vlanId", None)
-        document.update(variant="DvPortGroup", key=props["key"], dvSwitch=ref(props.get("config.distributedVirtualSwitch")),
+        document.update(variant="DvPortGroup", key=props["key"],
+                        dvSwitch=ref(props.get("config.distributedVirtualSwitch")),
                         vlanId=str(vlan) if isinstance(vlan, int) else "")
     return document
 

@@ -3,12 +3,14 @@
 The operator runs where OLM installed `mtv-operator` (a Succeeded CSV) and reconciles the
 ForkliftController of its namespace. Of what it deploys, the lab keeps what automation meets:
 the `host` Provider of the operator namespace (`templates/controller/provider-host.yml.j2`,
-"Setup default provider", created when the `kubevirt.io` API group exists) and the settings
-the controller is started with (settings.py). The controller runs while both exist.
+"Setup default provider", created when the `kubevirt.io` API group exists), forklift-api's
+Provider webhooks (webhooks.py) and the settings the controller is started with
+(settings.py). The controller runs while both exist.
 """
 
 from kubernetes.client.exceptions import ApiException
 
+from lab.controllers.forklift import webhooks
 from lab.controllers.forklift.kinds import CSV, FORKLIFT_CONTROLLER, HOST_PROVIDER, OPERATOR_CSV_PREFIX, PROVIDER
 from lab.controllers.forklift.settings import Settings
 
@@ -51,16 +53,19 @@ def host_provider(namespace: str) -> dict:
             "spec": {"type": "openshift", "secret": {}, "url": ""}}
 
 
-def reconcile_forklift_controller(api, controller: dict):
-    namespace = controller["metadata"]["namespace"]
-    if controller["metadata"].get("deletionTimestamp"):
+def make_reconcile(webhook_server):
+    def reconcile_forklift_controller(api, controller: dict):
+        namespace = controller["metadata"]["namespace"]
+        if controller["metadata"].get("deletionTimestamp"):
+            return None
+        if operator_csv(api, namespace) is None:
+            return 10.0  # no operator runs here (not installed, or not yet Succeeded)
+        webhooks.register(api, webhook_server)
+        if _kubevirt_served(api) and api.get(*PROVIDER, HOST_PROVIDER, namespace) is None:
+            try:
+                api.create(host_provider(namespace))
+            except ApiException as error:
+                if error.status != 409:
+                    raise
         return None
-    if operator_csv(api, namespace) is None:
-        return 10.0  # no operator runs here (not installed, or not yet Succeeded)
-    if _kubevirt_served(api) and api.get(*PROVIDER, HOST_PROVIDER, namespace) is None:
-        try:
-            api.create(host_provider(namespace))
-        except ApiException as error:
-            if error.status != 409:
-                raise
-    return None
+    return reconcile_forklift_controller

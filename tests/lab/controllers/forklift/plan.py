@@ -22,9 +22,9 @@ _DNS1123_SUBDOMAIN = re.compile(rf"^{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*$")
 GUEST_TOOLS_MESSAGE = ("VMware Tools issues detected. This may impact migration performance, guest OS detection, and "
                        "network configuration. Ensure VMware Tools are properly installed and running before "
                        "migration. If this is an encrypted VM, please turn the VM off manually before migration.")
-OFFLOAD_MIXED_MESSAGE = ("Copy offload is enabled. MTV does not support mixed copy methods. Each migration plan can use "
-                         "one migration strategy, either VDDK or copy offload. Check your storage map and VMs to ensure "
-                         "they are using the same migration strategy.")
+OFFLOAD_MIXED_MESSAGE = ("Copy offload is enabled. MTV does not support mixed copy methods. Each migration plan can "
+                         "use one migration strategy, either VDDK or copy offload. Check your storage map and VMs to "
+                         "ensure they are using the same migration strategy.")
 
 # VM condition: (type, reason, category, message), set when it has items (validateVM's order).
 VM_CONDITIONS = (
@@ -39,7 +39,8 @@ VM_CONDITIONS = (
     ("VMMissingChangedBlockTracking", "MissingChangedBlockTracking", CRITICAL,
      "Changed Block Tracking (CBT) has not been enabled on some VM. This feature is a prerequisite for VM warm "
      "migration."),
-    ("VMHasSnapshots", "NotValid", CRITICAL, "VM has pre-existing snapshots which are incompatible with warm migration"),
+    ("VMHasSnapshots", "NotValid", CRITICAL,
+     "VM has pre-existing snapshots which are incompatible with warm migration"),
     ("NotValid", None, CRITICAL, "TargetName is invalid."),
     ("DuplicateVM/targetName", "NotUnique", CRITICAL, "Duplicate targetName."),
     ("GuestToolsIssue", "NotValid", CRITICAL, GUEST_TOOLS_MESSAGE),

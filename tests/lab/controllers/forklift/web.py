@@ -122,7 +122,8 @@ class InventoryServer:
             attributes.update(verb="get", namespace=meta["namespace"], name=meta["name"])
         else:
             attributes.update(verb="list", namespace=namespace)
-        access = self.api.create({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "metadata": {},
+        access = self.api.create({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                                  "metadata": {},
                                   "spec": {"resourceAttributes": attributes, "user": user.get("username"),
                                            "groups": user.get("groups") or [], "uid": user.get("uid"),
                                            "extra": user.get("extra") or {}}})

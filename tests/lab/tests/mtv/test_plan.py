@@ -18,7 +18,8 @@ def world(kube, lab, mtv, core_v1, good_credentials):
     namespace = unique("test-plan")
     core_v1.create_namespace({"metadata": {"name": namespace}})
     core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": good_credentials})
-    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1], "metadata": {"name": "vcenter", "namespace": namespace},
+    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1],
+                 "metadata": {"name": "vcenter", "namespace": namespace},
                  "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"],
                           "secret": {"name": "vcenter", "namespace": namespace}}})
     kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")

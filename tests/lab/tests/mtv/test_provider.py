@@ -2,7 +2,11 @@
 (v2.12.5) does it: conditions, phases, `status.fingerprint`."""
 
 import hashlib
+import json
 import ssl
+
+import pytest
+from kubernetes.client.exceptions import ApiException
 
 from mtv_helpers import PROVIDER, condition, unique
 
@@ -97,3 +101,19 @@ def test_sdk_endpoint_esxi_against_a_vcenter_fails(kube, vsphere_provider, good_
                         "ConnectionFailed")
     assert condition(provider, "ConnectionTestFailed")["message"] == (
         "Connection test, failed: provider sdkEndpoint is set to ESXi but the URL points to a vCenter server")
+
+
+def test_a_vsphere_provider_without_sdk_endpoint_reads_back_vcenter(kube, vsphere_provider, good_credentials):
+    """pkg/forklift-api/webhooks/mutating-webhook/mutators/provider-mutator.go setSdkEndpointIfNeeded (v2.12.5):
+    the mutating webhook the operator registers adds settings.sdkEndpoint: vcenter."""
+    provider = vsphere_provider(unique("vcenter"), good_credentials)
+    assert provider["spec"]["settings"] == {"sdkEndpoint": "vcenter"}
+
+
+def test_an_unknown_sdk_endpoint_is_refused(kube, vsphere_provider, good_credentials):
+    """pkg/forklift-api/webhooks/validating-webhook/admitters/provider-admitter.go validateSdkEndpointType
+    (v2.12.5): only vcenter and esxi; the refusal is a 400."""
+    with pytest.raises(ApiException) as refused:
+        vsphere_provider(unique("vcenter"), good_credentials, settings={"sdkEndpoint": "vsphere"})
+    assert refused.value.status == 400
+    assert "vSphere provider is set with an invalid SDK endpoint type" in json.loads(refused.value.body)["message"]
