@@ -15,7 +15,7 @@ from typing import Callable
 
 from kubernetes import client
 
-from lab import build, kubeconfig, paths, pki, seed
+from lab import build, kubeconfig, paths, pki, seed, vcsim_inventory
 from lab.state import LOOPBACK, Lab
 
 
@@ -169,8 +169,10 @@ def _vcsim_ready(lab: Lab) -> bool:
 
 def _vcsim_vars(lab: Lab) -> dict:
     port = lab.port("vcsim")
+    # The simulated Forklift's inventory service (lab.controllers.forklift) serves on this port.
     return {"vcsim_url": f"https://{LOOPBACK}:{port}/sdk", "vcsim_host": LOOPBACK,
-            "vcsim_port": port}
+            "vcsim_port": port,
+            "forklift_inventory_url": f"https://{LOOPBACK}:{lab.port('forklift-inventory')}"}
 
 
 # --- later lab parts: started when their package exists -------------------------------------
@@ -208,6 +210,7 @@ COMPONENTS = (
     Step("seed", lambda lab: seed.run(lab.kubeconfig, lab.api_url)),
     Service("kube-controller-manager", _kcm_command, _kcm_ready),
     Service("vcsim", _vcsim_command, _vcsim_ready, _vcsim_vars),
+    Step("vcsim-inventory", vcsim_inventory.seed),
     Service("ontap", _ontap_command, lambda lab: lab.path("ontap", "endpoint.json").exists(),
             _ontap_vars, enabled=_package_present("ontap")),
     Service("controllers", _controllers_command, controllers_ready,
