@@ -179,7 +179,9 @@ def _phase(vmi) -> str:
 
 
 def _dry_run(options: dict):
-    return "All" if "All" in (options.get("dryRun") or []) else None
+    """The dryRun value for the API server, which refuses any but All (an unknown one is not dropped)."""
+    values = options.get("dryRun") or []
+    return next((value for value in values if value != "All"), "All") if values else None
 
 
 def _patch(api, kind: tuple, obj: dict, operations: list, options: dict, status: bool = False):

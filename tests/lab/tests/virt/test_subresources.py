@@ -140,10 +140,15 @@ def test_a_manual_vm_starts_and_stops_through_state_change_requests(stack, kube,
 
 def test_a_dry_run_stop_changes_nothing(stack, kube, namespace, api_client):
     """KubeVirt v1.8.4 lifecycle.go StopVMRequestHandler: StopOptions.dryRun reaches the patch
-    (metav1.PatchOptions{DryRun}), so the API server persists nothing."""
+    (metav1.PatchOptions{DryRun}), so the API server persists nothing, and refuses a value other than
+    All, which virt-api passes on as an internal error."""
     name = running_vm(kube, namespace, stack.san)
     uid = kube.get(*VMI, name, namespace)["metadata"]["uid"]
     assert put(api_client, namespace, name, "stop", {"dryRun": ["All"]}) is None
+    assert run_strategy(kube, namespace, name) == "Always"
+    bogus = refusal(api_client, namespace, name, "stop", {"dryRun": ["Bogus"]})
+    assert bogus.status == 500 and message(bogus).startswith("Internal error occurred: ")
+    assert "Bogus" in message(bogus)
     assert run_strategy(kube, namespace, name) == "Always"
     assert kube.get(*VMI, name, namespace)["metadata"]["uid"] == uid
 
