@@ -102,6 +102,26 @@ def _apiserver_command(lab: Lab) -> list:
         f"--audit-policy-file={paths.LAB_DIR / 'audit-policy.yaml'}",
         f"--audit-log-path={lab.audit_log}", "--audit-log-format=json",
         "--audit-log-maxbackup=0", "--audit-log-maxsize=0",
+        *_aggregation_flags(lab),
+    ]
+
+
+FRONT_PROXY_CLIENT = "front-proxy-client"
+
+
+def _aggregation_flags(lab: Lab) -> list:
+    """The aggregation layer, as kubeadm sets it up: a front-proxy CA of its own (so no user's
+    client cert can pose as the proxy), whose client cert the API server presents to aggregated
+    API servers, naming the user in X-Remote-* headers."""
+    front_proxy = pki.CA.create(lab.path("pki", "front-proxy"))
+    proxy_client = front_proxy.issue(FRONT_PROXY_CLIENT, FRONT_PROXY_CLIENT)
+    return [
+        f"--requestheader-client-ca-file={front_proxy.cert_path}",
+        f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        f"--proxy-client-cert-file={proxy_client.cert}", f"--proxy-client-key-file={proxy_client.key}",
     ]
 
 
