@@ -102,7 +102,7 @@ migrations:
     target_node: {description: The node it migrated to., type: str}
     node: {description: The node the VM runs on now., type: str}
     duration_seconds: {description: From the migration's creation to its end., type: int}
-    reason: {description: Why it failed, in KubeVirt's words., type: str}
+    reason: {description: "Why it failed, in KubeVirt's words.", type: str}
   sample: [{vm: rhel9-on-ontap, namespace: vms, outcome: migrated, source_node: worker-1, target_node: worker-2}]
 changes:
   description: The migrations created (in check mode, that would be).
