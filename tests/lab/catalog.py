@@ -143,6 +143,31 @@ PACKAGES = {
         "minKubeVersion": "1.27.0",
         "capabilities": "Seamless Upgrades",
     },
+    # medik8s/node-maintenance-operator v0.20.1 (the release whose CRD the lab serves; bundle/manifests at that
+    # tag): AllNamespaces only, one validating webhook for NodeMaintenances.
+    "node-maintenance-operator": {
+        "defaultChannel": "stable",
+        "displayName": "Node Maintenance Operator",
+        "provider": "Medik8s",
+        "channels": {"stable": [{"name": "node-maintenance-operator.v0.20.1", "version": "0.20.1"}]},
+        "installModes": _modes(False, False, False, True),
+        "owned": [{"name": "nodemaintenances.nodemaintenance.medik8s.io", "version": "v1beta1",
+                   "kind": "NodeMaintenance", "displayName": "Node Maintenance",
+                   "description": "NodeMaintenance is the Schema for the nodemaintenances API"}],
+        "deployments": ["node-maintenance-operator-controller-manager"],
+        "webhooks": [
+            {"type": "ValidatingAdmissionWebhook", "generateName": "vnodemaintenance.kb.io",
+             "deploymentName": "node-maintenance-operator-controller-manager", "containerPort": 443,
+             "webhookPath": "/validate-nodemaintenance-medik8s-io-v1beta1-nodemaintenance",
+             "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": "Fail",
+             "timeoutSeconds": 15,
+             "rules": [{"apiGroups": ["nodemaintenance.medik8s.io"], "apiVersions": ["v1beta1"],
+                        "operations": ["CREATE", "UPDATE"], "resources": ["nodemaintenances"]}]},
+        ],
+        "keywords": ["medik8s", "Node-maintenance", "nmo"],
+        "description": "Node Maintenance Operator puts nodes into maintenance: it cordons and drains them.",
+        "minKubeVersion": "1.23.0",
+    },
 }
 
 
@@ -199,6 +224,7 @@ def csv_spec(package_name: str, entry: dict) -> dict:
         "kubevirt-hyperconverged":
             "registry.redhat.io/container-native-virtualization/hyperconverged-cluster-operator-rhel9",
         "mtv-operator": "registry.redhat.io/migration-toolkit-virtualization/mtv-rhel9-operator",
+        "node-maintenance-operator": "quay.io/medik8s/node-maintenance-operator",
     }[package_name]
     deployments = [{
         "name": name,
