@@ -90,8 +90,9 @@ integration: venv collection lab-build
 molecule: venv collection lab-build
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH molecule test --all
 
-bench: venv
+bench: venv collection lab-build
 	$(PY) tests/bench/wait_latency.py
+	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/drain.py
 
 lab-up: venv
 	$(PY) -m lab up
