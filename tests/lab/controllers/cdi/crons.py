@@ -22,7 +22,7 @@ import os
 
 from lab.controllers.cdi import storage as cdi_storage
 from lab.controllers.cdi.datavolumes import ANN_IMMEDIATE
-from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, condition, patch_status
+from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, condition
 from lab.controllers.runtime import Controller, Watch, now
 
 LABEL_CRON = "cdi.kubevirt.io/dataImportCron"
@@ -66,7 +66,7 @@ def reconcile_cron(api, cron: dict):
         status.update(currentImports=[], conditions=[
             condition(conditions, "Progressing", "False", "NoImport", "No current import"),
             condition(conditions, "UpToDate", "False", "NoDigest", "No source digest")])
-        patch_status(api, cron, status)
+        api.replace_status(cron, status)
         return None
     if known != digest:
         cron = api.patch(cron, {"metadata": {"annotations": {ANN_DESIRED_DIGEST: digest}}})
@@ -75,14 +75,14 @@ def reconcile_cron(api, cron: dict):
         status.update(currentImports=[], conditions=[
             condition(conditions, "Progressing", "False", "NotAuthorized", "Not authorized to create DataVolume"),
             condition(conditions, "UpToDate", "False", "Outdated", "Source digest updated since last import")])
-        patch_status(api, cron, status)
+        api.replace_status(cron, status)
         return None
     if not _imported(api, cron, name, namespace, source_format, labels, template):
         conditions = cron.get("status", {}).get("conditions")
         status.update(currentImports=[{"DataVolumeName": name, "Digest": digest}], conditions=[
             condition(conditions, "Progressing", "True", "ImportProgressing", "Import is progressing"),
             condition(conditions, "UpToDate", "False", "ImportProgressing", "Import is progressing")])
-        patch_status(api, cron, status)
+        api.replace_status(cron, status)
         return WAIT
     source = {"snapshot" if source_format == "snapshot" else "pvc": {"namespace": namespace, "name": name}}
     data_source = api.get(CDI, "DataSource", spec["managedDataSource"], namespace)
@@ -97,7 +97,7 @@ def reconcile_cron(api, cron: dict):
                   lastImportTimestamp=status.get("lastImportTimestamp") or now(), conditions=[
                       condition(conditions, "Progressing", "False", "NoImport", "No current import"),
                       condition(conditions, "UpToDate", "True", "UpToDate", "Latest import is up to date")])
-    patch_status(api, cron, status)
+    api.replace_status(cron, status)
     return None
 
 

@@ -4,10 +4,11 @@ import json
 
 from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import virt_common as vc
-from lab.controllers.hco.operands import (CDI, CDI_NAME, DIC, FINALIZER, KUBEVIRT, KUBEVIRT_NAME, OS_IMAGES,
+from lab.controllers.conditions import condition_true, set_condition
+from lab.controllers.hco.operands import (CDI, CDI_NAME, DIC, FINALIZER, HCO_NAME, KUBEVIRT, KUBEVIRT_NAME, OS_IMAGES,
                                           cron_schedule, delete_boot_sources, desired_cdi, desired_kubevirt,
                                           ensure_boot_sources, operator_csv)
+from lab.controllers.patches import merge_patch_to
 from lab.controllers.runtime import log, step_delay
 
 
@@ -21,18 +22,18 @@ CDI_OWNED = ("uninstallStrategy", "config", "certConfig", "infra", "workload")
 def _put_back(api, operand: dict, wanted: dict, owned: tuple) -> dict:
     """Make the operand's spec fields HCO owns exactly what HCO wants (HCO updates them so)."""
     current = {k: operand["spec"][k] for k in owned if k in operand["spec"]}
-    change = vc.merge_patch_to(current, {k: wanted[k] for k in owned if k in wanted})
+    change = merge_patch_to(current, {k: wanted[k] for k in owned if k in wanted})
     if not change or operand["metadata"].get("deletionTimestamp"):
         return operand
-    return vc.patch(api, operand, {"spec": change}, guarded=False) or operand
+    return api.patch(operand, {"spec": change})
 
 
 def _kubevirt_available(kv) -> bool:
-    return bool(kv) and (kv.get("status") or {}).get("phase") == "Deployed" and vc.condition_true(kv, "Available")
+    return bool(kv) and (kv.get("status") or {}).get("phase") == "Deployed" and condition_true(kv, "Available")
 
 
 def _kubevirt_progressing(kv) -> bool:
-    return bool(kv) and (vc.condition_true(kv, "Progressing") or
+    return bool(kv) and (condition_true(kv, "Progressing") or
                          (kv.get("status") or {}).get("observedGeneration") != kv["metadata"].get("generation"))
 
 
@@ -56,27 +57,27 @@ def _finalize(api, hc: dict):
     if kv is not None:
         pending = True
         if not kv["metadata"].get("deletionTimestamp"):
-            vc.delete(api, *KUBEVIRT, KUBEVIRT_NAME, namespace)
+            api.delete(*KUBEVIRT, KUBEVIRT_NAME, namespace)
     cdi = api.get(*CDI, CDI_NAME)
     if cdi is not None:
         pending = True
         if not cdi["metadata"].get("deletionTimestamp"):
-            vc.delete(api, *CDI, CDI_NAME)
+            api.delete(*CDI, CDI_NAME)
     boot_namespace = hc["spec"].get("commonBootImageNamespace") or OS_IMAGES
     if not delete_boot_sources(api, boot_namespace):
         pending = True
     if pending:
-        conditions = vc.set_condition((hc.get("status") or {}).get("conditions"), "Available", "False",
-                                      "Deleting", "HyperConverged is being deleted")
-        vc.update_status(api, hc, {"conditions": conditions})
+        conditions = set_condition((hc.get("status") or {}).get("conditions"), "Available", "False",
+                                   "Deleting", "HyperConverged is being deleted")
+        api.patch_status(hc, {"conditions": conditions}, guarded=True)
         return step_delay()
-    vc.remove_finalizer(api, hc, FINALIZER)
+    api.remove_finalizer(hc, FINALIZER)
     return None
 
 
 def reconcile_hyperconverged(api, hc: dict):
     meta = hc["metadata"]
-    if meta["name"] != vc.HCO_NAME:
+    if meta["name"] != HCO_NAME:
         return None  # HCO watches only its one NamespacedName
     csv = operator_csv(api, meta["namespace"])
     if csv is None:
@@ -86,22 +87,20 @@ def reconcile_hyperconverged(api, hc: dict):
             return _finalize(api, hc)
         return None
     version = csv["spec"].get("version", "")
-    hc = vc.add_finalizer(api, hc, FINALIZER)
-    if hc is None:
-        return 0.05
+    hc = api.add_finalizer(hc, FINALIZER)
 
     namespace = meta["namespace"]
     # Operands: create, or put HCO's opinion back (HCO owns their spec).
     kv = api.get(*KUBEVIRT, KUBEVIRT_NAME, namespace)
     wanted_kv = desired_kubevirt(hc, version)
     if kv is None:
-        kv = vc.create(api, wanted_kv)
+        kv = api.create_if_absent(wanted_kv)
     else:
         kv = _put_back(api, kv, wanted_kv["spec"], KUBEVIRT_OWNED)
     cdi = api.get(*CDI, CDI_NAME)
     wanted_cdi = desired_cdi(hc, version)
     if cdi is None:
-        cdi = vc.create(api, wanted_cdi)
+        cdi = api.create_if_absent(wanted_cdi)
     else:
         cdi = _put_back(api, cdi, wanted_cdi["spec"], CDI_OWNED)
     if not hc["spec"].get("evictionStrategy"):
@@ -111,7 +110,7 @@ def reconcile_hyperconverged(api, hc: dict):
         # mutating webhook does; here an update, which HCO's validating webhook checks by dry-running the
         # operands' update, so it comes once they exist.)
         try:
-            vc.patch(api, hc, {"spec": {"evictionStrategy": "LiveMigrate" if len(workers) > 1 else "None"}})
+            api.patch(hc, {"spec": {"evictionStrategy": "LiveMigrate" if len(workers) > 1 else "None"}}, guarded=True)
         except ApiException as error:  # e.g. the dry-run update of an operand met a conflict: next round
             log.info("hco: defaulting evictionStrategy refused (%s); retrying", error.reason)
         return 0.05
@@ -130,36 +129,36 @@ def reconcile_hyperconverged(api, hc: dict):
                 ("Progressing", "True", "Init", "Initializing HyperConverged cluster"),
                 ("Degraded", "False", "Init", "Initializing HyperConverged cluster"),
                 ("Upgradeable", "Unknown", "Init", "Initializing HyperConverged cluster")):
-            conditions = vc.set_condition(conditions, type_, state, reason, message, **common)
+            conditions = set_condition(conditions, type_, state, reason, message, **common)
     elif not ready:
         missing = "KubeVirt" if not _kubevirt_available(kv) else "CDI"
         reason = "KubeVirtNotAvailable" if missing == "KubeVirt" else "CDINotAvailable"
-        conditions = vc.set_condition(conditions, "ReconcileComplete", "True", "ReconcileCompleted",
-                                      "Reconcile completed successfully", **common)
-        conditions = vc.set_condition(conditions, "Available", "False", reason,
-                                      f"{missing} is not available: Deploying", **common)
-        conditions = vc.set_condition(conditions, "Progressing", "True", reason.replace("NotAvailable", "Progressing"),
-                                      f"{missing} is progressing: Deploying", **common)
-        conditions = vc.set_condition(conditions, "Degraded", "False", "ReconcileCompleted",
-                                      "Reconcile completed successfully", **common)
-        conditions = vc.set_condition(conditions, "Upgradeable", "False", reason,
-                                      f"{missing} is not upgradeable: Deploying", **common)
+        conditions = set_condition(conditions, "ReconcileComplete", "True", "ReconcileCompleted",
+                                   "Reconcile completed successfully", **common)
+        conditions = set_condition(conditions, "Available", "False", reason,
+                                   f"{missing} is not available: Deploying", **common)
+        conditions = set_condition(conditions, "Progressing", "True", reason.replace("NotAvailable", "Progressing"),
+                                   f"{missing} is progressing: Deploying", **common)
+        conditions = set_condition(conditions, "Degraded", "False", "ReconcileCompleted",
+                                   "Reconcile completed successfully", **common)
+        conditions = set_condition(conditions, "Upgradeable", "False", reason,
+                                   f"{missing} is not upgradeable: Deploying", **common)
     elif _kubevirt_progressing(kv):
-        conditions = vc.set_condition(conditions, "ReconcileComplete", "True", "ReconcileCompleted",
-                                      "Reconcile completed successfully", **common)
-        conditions = vc.set_condition(conditions, "Available", "True", "ReconcileCompleted",
-                                      "Reconcile completed successfully", **common)
-        conditions = vc.set_condition(conditions, "Progressing", "True", "KubeVirtProgressing",
-                                      "KubeVirt is progressing: DeploymentInProgress", **common)
-        conditions = vc.set_condition(conditions, "Degraded", "False", "ReconcileCompleted",
-                                      "Reconcile completed successfully", **common)
-        conditions = vc.set_condition(conditions, "Upgradeable", "False", "KubeVirtProgressing",
-                                      "KubeVirt is progressing: DeploymentInProgress", **common)
+        conditions = set_condition(conditions, "ReconcileComplete", "True", "ReconcileCompleted",
+                                   "Reconcile completed successfully", **common)
+        conditions = set_condition(conditions, "Available", "True", "ReconcileCompleted",
+                                   "Reconcile completed successfully", **common)
+        conditions = set_condition(conditions, "Progressing", "True", "KubeVirtProgressing",
+                                   "KubeVirt is progressing: DeploymentInProgress", **common)
+        conditions = set_condition(conditions, "Degraded", "False", "ReconcileCompleted",
+                                   "Reconcile completed successfully", **common)
+        conditions = set_condition(conditions, "Upgradeable", "False", "KubeVirtProgressing",
+                                   "KubeVirt is progressing: DeploymentInProgress", **common)
     else:
         for type_, state in (("ReconcileComplete", "True"), ("Available", "True"), ("Progressing", "False"),
                              ("Degraded", "False"), ("Upgradeable", "True")):
-            conditions = vc.set_condition(conditions, type_, state, "ReconcileCompleted",
-                                          "Reconcile completed successfully", **common)
+            conditions = set_condition(conditions, type_, state, "ReconcileCompleted",
+                                       "Reconcile completed successfully", **common)
     nodes = api.list("v1", "Node")
     workers = [n for n in nodes if "node-role.kubernetes.io/worker" in (n["metadata"].get("labels") or {})]
     masters = [n for n in nodes if "node-role.kubernetes.io/control-plane" in (n["metadata"].get("labels") or {})]
@@ -192,5 +191,5 @@ def reconcile_hyperconverged(api, hc: dict):
                                       sort_keys=True, default=str)
     if comparable(old) != comparable(new) or [r["name"] for r in old.get("relatedObjects") or []] != \
             [r["name"] for r in related]:
-        vc.update_status(api, hc, new)
+        api.patch_status(hc, new, guarded=True)
     return None if settled else step_delay()

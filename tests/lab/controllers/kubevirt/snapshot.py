@@ -19,7 +19,11 @@ adopts the PVC), then creates or updates the target VM to use them (`restores[]`
 
 import copy
 
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import condition_true, set_condition
+from lab.controllers.kubevirt.cluster_config import kubevirt
+from lab.controllers.kubevirt.volumes import volume_claim, volume_snapshot_class
+from lab.controllers.objects import age, owner_reference, quantity
+from lab.controllers.patches import json_patch
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay
 
 SNAP_API = "snapshot.kubevirt.io/v1beta1"
@@ -85,27 +89,28 @@ def _lock(api, vm: dict, name: str) -> bool:
         return True
     if current or (vm.get("status") or {}).get("restoreInProgress"):
         return False
-    return vc.update_status(api, vm, {"snapshotInProgress": name}) is not None
+    api.patch_status(vm, {"snapshotInProgress": name}, guarded=True)
+    return True
 
 
 def _unlock(api, namespace: str, vm_name: str, name: str) -> None:
     vm = api.get(*VM, vm_name, namespace)
     if vm is not None and (vm.get("status") or {}).get("snapshotInProgress") == name:
-        vc.update_status(api, vm, {"snapshotInProgress": None})
+        api.patch_status(vm, {"snapshotInProgress": None}, guarded=True)
 
 
 def _backups(api, snapshot: dict, vm: dict) -> list:
     namespace = snapshot["metadata"]["namespace"]
     backups = []
     for volume in _volumes(vm):
-        claim = vc.volume_claim(volume)
+        claim = volume_claim(volume)
         if not claim:
             continue
         pvc = api.get(*PVC, claim, namespace)
         if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
             continue
         storage_class = (pvc.get("spec") or {}).get("storageClassName")
-        if not storage_class or not vc.volume_snapshot_class(api, storage_class)[0]:
+        if not storage_class or not volume_snapshot_class(api, storage_class)[0]:
             continue  # excluded: no VolumeSnapshotClass serves this disk
         meta = pvc["metadata"]
         simple = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if meta.get(k)}
@@ -127,7 +132,7 @@ def _unbound_claims(api, vm: dict) -> list:
     namespace = vm["metadata"]["namespace"]
     out = []
     for volume in _volumes(vm):
-        claim = vc.volume_claim(volume)
+        claim = volume_claim(volume)
         if claim:
             pvc = api.get(*PVC, claim, namespace)
             if pvc is not None and (pvc.get("status") or {}).get("phase") != "Bound":
@@ -150,44 +155,42 @@ def reconcile_snapshot(api, snapshot: dict):
         _unlock(api, namespace, source_name, meta["name"])
         content_ready = bool(((content or {}).get("status") or {}).get("readyToUse"))
         if content is not None and (spec.get("deletionPolicy", "Delete") == "Delete" or not content_ready):
-            vc.delete(api, *CONTENT, content["metadata"]["name"], namespace)
+            api.delete(*CONTENT, content["metadata"]["name"], namespace)
         if phase != "Deleting":
-            conditions = vc.set_condition(status.get("conditions"), "Progressing", "False",
-                                          "VM snapshot is deleting", probe=True)
-            vc.update_status(api, snapshot, {"phase": "Deleting", "conditions": conditions})
+            conditions = set_condition(status.get("conditions"), "Progressing", "False",
+                                       "VM snapshot is deleting", probe=True)
+            api.patch_status(snapshot, {"phase": "Deleting", "conditions": conditions}, guarded=True)
             return 0.05
-        vc.remove_finalizer(api, snapshot, SNAPSHOT_FINALIZER)
+        api.remove_finalizer(snapshot, SNAPSHOT_FINALIZER)
         return None
-    if vc.kubevirt(api) is None:
+    if kubevirt(api) is None:
         return 10.0
     if phase in ("Succeeded", "Failed"):
         _unlock(api, namespace, source_name, meta["name"])
         if phase == "Succeeded" and content is not None:
             ready = bool((content.get("status") or {}).get("readyToUse"))
             if ready != bool(status.get("readyToUse")):
-                conditions = vc.set_condition(status.get("conditions"), "Ready", "True" if ready else "False",
-                                              "Ready" if ready else "Not ready", probe=True)
-                vc.update_status(api, snapshot, {"readyToUse": ready, "conditions": conditions})
+                conditions = set_condition(status.get("conditions"), "Ready", "True" if ready else "False",
+                                           "Ready" if ready else "Not ready", probe=True)
+                api.patch_status(snapshot, {"readyToUse": ready, "conditions": conditions}, guarded=True)
         return None
-    snapshot = vc.add_finalizer(api, snapshot, SNAPSHOT_FINALIZER)
-    if snapshot is None:
-        return 0.05
+    snapshot = api.add_finalizer(snapshot, SNAPSHOT_FINALIZER)
     vm = api.get(*VM, source_name, namespace) if (spec.get("source") or {}).get("kind") == "VirtualMachine" else None
     new = {"readyToUse": bool(status.get("readyToUse"))}
     conditions = status.get("conditions") or []
     deadline = _duration(spec.get("failureDeadline") or "5m")
-    if vc.age(snapshot) > deadline and not (content and (content.get("status") or {}).get("creationTime")):
-        conditions = vc.set_condition(conditions, "Failure", "True", "snapshot deadline exceeded", probe=True)
-        conditions = vc.set_condition(conditions, "Progressing", "False", "Operation failed", probe=True)
-        conditions = vc.set_condition(conditions, "Ready", "False", "Not ready", probe=True)
-        vc.update_status(api, snapshot, {"phase": "Failed", "conditions": conditions})
+    if age(snapshot) > deadline and not (content and (content.get("status") or {}).get("creationTime")):
+        conditions = set_condition(conditions, "Failure", "True", "snapshot deadline exceeded", probe=True)
+        conditions = set_condition(conditions, "Progressing", "False", "Operation failed", probe=True)
+        conditions = set_condition(conditions, "Ready", "False", "Not ready", probe=True)
+        api.patch_status(snapshot, {"phase": "Failed", "conditions": conditions}, guarded=True)
         if content is not None:
-            vc.delete(api, *CONTENT, content["metadata"]["name"], namespace)
+            api.delete(*CONTENT, content["metadata"]["name"], namespace)
         return None
     if vm is None:
-        conditions = vc.set_condition(conditions, "Progressing", "False", "Source does not exist", probe=True)
-        conditions = vc.set_condition(conditions, "Ready", "False", "Not ready", probe=True)
-        vc.update_status(api, snapshot, {**new, "phase": "InProgress", "conditions": conditions})
+        conditions = set_condition(conditions, "Progressing", "False", "Source does not exist", probe=True)
+        conditions = set_condition(conditions, "Ready", "False", "Not ready", probe=True)
+        api.patch_status(snapshot, {**new, "phase": "InProgress", "conditions": conditions}, guarded=True)
         return 5.0
     new["sourceUID"] = vm["metadata"]["uid"]
     online = api.get(*VMI, source_name, namespace) is not None
@@ -197,7 +200,7 @@ def reconcile_snapshot(api, snapshot: dict):
         if locked:
             vm = api.get(*VM, source_name, namespace)
             backups = _backups(api, snapshot, vm)
-            created = vc.create(api, {
+            created = api.create_if_absent({
                 "apiVersion": SNAP_API, "kind": "VirtualMachineSnapshotContent",
                 "metadata": {"name": content_name(snapshot), "namespace": namespace,
                              "finalizers": [CONTENT_FINALIZER]},
@@ -210,15 +213,15 @@ def reconcile_snapshot(api, snapshot: dict):
         else:
             message = "Source not locked" if not unbound else \
                 f"Source not locked: waiting for PVC(s) {', '.join(unbound)} to be bound"
-        conditions = vc.set_condition(conditions, "Progressing", "True" if locked else "False", message,
-                                      probe=True)
-        conditions = vc.set_condition(conditions, "Ready", "False", "Not ready", probe=True)
+        conditions = set_condition(conditions, "Progressing", "True" if locked else "False", message,
+                                   probe=True)
+        conditions = set_condition(conditions, "Ready", "False", "Not ready", probe=True)
         new.update(phase="InProgress", conditions=conditions)
         if online:
             indications = ["NoGuestAgent", "Online"]
             new.update(indications=indications,
                        sourceIndications=[{"indication": i, "message": INDICATIONS[i]} for i in indications])
-        vc.update_status(api, snapshot, new)
+        api.patch_status(snapshot, new, guarded=True)
         return step_delay()
 
     content_status = content.get("status") or {}
@@ -230,7 +233,7 @@ def reconcile_snapshot(api, snapshot: dict):
         new["error"] = content_status["error"]
     if content_status.get("creationTime"):
         new["phase"] = "Succeeded"
-        conditions = vc.set_condition(conditions, "Progressing", "False", "Operation complete", probe=True)
+        conditions = set_condition(conditions, "Progressing", "False", "Operation complete", probe=True)
         vm_copy = (content["spec"].get("source") or {}).get("virtualMachine") or {}
         backed_up = {b["volumeName"] for b in content["spec"].get("volumeBackups") or []}
         names = [v["name"] for v in _volumes(vm_copy)]
@@ -239,15 +242,15 @@ def reconcile_snapshot(api, snapshot: dict):
         _unlock(api, namespace, source_name, meta["name"])
     else:
         new["phase"] = "InProgress"
-        conditions = vc.set_condition(conditions, "Progressing", "True", "Source locked and operation in progress",
-                                      probe=True)
+        conditions = set_condition(conditions, "Progressing", "True", "Source locked and operation in progress",
+                                   probe=True)
     ready = new["readyToUse"]
-    conditions = vc.set_condition(conditions, "Ready", "True" if ready else "False",
-                                  "Ready" if ready else "Not ready", probe=True)
+    conditions = set_condition(conditions, "Ready", "True" if ready else "False",
+                               "Ready" if ready else "Not ready", probe=True)
     if content_status.get("error") and not ready:
-        conditions = vc.set_condition(conditions, "Progressing", "False", "In error state", probe=True)
+        conditions = set_condition(conditions, "Progressing", "False", "In error state", probe=True)
     new["conditions"] = conditions
-    vc.update_status(api, snapshot, new)
+    api.patch_status(snapshot, new, guarded=True)
     return None if new["phase"] == "Succeeded" and ready else step_delay()
 
 
@@ -261,7 +264,7 @@ def reconcile_content(api, content: dict):
     snapshot_gone = snapshot is None or snapshot["metadata"].get("deletionTimestamp")
     if snapshot_gone or meta.get("deletionTimestamp"):
         if CONTENT_FINALIZER in (meta.get("finalizers") or []):
-            vc.remove_finalizer(api, content, CONTENT_FINALIZER)
+            api.remove_finalizer(content, CONTENT_FINALIZER)
         return None
     status = dict(content.get("status") or {})
     created_before = bool(status.get("creationTime"))
@@ -279,16 +282,16 @@ def reconcile_content(api, content: dict):
                 continue
             pvc = backup["persistentVolumeClaim"]
             storage_class = (pvc.get("spec") or {}).get("storageClassName")
-            snapshot_class, error = vc.volume_snapshot_class(api, storage_class) if storage_class else ("", None)
+            snapshot_class, error = volume_snapshot_class(api, storage_class) if storage_class else ("", None)
             if not snapshot_class:
                 statuses.append({"volumeSnapshotName": name, "readyToUse": False,
                                  **({"error": {"message": error, "time": now()}} if error else {})})
                 continue
-            snap = vc.create(api, {
+            snap = api.create_if_absent({
                 "apiVersion": VOLUME_SNAPSHOT[0], "kind": "VolumeSnapshot",
                 "metadata": {"name": name, "namespace": namespace,
                              "labels": {SOURCE_NAME: vm_name, SOURCE_NAMESPACE: namespace},
-                             "ownerReferences": [vc.owner_reference(content)]},
+                             "ownerReferences": [owner_reference(content)]},
                 "spec": {"source": {"persistentVolumeClaimName": pvc["metadata"]["name"]},
                          "volumeSnapshotClassName": snapshot_class}})
             if snap is not None:
@@ -322,7 +325,7 @@ def reconcile_content(api, content: dict):
         new["error"] = None
     if any(status.get(k) != v for k, v in new.items() if k not in ("error",)) or \
             bool(new.get("error")) != bool(status.get("error")):
-        vc.update_status(api, content, new)
+        api.patch_status(content, new, guarded=True)
     return None if ready else step_delay()
 
 
@@ -334,18 +337,18 @@ def _restore_value(restore: dict) -> str:
 
 def _restore_conditions(restore: dict, progressing: tuple, ready: tuple, failure=None) -> list:
     conditions = (restore.get("status") or {}).get("conditions") or []
-    conditions = vc.set_condition(conditions, "Progressing", progressing[0], progressing[1], probe=True)
-    conditions = vc.set_condition(conditions, "Ready", ready[0], ready[1], probe=True)
+    conditions = set_condition(conditions, "Progressing", progressing[0], progressing[1], probe=True)
+    conditions = set_condition(conditions, "Ready", ready[0], ready[1], probe=True)
     if failure:
-        conditions = vc.set_condition(conditions, "Failure", "True", failure, probe=True)
+        conditions = set_condition(conditions, "Failure", "True", failure, probe=True)
     return conditions
 
 
 def _restore_error(api, restore: dict, message: str):
     api.event(restore, "Warning", "VirtualMachineRestoreError",
               f"VirtualMachineRestore encountered error {message}")
-    vc.update_status(api, restore, {"conditions": _restore_conditions(restore, ("False", message),
-                                                                      ("False", message))})
+    api.patch_status(restore, {"conditions": _restore_conditions(restore, ("False", message),
+                                                                 ("False", message))}, guarded=True)
     return 5.0
 
 
@@ -360,7 +363,7 @@ def _restore_pvc(restore: dict, restore_entry: dict, backup: dict, volume_snapsh
     annotations.update({RESTORE_NAME: restore["metadata"]["name"], LAST_RESTORE: _restore_value(restore)})
     requests = dict((spec.get("resources") or {}).get("requests") or {})
     restore_size = ((volume_snapshot or {}).get("status") or {}).get("restoreSize")
-    if restore_size and vc.quantity(requests.get("storage")) < vc.quantity(restore_size):
+    if restore_size and quantity(requests.get("storage")) < quantity(restore_size):
         requests["storage"] = restore_size
     for override in (restore.get("spec") or {}).get("volumeRestoreOverrides") or []:
         if override.get("volumeName") == backup["volumeName"]:
@@ -443,23 +446,22 @@ def reconcile_restore(api, restore: dict):
 
     if meta.get("deletionTimestamp"):
         if target is not None and (target.get("status") or {}).get("restoreInProgress") == meta["name"]:
-            vc.update_status(api, target, {"restoreInProgress": None})
-        vc.remove_finalizer(api, restore, RESTORE_FINALIZER)
+            api.patch_status(target, {"restoreInProgress": None}, guarded=True)
+        api.remove_finalizer(restore, RESTORE_FINALIZER)
         return None
-    if vc.kubevirt(api) is None:
+    if kubevirt(api) is None:
         return 10.0
     if status is None or status.get("complete") is None:
-        vc.update_status(api, restore, {"complete": False, "conditions": _restore_conditions(
-            restore, ("True", "Initializing VirtualMachineRestore"), ("False", "Initializing VirtualMachineRestore"))})
+        api.patch_status(restore, {"complete": False, "conditions": _restore_conditions(
+            restore, ("True", "Initializing VirtualMachineRestore"), ("False", "Initializing VirtualMachineRestore"))},
+            guarded=True)
         return 0.05
-    if status.get("complete") or vc.condition_true(restore, "Failure"):
+    if status.get("complete") or condition_true(restore, "Failure"):
         return None
     if not meta.get("ownerReferences") and target is not None:
-        restore = vc.patch(api, restore, {"metadata": {"ownerReferences": [vc.owner_reference(target)]}})
+        restore = api.patch(restore, {"metadata": {"ownerReferences": [owner_reference(target)]}}, guarded=True)
         return 0.05
-    restore = vc.add_finalizer(api, restore, RESTORE_FINALIZER)
-    if restore is None:
-        return 0.05
+    restore = api.add_finalizer(restore, RESTORE_FINALIZER)
     status = restore.get("status") or {}
 
     # The target must not run while its disks are replaced.
@@ -472,17 +474,17 @@ def reconcile_restore(api, restore: dict):
         if policy == "StopTarget":
             target_spec = target.get("spec") or {}
             if target_spec.get("running") is not None:
-                vc.patch(api, target, {"spec": {"running": False}}, guarded=False)
+                api.patch(target, {"spec": {"running": False}})
             else:
-                vc.patch(api, target, {"spec": {"runStrategy": "Halted"}}, guarded=False)
+                api.patch(target, {"spec": {"runStrategy": "Halted"}})
         elif policy == "FailImmediate":
             failure = "Restore target not ready"
-        elif policy == "WaitGracePeriod" and vc.age(restore) > GRACE_PERIOD:
+        elif policy == "WaitGracePeriod" and age(restore) > GRACE_PERIOD:
             failure = "Restore target failed to be ready within 5m0s"
         reason = "Waiting for target to be ready"
         conditions = _restore_conditions(restore, ("False", "Operation failed" if failure else reason),
                                          ("False", "Operation failed" if failure else reason), failure)
-        vc.update_status(api, restore, {"conditions": conditions})
+        api.patch_status(restore, {"conditions": conditions}, guarded=True)
         return None if failure else 1.0
 
     snapshot = api.get(*VMSNAPSHOT, spec.get("virtualMachineSnapshotName"), namespace)
@@ -505,7 +507,7 @@ def reconcile_restore(api, restore: dict):
         if current and current != meta["name"]:
             return _restore_error(api, restore, f"vm restore {current} in progress")
         if current != meta["name"]:
-            vc.update_status(api, target, {"restoreInProgress": meta["name"]})
+            api.patch_status(target, {"restoreInProgress": meta["name"]}, guarded=True)
             return 0.05
 
     snapshot_vm = (content["spec"].get("source") or {}).get("virtualMachine") or {}
@@ -523,8 +525,8 @@ def reconcile_restore(api, restore: dict):
             if volume.get("dataVolume") and volume["dataVolume"]["name"] in templates:
                 entry["dataVolumeName"] = claim
             restores.append(entry)
-        vc.update_status(api, restore, {"restores": restores, "conditions": _restore_conditions(
-            restore, ("True", "Creating new PVCs"), ("False", "Waiting for new PVCs"))})
+        api.patch_status(restore, {"restores": restores, "conditions": _restore_conditions(
+            restore, ("True", "Creating new PVCs"), ("False", "Waiting for new PVCs"))}, guarded=True)
         return 0.05
 
     waiting = False
@@ -539,8 +541,8 @@ def reconcile_restore(api, restore: dict):
             if entry.get("dataVolumeName"):
                 claim["metadata"]["annotations"][POPULATED_FOR] = entry["dataVolumeName"]
             elif target is not None:
-                claim["metadata"]["ownerReferences"] = [vc.owner_reference(target)]
-            vc.create(api, claim)
+                claim["metadata"]["ownerReferences"] = [owner_reference(target)]
+            api.create_if_absent(claim)
             waiting = True
             continue
         phase = (pvc.get("status") or {}).get("phase")
@@ -552,8 +554,8 @@ def reconcile_restore(api, restore: dict):
         elif phase != "Bound":
             return _restore_error(api, restore, f"PVC {namespace}/{pvc['metadata']['name']} in status {phase!r}")
     if waiting:
-        vc.update_status(api, restore, {"conditions": _restore_conditions(
-            restore, ("True", "Creating new PVCs"), ("False", "Waiting for new PVCs"))})
+        api.patch_status(restore, {"conditions": _restore_conditions(
+            restore, ("True", "Creating new PVCs"), ("False", "Waiting for new PVCs"))}, guarded=True)
         return step_delay()
 
     if not restored_before:
@@ -571,12 +573,12 @@ def reconcile_restore(api, restore: dict):
                     template["metadata"]["name"]:
                 continue
             template_meta = template.get("metadata") or {}
-            vc.create(api, {"apiVersion": DV[0], "kind": "DataVolume",
-                            "metadata": {"name": template_meta["name"], "namespace": namespace,
-                                         "labels": dict(template_meta.get("labels") or {}),
-                                         "annotations": {**(template_meta.get("annotations") or {}),
-                                                         RESTORE_NAME: meta["name"], PRE_POPULATED: "true"}},
-                            "spec": copy.deepcopy(template.get("spec") or {})})
+            api.create_if_absent({"apiVersion": DV[0], "kind": "DataVolume",
+                                  "metadata": {"name": template_meta["name"], "namespace": namespace,
+                                               "labels": dict(template_meta.get("labels") or {}),
+                                               "annotations": {**(template_meta.get("annotations") or {}),
+                                                               RESTORE_NAME: meta["name"], PRE_POPULATED: "true"}},
+                                  "spec": copy.deepcopy(template.get("spec") or {})})
             pending_dv = True
         deleted = []
         if target is not None:
@@ -584,40 +586,37 @@ def reconcile_restore(api, restore: dict):
             deleted = [t["metadata"]["name"] for t in (target.get("spec") or {}).get("dataVolumeTemplates") or []
                        if t["metadata"]["name"] not in new_names]
             if deleted != (status.get("deletedDataVolumes") or []):
-                vc.update_status(api, restore, {"deletedDataVolumes": deleted or None})
+                api.patch_status(restore, {"deletedDataVolumes": deleted or None}, guarded=True)
                 return 0.05
         if pending_dv:
-            vc.update_status(api, restore, {"conditions": _restore_conditions(
-                restore, ("True", "Updating target spec"), ("False", "Waiting for target update"))})
+            api.patch_status(restore, {"conditions": _restore_conditions(
+                restore, ("True", "Updating target spec"), ("False", "Waiting for target update"))}, guarded=True)
             return step_delay()
         if target is None:
             operations = [vc_json for patch in spec.get("patches") or [] for vc_json in _decode_patch(patch)]
             if operations:
                 try:
-                    restored = vc.json_patch(restored, operations)
+                    restored = json_patch(restored, operations)
                 except (ValueError, KeyError, IndexError, TypeError) as error:
                     return _restore_error(api, restore, f"error patching VM {target_name}: {error}")
-            created = vc.create(api, restored)
+            created = api.create_if_absent(restored)
             if created is None:
                 return 0.05
         else:
-            updated = vc.patch(api, target, {"metadata": {"annotations": restored["metadata"]["annotations"]},
-                                             "spec": _replace_spec(target["spec"], restored["spec"])})
-            if updated is None:
-                return 0.05
-        vc.update_status(api, restore, {"conditions": _restore_conditions(
-            restore, ("True", "Updating target spec"), ("False", "Waiting for target update"))})
+            api.patch(target, {"metadata": {"annotations": restored["metadata"]["annotations"]},
+                               "spec": _replace_spec(target["spec"], restored["spec"])}, guarded=True)
+        api.patch_status(restore, {"conditions": _restore_conditions(
+            restore, ("True", "Updating target spec"), ("False", "Waiting for target update"))}, guarded=True)
         return 0.05
 
     for name in status.get("deletedDataVolumes") or []:
-        vc.delete(api, *DV, name, namespace)
+        api.delete(*DV, name, namespace)
     if target is not None and (target.get("status") or {}).get("restoreInProgress") == meta["name"]:
-        if vc.update_status(api, target, {"restoreInProgress": None}) is None:
-            return 0.05
+        api.patch_status(target, {"restoreInProgress": None}, guarded=True)
     api.event(restore, "Normal", "VirtualMachineRestoreComplete",
               f"Successfully completed VirtualMachineRestore {meta['name']}")
-    vc.update_status(api, restore, {"complete": True, "restoreTime": now(), "conditions": _restore_conditions(
-        restore, ("False", "Operation complete"), ("True", "Operation complete"))})
+    api.patch_status(restore, {"complete": True, "restoreTime": now(), "conditions": _restore_conditions(
+        restore, ("False", "Operation complete"), ("True", "Operation complete"))}, guarded=True)
     return None
 
 

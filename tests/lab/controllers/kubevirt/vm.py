@@ -22,7 +22,10 @@
 import copy
 import uuid
 
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import condition, condition_true, remove_condition, set_condition
+from lab.controllers.kubevirt.cluster_config import kubevirt
+from lab.controllers.kubevirt.volumes import volume_claim, volume_snapshot_class
+from lab.controllers.objects import owned_by, owner_reference
 from lab.controllers.runtime import Controller, Watch, log, owner_keys, step_delay
 
 VM = ("kubevirt.io/v1", "VirtualMachine")
@@ -71,14 +74,14 @@ def _revision(api, vm: dict, obj: dict) -> str:
     meta = obj["metadata"]
     name = f"{vm['metadata']['name']}-{meta['name']}-{meta['uid']}-{meta.get('generation', 1)}"
     if api.get("apps/v1", "ControllerRevision", name, vm["metadata"]["namespace"]) is None:
-        vc.create(api, {
+        api.create_if_absent({
             "apiVersion": "apps/v1", "kind": "ControllerRevision",
             "metadata": {"name": name, "namespace": vm["metadata"]["namespace"],
                          "labels": {"instancetype.kubevirt.io/object-kind": obj["kind"],
                                     "instancetype.kubevirt.io/object-name": meta["name"],
                                     "instancetype.kubevirt.io/object-uid": meta["uid"],
                                     "instancetype.kubevirt.io/object-generation": str(meta.get("generation", 1))},
-                         "ownerReferences": [vc.owner_reference(vm)]},
+                         "ownerReferences": [owner_reference(vm)]},
             "data": {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
                      "metadata": {"name": meta["name"], "uid": meta["uid"], "generation": meta.get("generation", 1)},
                      "spec": obj["spec"]},
@@ -158,7 +161,7 @@ def build_vmi(api, vm: dict, instancetype, preference) -> dict:
     template = copy.deepcopy((vm["spec"].get("template")) or {})
     spec = template.get("spec") or {}
     set_default_volume_disks(spec)
-    set_default_network_interface(spec, vc.kubevirt(api))
+    set_default_network_interface(spec, kubevirt(api))
     apply_instancetype(spec, instancetype)
     apply_preference(spec, preference)
     set_default_disk_buses(spec)
@@ -177,7 +180,7 @@ def build_vmi(api, vm: dict, instancetype, preference) -> dict:
     return {"apiVersion": VMI[0], "kind": "VirtualMachineInstance",
             "metadata": {"name": vm["metadata"]["name"], "namespace": vm["metadata"]["namespace"],
                          "labels": labels, "annotations": annotations,
-                         "ownerReferences": [vc.owner_reference(vm)], "finalizers": [FINALIZER]},
+                         "ownerReferences": [owner_reference(vm)], "finalizers": [FINALIZER]},
             "spec": spec}
 
 
@@ -201,14 +204,14 @@ def ensure_data_volumes(api, vm: dict, preference) -> list:
                 if key in spec and not spec[key].get("storageClassName") and preferred:
                     spec[key]["storageClassName"] = preferred
             meta = template.get("metadata") or {}
-            dv = vc.create(api, {
+            dv = api.create_if_absent({
                 "apiVersion": DV[0], "kind": "DataVolume",
                 "metadata": {"name": name, "namespace": namespace, "labels": dict(meta.get("labels") or {}),
                              "annotations": dict(meta.get("annotations") or {}),
-                             "ownerReferences": [vc.owner_reference(vm)]},
+                             "ownerReferences": [owner_reference(vm)]},
                 "spec": spec})
         elif dv is not None and not any(r.get("controller") for r in dv["metadata"].get("ownerReferences") or []):
-            dv = vc.patch(api, dv, {"metadata": {"ownerReferences": [vc.owner_reference(vm)]}}) or dv  # adopt
+            dv = api.patch(dv, {"metadata": {"ownerReferences": [owner_reference(vm)]}}, guarded=True)  # adopt
         result.append((name, dv))
     return result
 
@@ -231,13 +234,13 @@ def volume_snapshot_statuses(api, vm: dict) -> list:
                     if template["metadata"]["name"] == volume["dataVolume"]["name"]:
                         storage_class = ((template.get("spec") or {}).get("pvc") or {}).get("storageClassName")
         if not storage_class:
-            claim = vc.volume_claim(volume) or (volume.get("memoryDump") or {}).get("claimName")
+            claim = volume_claim(volume) or (volume.get("memoryDump") or {}).get("claimName")
             pvc = api.get(*PVC, claim, namespace)
             if pvc is None:
                 statuses.append({"name": name, "enabled": False, "reason": "PVC not found"})
                 continue
             storage_class = (pvc.get("spec") or {}).get("storageClassName") or ""
-        snapshot_class, error = vc.volume_snapshot_class(api, storage_class) if storage_class else ("", None)
+        snapshot_class, error = volume_snapshot_class(api, storage_class) if storage_class else ("", None)
         if error:
             statuses.append({"name": name, "enabled": False, "reason": error})
         elif not snapshot_class:
@@ -285,27 +288,27 @@ def printable_status(vm, vmi, dvs, pvcs_missing, should_run) -> str:
 def _vm_conditions(vm, vmi, dvs) -> list:
     conditions = (vm.get("status") or {}).get("conditions") or []
     if vmi is None or ((vmi.get("status") or {}).get("phase") in FINAL):
-        conditions = vc.set_condition(conditions, "Ready", "False", "VMINotExists", "VMI does not exist", probe=True)
+        conditions = set_condition(conditions, "Ready", "False", "VMINotExists", "VMI does not exist", probe=True)
         for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
-            conditions = vc.remove_condition(conditions, type_)
+            conditions = remove_condition(conditions, type_)
     else:
-        ready = vc.condition(vmi, "Ready") or {"status": "False", "reason": "", "message": ""}
-        conditions = vc.set_condition(conditions, "Ready", ready.get("status", "False"), ready.get("reason", ""),
-                                      ready.get("message", ""), probe=True)
+        ready = condition(vmi, "Ready") or {"status": "False", "reason": "", "message": ""}
+        conditions = set_condition(conditions, "Ready", ready.get("status", "False"), ready.get("reason", ""),
+                                   ready.get("message", ""), probe=True)
         for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
-            found = vc.condition(vmi, type_)
+            found = condition(vmi, type_)
             if found:
-                conditions = vc.set_condition(conditions, type_, found["status"], found.get("reason", ""),
-                                              found.get("message", ""), probe=True)
+                conditions = set_condition(conditions, type_, found["status"], found.get("reason", ""),
+                                           found.get("message", ""), probe=True)
             else:
-                conditions = vc.remove_condition(conditions, type_)
+                conditions = remove_condition(conditions, type_)
     if dvs:
         if all(((dv or {}).get("status") or {}).get("phase") in DV_READY for _, dv in dvs):
-            conditions = vc.set_condition(conditions, "DataVolumesReady", "True", "AllDVsReady",
-                                          "All of the VMI's DVs are bound and ready", probe=True)
+            conditions = set_condition(conditions, "DataVolumesReady", "True", "AllDVsReady",
+                                       "All of the VMI's DVs are bound and ready", probe=True)
         else:
-            conditions = vc.set_condition(conditions, "DataVolumesReady", "False", "NotAllDVsReady",
-                                          "Not all of the VMI's DVs are ready", probe=True)
+            conditions = set_condition(conditions, "DataVolumesReady", "False", "NotAllDVsReady",
+                                       "Not all of the VMI's DVs are ready", probe=True)
     return conditions
 
 
@@ -315,7 +318,7 @@ def _write_status(api, vm: dict, new: dict) -> None:
                                 [(c.get("type"), c.get("status"), c.get("reason"), c.get("message")) for c in v or []])
                             for k, v in s.items()}
     if comparable({k: old.get(k) for k in new}) != comparable(new):
-        vc.update_status(api, vm, new)
+        api.patch_status(vm, new, guarded=True)
 
 
 # --- reconcile --------------------------------------------------------------------------------------
@@ -324,7 +327,7 @@ def reconcile_vm(api, vm: dict):
     meta = vm["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     vmi = api.get(*VMI, name, namespace)
-    if vmi is not None and not vc.owned_by(vmi, vm):
+    if vmi is not None and not owned_by(vmi, vm):
         vmi = None  # a VMI of that name that this VM does not control is not its VMI
     status = vm.get("status") or {}
     strategy = run_strategy(vm)
@@ -332,18 +335,16 @@ def reconcile_vm(api, vm: dict):
     if meta.get("deletionTimestamp"):
         if vmi is not None:
             if not vmi["metadata"].get("deletionTimestamp"):
-                vc.delete(api, *VMI, name, namespace)
+                api.delete(*VMI, name, namespace)
             _write_status(api, vm, {"printableStatus": "Terminating"})
             return step_delay()
-        vc.remove_finalizer(api, vm, FINALIZER)
+        api.remove_finalizer(vm, FINALIZER)
         return None
 
-    kv = vc.kubevirt(api)
+    kv = kubevirt(api)
     if kv is None:
         return 10.0  # no virt-controller runs
-    vm = vc.add_finalizer(api, vm, FINALIZER)
-    if vm is None:
-        return 0.05
+    vm = api.add_finalizer(vm, FINALIZER)
 
     instancetype = resolve(api, vm, "instancetype")
     preference = resolve(api, vm, "preference")
@@ -361,7 +362,7 @@ def reconcile_vm(api, vm: dict):
         if request.get("action") == "Stop":
             if vmi is not None and request.get("uid") in (None, vmi["metadata"]["uid"]):
                 if not vmi["metadata"].get("deletionTimestamp"):
-                    vc.delete(api, *VMI, name, namespace)
+                    api.delete(*VMI, name, namespace)
                 return step_delay()  # the Stop is done once the VMI is gone
             requests = requests[1:]
         elif request.get("action") == "Start":
@@ -369,8 +370,8 @@ def reconcile_vm(api, vm: dict):
             if vmi is not None and not final:
                 requests = requests[1:]
         if requests != (status.get("stateChangeRequests") or []):
-            vm = vc.update_status(api, vm, {"stateChangeRequests": requests or None})
-            return 0.05 if vm is None else step_delay()
+            api.patch_status(vm, {"stateChangeRequests": requests or None}, guarded=True)
+            return step_delay()
 
     restore = status.get("restoreInProgress")
     should_run = {"Always": True, "RerunOnFailure": not (final and vmi_phase == "Succeeded"),
@@ -381,23 +382,23 @@ def reconcile_vm(api, vm: dict):
 
     if vmi is not None and not vmi["metadata"].get("deletionTimestamp"):
         if strategy == "Halted":
-            vc.delete(api, *VMI, name, namespace)
+            api.delete(*VMI, name, namespace)
         elif final and (strategy == "Always" or (strategy == "RerunOnFailure" and vmi_phase == "Failed")):
-            vc.delete(api, *VMI, name, namespace)  # restart: the next VMI comes once this one is gone
+            api.delete(*VMI, name, namespace)  # restart: the next VMI comes once this one is gone
     elif vmi is None and should_run and not restore and not status.get("snapshotInProgress") and dvs_ready \
             and not pvcs_missing:
-        created = vc.create(api, build_vmi(api, vm, instancetype, preference))
+        created = api.create_if_absent(build_vmi(api, vm, instancetype, preference))
         if created is not None:
             vmi = created
             api.event(vm, "Normal", "SuccessfulCreate", f"Started the virtual machine by creating the new "
-                                                         f"virtual machine instance {name}")
+                      f"virtual machine instance {name}")
         if start_requested and requests:
-            vc.update_status(api, vm, {"stateChangeRequests": requests[1:] or None})
+            api.patch_status(vm, {"stateChangeRequests": requests[1:] or None}, guarded=True)
 
     new = {
         "printableStatus": printable_status(vm, vmi, dvs, pvcs_missing, should_run),
         "created": vmi is not None and not final,
-        "ready": vmi is not None and not final and vc.condition_true(vmi, "Ready"),
+        "ready": vmi is not None and not final and condition_true(vmi, "Ready"),
         "conditions": _vm_conditions(vm, vmi, dvs),
         "runStrategy": strategy,
         "observedGeneration": vm["metadata"].get("generation"),
@@ -434,7 +435,7 @@ def setup(manager, webhooks):
         namespace = obj["metadata"]["namespace"]
         try:
             return [(namespace, v["metadata"]["name"]) for v in api.list(*VM, namespace=namespace)
-                    if any(vc.volume_claim(vol) == obj["metadata"]["name"] for vol in _template_volumes(v))]
+                    if any(volume_claim(vol) == obj["metadata"]["name"] for vol in _template_volumes(v))]
         except Exception:
             return []
 

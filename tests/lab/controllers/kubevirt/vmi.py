@@ -16,8 +16,13 @@ Deleting a VMI shuts it down: its pods go, the phase becomes Succeeded, finalize
 import copy
 import hashlib
 
+from lab.controllers.conditions import condition, remove_condition, set_condition
 from lab.controllers.kubevirt import network as net
-from lab.controllers import virt_common as vc
+from lab.controllers.kubevirt.cluster_config import kubevirt
+from lab.controllers.kubevirt.scheduling import (node_address, node_affinity_matches, node_ready,
+                                                 node_selector_matches, tolerates)
+from lab.controllers.kubevirt.volumes import volume_claim
+from lab.controllers.objects import format_mib, owner_reference, quantity, short_hash
 from lab.controllers.runtime import Controller, Watch, log, now, owner_keys, step_delay
 
 VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
@@ -48,7 +53,7 @@ def claims(vmi: dict) -> list:
     """[(volume name, PVC name, is DataVolume)] of the VMI's persistent volumes."""
     out = []
     for volume in volumes(vmi):
-        claim = vc.volume_claim(volume)
+        claim = volume_claim(volume)
         if claim:
             out.append((volume["name"], claim, bool(volume.get("dataVolume"))))
     return out
@@ -99,14 +104,14 @@ def candidate_nodes(api, constraints: dict, exclude=()) -> list:
     nodes = []
     for node in api.list("v1", "Node"):
         name = node["metadata"]["name"]
-        if name in exclude or (node.get("spec") or {}).get("unschedulable") or not vc.node_ready(node):
+        if name in exclude or (node.get("spec") or {}).get("unschedulable") or not node_ready(node):
             continue
         labels = node["metadata"].get("labels") or {}
-        if not vc.node_selector_matches(labels, constraints["nodeSelector"]):
+        if not node_selector_matches(labels, constraints["nodeSelector"]):
             continue
-        if not vc.node_affinity_matches(node, constraints.get("affinity")):
+        if not node_affinity_matches(node, constraints.get("affinity")):
             continue
-        if not vc.tolerates((node.get("spec") or {}).get("taints"), constraints.get("tolerations")):
+        if not tolerates((node.get("spec") or {}).get("taints"), constraints.get("tolerations")):
             continue
         nodes.append(node)
     return nodes
@@ -118,7 +123,7 @@ def _preference(node: dict, affinity) -> int:
     def required(term):
         return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [term.get("preference") or {}]}}}
-    return sum(int(t.get("weight", 0)) for t in terms if vc.node_affinity_matches(node, required(t)))
+    return sum(int(t.get("weight", 0)) for t in terms if node_affinity_matches(node, required(t)))
 
 
 def pick_node(api, nodes: list, affinity=None):
@@ -147,7 +152,7 @@ def _guest_memory(vmi: dict) -> float:
     domain = (vmi.get("spec") or {}).get("domain") or {}
     guest = (domain.get("memory") or {}).get("guest") or ((domain.get("resources") or {}).get("requests") or {}).get(
         "memory")
-    return vc.quantity(guest or "1Gi")
+    return quantity(guest or "1Gi")
 
 
 def _vcpus(vmi: dict) -> int:
@@ -158,15 +163,15 @@ def _vcpus(vmi: dict) -> int:
 def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
     meta = vmi["metadata"]
     namespace = meta["namespace"]
-    suffix = vc.short_hash(meta["uid"] + ((migration or {}).get("metadata", {}).get("uid", "")))
+    suffix = short_hash(meta["uid"] + ((migration or {}).get("metadata", {}).get("uid", "")))
     labels = {**(meta.get("labels") or {}), "kubevirt.io": "virt-launcher",
               "kubevirt.io/created-by": meta["uid"], "vm.kubevirt.io/name": meta["name"]}
     labels.pop("kubevirt.io/nodeName", None)
     if migration is not None:
         labels["kubevirt.io/migrationJobUID"] = migration["metadata"]["uid"]
     pod_volumes = [{"name": n, "emptyDir": {}} for n in ("private", "public", "sockets", "virt-bin-share-dir",
-                                                          "libvirt-runtime", "ephemeral-disks", "container-disks",
-                                                          "hotplug-disks")]
+                                                         "libvirt-runtime", "ephemeral-disks", "container-disks",
+                                                         "hotplug-disks")]
     mounts = [{"name": n, "mountPath": p} for n, p in (
         ("private", "/var/run/kubevirt-private"), ("public", "/var/run/kubevirt"),
         ("ephemeral-disks", "/var/run/kubevirt-ephemeral-disks"),
@@ -199,7 +204,7 @@ def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
                         "--ephemeral-disk-dir", "/var/run/kubevirt-ephemeral-disks", "--container-disk-dir",
                         "/var/run/kubevirt/container-disks", "--grace-period-seconds", "195", "--hook-sidecars",
                         "0", "--ovmf-path", "/usr/share/OVMF", "--run-as-nonroot"],
-            "resources": {"requests": {"cpu": f"{100 * _vcpus(vmi)}m", "memory": vc.format_mib(memory),
+            "resources": {"requests": {"cpu": f"{100 * _vcpus(vmi)}m", "memory": format_mib(memory),
                                        "ephemeral-storage": "50M"},
                           "limits": {"devices.kubevirt.io/kvm": "1", "devices.kubevirt.io/tun": "1",
                                      "devices.kubevirt.io/vhost-net": "1"}},
@@ -222,14 +227,13 @@ def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"virt-launcher-{meta['name']}-{suffix}", "namespace": namespace,
                          "labels": labels, "annotations": annotations,
-                         "ownerReferences": [vc.owner_reference(vmi)]},
+                         "ownerReferences": [owner_reference(vmi)]},
             "spec": spec}
 
 
 def ensure_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
     pod = build_launcher_pod(api, vmi, node, migration)
-    created = vc.create(api, pod)
-    return created or api.get("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
+    return api.ensure(pod)
 
 
 def run_pod(api, pod: dict) -> dict:
@@ -237,7 +241,7 @@ def run_pod(api, pod: dict) -> dict:
     if (pod.get("status") or {}).get("phase") == "Running":
         return pod
     node = api.get("v1", "Node", pod["spec"]["nodeName"])
-    host_ip = vc.node_address(node) if node else ""
+    host_ip = node_address(node) if node else ""
     ip = pod_ip(pod["metadata"]["name"])
     stamp = now()
     conditions = [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
@@ -250,7 +254,7 @@ def run_pod(api, pod: dict) -> dict:
                                      "containerID": "cri-o://" + hashlib.sha256(pod["metadata"]["uid"].encode())
                                      .hexdigest(),
                                      "state": {"running": {"startedAt": stamp}}}]}
-    return vc.update_status(api, pod, status, guarded=False) or pod
+    return api.patch_status(pod, status)
 
 
 def complete_pod(api, pod: dict, reason: str = "Completed") -> None:
@@ -270,7 +274,7 @@ def complete_pod(api, pod: dict, reason: str = "Completed") -> None:
                                      "image": LAUNCHER_IMAGE, "imageID": LAUNCHER_IMAGE,
                                      "state": {"terminated": {"exitCode": 0, "reason": reason,
                                                               "startedAt": started, "finishedAt": stamp}}}]}
-    vc.update_status(api, pod, status, guarded=False)
+    api.patch_status(pod, status)
 
 
 # --- what virt-handler reports for a running VMI --------------------------------------------------
@@ -319,7 +323,7 @@ def volume_status(api, vmi: dict) -> list:
     out = []
     for volume in volumes(vmi):
         entry = {"name": volume["name"], "target": targets.get(volume["name"], "")}
-        claim = vc.volume_claim(volume)
+        claim = volume_claim(volume)
         if claim:
             pvc = api.get(*PVC, claim, namespace) or {}
             spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
@@ -348,8 +352,8 @@ def running_status(api, vmi: dict, pod: dict) -> dict:
         "qosClass": "Burstable",
         "guestOSInfo": {},
         "machine": {"type": (domain.get("machine") or {}).get("type", "pc-q35-rhel9.6.0")},
-        "memory": {"guestAtBoot": vc.format_mib(memory), "guestCurrent": vc.format_mib(memory),
-                   "guestRequested": vc.format_mib(memory)},
+        "memory": {"guestAtBoot": format_mib(memory), "guestCurrent": format_mib(memory),
+                   "guestRequested": format_mib(memory)},
         "currentCPUTopology": {"sockets": int(cpu.get("sockets") or 1), "cores": int(cpu.get("cores") or 1),
                                "threads": int(cpu.get("threads") or 1)},
         "selinuxContext": "none",
@@ -365,17 +369,17 @@ def _finalize(api, vmi: dict):
     for pod in pods:
         if (pod.get("status") or {}).get("phase") == "Running":
             complete_pod(api, pod)
-        vc.delete(api, "v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period=0)
+        api.delete("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period=0)
     if pods:
         return step_delay()
     if status.get("phase") not in FINAL:
-        vc.update_status(api, vmi, {"phase": "Succeeded", "phaseTransitionTimestamps": transition(status, "Succeeded"),
-                                    "conditions": vc.set_condition(status.get("conditions"), "Ready", "False",
-                                                                   "PodTerminating", "", probe=True)})
+        api.patch_status(vmi, {"phase": "Succeeded", "phaseTransitionTimestamps": transition(status, "Succeeded"),
+                               "conditions": set_condition(status.get("conditions"), "Ready", "False",
+                                                           "PodTerminating", "", probe=True)}, guarded=True)
         return 0.05
     finalizers = [f for f in vmi["metadata"].get("finalizers") or [] if f not in (VMI_FINALIZER, VM_FINALIZER)]
     if finalizers != (vmi["metadata"].get("finalizers") or []):
-        vc.patch(api, vmi, {"metadata": {"finalizers": finalizers}})
+        api.patch(vmi, {"metadata": {"finalizers": finalizers}}, guarded=True)
     return None
 
 
@@ -409,7 +413,7 @@ def _bound(api, vmi: dict, node: str) -> bool:
             storage_class = api.get("storage.k8s.io/v1", "StorageClass", class_name) if class_name else None
             if (storage_class or {}).get("volumeBindingMode") == "WaitForFirstConsumer" and \
                     SELECTED_NODE not in (pvc["metadata"].get("annotations") or {}):
-                vc.patch(api, pvc, {"metadata": {"annotations": {SELECTED_NODE: node}}}, guarded=False)
+                api.patch(pvc, {"metadata": {"annotations": {SELECTED_NODE: node}}})
         if is_dv:
             dv = api.get(*DV, claim, namespace)
             if ((dv or {}).get("status") or {}).get("phase") != "Succeeded":
@@ -419,9 +423,9 @@ def _bound(api, vmi: dict, node: str) -> bool:
 
 def _sync_failed(api, vmi: dict, conditions: list, reason: str, message: str) -> float:
     """CheckFailure: the sync error as Synchronized=False; virt-controller requeues with backoff."""
-    conditions = vc.set_condition(conditions, "Synchronized", "False", reason, message)
+    conditions = set_condition(conditions, "Synchronized", "False", reason, message)
     if conditions != (vmi.get("status") or {}).get("conditions"):
-        vc.update_status(api, vmi, {"conditions": conditions})
+        api.patch_status(vmi, {"conditions": conditions}, guarded=True)
     return 2.0
 
 
@@ -429,50 +433,50 @@ def reconcile_vmi(api, vmi: dict):
     meta = vmi["metadata"]
     if meta.get("deletionTimestamp"):
         return _finalize(api, vmi)
-    if vc.kubevirt(api) is None:
+    if kubevirt(api) is None:
         return 10.0
     status = vmi.get("status") or {}
     phase = status.get("phase") or ""
     if phase in FINAL:
         return None
     if VMI_FINALIZER not in (meta.get("finalizers") or []):
-        vmi = vc.add_finalizer(api, vmi, VMI_FINALIZER)
+        vmi = api.add_finalizer(vmi, VMI_FINALIZER)
         return 0.05
     if phase == "":
-        conditions = vc.set_condition(status.get("conditions"), "Ready", "False", "GuestNotRunning",
-                                      "Guest VM is not reported as running", probe=True)
-        vc.update_status(api, vmi, {"phase": "Pending", "phaseTransitionTimestamps": transition(status, "Pending"),
-                                    "conditions": conditions, "guestOSInfo": {}, "qosClass": "Burstable"})
+        conditions = set_condition(status.get("conditions"), "Ready", "False", "GuestNotRunning",
+                                   "Guest VM is not reported as running", probe=True)
+        api.patch_status(vmi, {"phase": "Pending", "phaseTransitionTimestamps": transition(status, "Pending"),
+                               "conditions": conditions, "guestOSInfo": {}, "qosClass": "Burstable"}, guarded=True)
         return step_delay()
 
     if phase == "Pending":
         ready, reason = _volumes_ready(api, vmi)
         if not ready:
-            conditions = vc.set_condition(status.get("conditions"), "DataVolumesReady", "False",
-                                          "NotAllDataVolumesReady", reason, probe=True)
+            conditions = set_condition(status.get("conditions"), "DataVolumesReady", "False",
+                                       "NotAllDataVolumesReady", reason, probe=True)
             if conditions != status.get("conditions"):
-                vc.update_status(api, vmi, {"conditions": conditions})
+                api.patch_status(vmi, {"conditions": conditions}, guarded=True)
             return 1.0
-        conditions = vc.remove_condition(status.get("conditions"), "DataVolumesReady")
+        conditions = remove_condition(status.get("conditions"), "DataVolumesReady")
         render_error = net.missing_attachment_error(api, vmi)
         if render_error:
             return _sync_failed(api, vmi, conditions, net.FAILED_CREATE, render_error)
-        conditions = vc.remove_condition(conditions, "Synchronized")
+        conditions = remove_condition(conditions, "Synchronized")
         constraints = pod_constraints(vmi)
         nodes = candidate_nodes(api, constraints)
         node = pick_node(api, nodes, constraints.get("affinity"))
         if node is None:
             total = len(api.list("v1", "Node"))
-            conditions = vc.set_condition(conditions, "PodScheduled", "False", "Unschedulable",
-                                          unschedulable_message(total), probe=True)
+            conditions = set_condition(conditions, "PodScheduled", "False", "Unschedulable",
+                                       unschedulable_message(total), probe=True)
             if conditions != status.get("conditions"):
-                vc.update_status(api, vmi, {"conditions": conditions})
+                api.patch_status(vmi, {"conditions": conditions}, guarded=True)
             return 2.0
         pod = ensure_launcher_pod(api, vmi, node["metadata"]["name"])
-        conditions = vc.remove_condition(conditions, "PodScheduled")
-        vc.update_status(api, vmi, {"phase": "Scheduling", "conditions": conditions,
-                                    "phaseTransitionTimestamps": transition(status, "Scheduling"),
-                                    "activePods": {pod["metadata"]["uid"]: node["metadata"]["name"]}})
+        conditions = remove_condition(conditions, "PodScheduled")
+        api.patch_status(vmi, {"phase": "Scheduling", "conditions": conditions,
+                               "phaseTransitionTimestamps": transition(status, "Scheduling"),
+                               "activePods": {pod["metadata"]["uid"]: node["metadata"]["name"]}}, guarded=True)
         api.event(vmi, "Normal", "SuccessfulCreate", f"Created virtual machine pod {pod['metadata']['name']}")
         return step_delay()
 
@@ -481,7 +485,7 @@ def reconcile_vmi(api, vmi: dict):
                 and not p["metadata"].get("deletionTimestamp")
                 and "kubevirt.io/migrationJobUID" not in (p["metadata"].get("labels") or {})]
         if not pods:
-            vc.update_status(api, vmi, {"phase": "Pending"})
+            api.patch_status(vmi, {"phase": "Pending"}, guarded=True)
             return step_delay()
         pod = pods[0]
         node = pod["spec"]["nodeName"]
@@ -489,29 +493,27 @@ def reconcile_vmi(api, vmi: dict):
             return 1.0
         pod = run_pod(api, pod)
         labels = {**(meta.get("labels") or {}), "kubevirt.io/nodeName": node}
-        vmi = vc.patch(api, vmi, {"metadata": {"labels": labels}})
-        if vmi is None:
-            return 0.05
-        vc.update_status(api, vmi, {"phase": "Scheduled", "nodeName": node,
-                                    "phaseTransitionTimestamps": transition(status, "Scheduled"),
-                                    "activePods": {pod["metadata"]["uid"]: node}})
+        vmi = api.patch(vmi, {"metadata": {"labels": labels}}, guarded=True)
+        api.patch_status(vmi, {"phase": "Scheduled", "nodeName": node,
+                               "phaseTransitionTimestamps": transition(status, "Scheduled"),
+                               "activePods": {pod["metadata"]["uid"]: node}}, guarded=True)
         return step_delay()
 
     if phase == "Scheduled":
         pod = active_pod(api, vmi)
         if pod is None:
-            vc.update_status(api, vmi, {"phase": "Failed", "reason": "PodDeleted",
-                                        "phaseTransitionTimestamps": transition(status, "Failed")})
+            api.patch_status(vmi, {"phase": "Failed", "reason": "PodDeleted",
+                                   "phaseTransitionTimestamps": transition(status, "Failed")}, guarded=True)
             return None
         migratable = live_migratable(api, vmi)
-        conditions = vc.set_condition(status.get("conditions"), "Ready", "True", "", "", probe=True)
-        conditions = vc.set_condition(conditions, "LiveMigratable", *migratable, probe=True)
-        conditions = vc.set_condition(conditions, "StorageLiveMigratable", "True", "", "", probe=True)
+        conditions = set_condition(status.get("conditions"), "Ready", "True", "", "", probe=True)
+        conditions = set_condition(conditions, "LiveMigratable", *migratable, probe=True)
+        conditions = set_condition(conditions, "StorageLiveMigratable", "True", "", "", probe=True)
         new = {"phase": "Running", "conditions": conditions,
                "phaseTransitionTimestamps": transition(status, "Running"),
                "migrationMethod": "LiveMigration" if migratable[0] == "True" else "BlockMigration",
                **running_status(api, vmi, pod)}
-        vc.update_status(api, vmi, new)
+        api.patch_status(vmi, new, guarded=True)
         api.event(vmi, "Normal", "Started", "VirtualMachineInstance started.")
         return None
 
@@ -521,16 +523,16 @@ def reconcile_vmi(api, vmi: dict):
         pod = active_pod(api, vmi)
         if pod is None and not in_flight:
             # virt-controller: a running VMI whose pod no longer exists has failed.
-            vc.update_status(api, vmi, {"phase": "Failed",
-                                        "phaseTransitionTimestamps": transition(status, "Failed"),
-                                        "conditions": vc.set_condition(status.get("conditions"), "Ready", "False",
-                                                                       "PodNotExists", "", probe=True)})
+            api.patch_status(vmi, {"phase": "Failed",
+                                   "phaseTransitionTimestamps": transition(status, "Failed"),
+                                   "conditions": set_condition(status.get("conditions"), "Ready", "False",
+                                                               "PodNotExists", "", probe=True)}, guarded=True)
             return None
         migratable = live_migratable(api, vmi)
-        current = vc.condition(vmi, "LiveMigratable") or {}
+        current = condition(vmi, "LiveMigratable") or {}
         if (current.get("status"), current.get("reason", ""), current.get("message", "")) != migratable:
-            vc.update_status(api, vmi, {"conditions": vc.set_condition(status.get("conditions"), "LiveMigratable",
-                                                                       *migratable, probe=True)})
+            api.patch_status(vmi, {"conditions": set_condition(status.get("conditions"), "LiveMigratable",
+                                                               *migratable, probe=True)}, guarded=True)
         return None
     return None
 

@@ -2,9 +2,8 @@
 
 import time
 
-from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import virt_common as vc
+from lab.controllers.objects import parse_time
 from lab.controllers.olm.kinds import CSV, OPERATOR_GROUP, SUBSCRIPTION
 from lab.controllers.olm.webhooks import install_webhooks
 from lab.controllers.runtime import log, now, step_delay
@@ -46,19 +45,15 @@ def _set_phase(api, csv: dict, phase: str, reason: str, message: str, extra=None
     status = dict(csv.get("status") or {})
     if status.get("phase") == phase and status.get("reason") == reason:
         changed = {k: v for k, v in (extra or {}).items() if status.get(k) != v}
-        return vc.update_status(api, csv, changed) if changed else csv
+        return api.patch_status(csv, changed, guarded=True) if changed else csv
     history = list(status.get("conditions") or [])
     stamp = now()
     history.append({"phase": phase, "reason": reason, "message": message,
                     "lastTransitionTime": stamp, "lastUpdateTime": stamp})
     new = {"phase": phase, "reason": reason, "message": message, "lastTransitionTime": stamp,
            "lastUpdateTime": stamp, "conditions": history[-20:], **(extra or {})}
-    updated = vc.update_status(api, csv, new)
-    if updated is not None:
-        try:
-            api.event(csv, "Warning" if phase == "Failed" else "Normal", reason, message)
-        except ApiException:
-            pass
+    updated = api.patch_status(csv, new, guarded=True)
+    api.event(csv, "Warning" if phase == "Failed" else "Normal", reason, message)
     return updated
 
 
@@ -124,7 +119,7 @@ def _deployments_waiting(csv: dict) -> str:
 
 def _since_transition(status: dict) -> float:
     stamp = status.get("lastTransitionTime")
-    return time.time() - vc.parse_time(stamp) if stamp else 0.0
+    return time.time() - parse_time(stamp) if stamp else 0.0
 
 
 def _wait_for_deployments(api, csv: dict, status: dict):
@@ -177,7 +172,7 @@ def reconcile_csv(api, csv: dict):
               "olm.targetNamespaces": ",".join(targets)}
     annotations = meta.get("annotations") or {}
     if any(annotations.get(k) != v for k, v in wanted.items()):
-        vc.patch(api, csv, {"metadata": {"annotations": wanted}})
+        api.patch(csv, {"metadata": {"annotations": wanted}}, guarded=True)
         return 0.05
     problem = _supports(csv["spec"].get("installModes"), namespace, targets)
     if problem:
@@ -224,6 +219,6 @@ def reconcile_csv(api, csv: dict):
             old = api.get(*CSV, replaced, namespace)
             if old is not None:
                 _set_phase(api, old, "Deleting", "Replaced", "The CSV has been replaced by a new CSV")
-                vc.delete(api, *CSV, replaced, namespace)
+                api.delete(*CSV, replaced, namespace)
         return None
     return None

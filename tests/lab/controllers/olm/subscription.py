@@ -1,7 +1,8 @@
 """The catalog operator's Subscription side: resolution, InstallPlans, upgrades one step at a time."""
 
 from lab import catalog
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import remove_condition, set_condition
+from lab.controllers.objects import owner_reference, short_hash
 from lab.controllers.olm.kinds import (CATALOG_SOURCE, CSV, INSTALL_PLAN, OPERATOR_GROUP, OPERATORS_V1A1,
                                        package_label, ref)
 from lab.controllers.runtime import log, now, step_delay
@@ -61,7 +62,7 @@ def _resolve(sub: dict, catalog_ready: bool):
 
 
 def _install_plan_name(sub: dict, generation: int) -> str:
-    return "install-" + vc.short_hash(f"{sub['metadata']['uid']}/{generation}")
+    return "install-" + short_hash(f"{sub['metadata']['uid']}/{generation}")
 
 
 def _create_install_plan(api, sub: dict, csv_name: str, generation: int) -> dict:
@@ -71,13 +72,12 @@ def _create_install_plan(api, sub: dict, csv_name: str, generation: int) -> dict
         "apiVersion": OPERATORS_V1A1, "kind": "InstallPlan",
         "metadata": {"name": _install_plan_name(sub, generation), "namespace": sub["metadata"]["namespace"],
                      "labels": {package_label(spec["name"], sub["metadata"]["namespace"]): ""},
-                     "ownerReferences": [vc.owner_reference(sub, controller=False, block=False)]},
+                     "ownerReferences": [owner_reference(sub, controller=False, block=False)]},
         "spec": {"approval": approval, "approved": approval == "Automatic",
                  "clusterServiceVersionNames": [csv_name], "generation": generation,
                  "source": spec["source"], "sourceNamespace": spec["sourceNamespace"]},
     }
-    created = vc.create(api, plan)
-    return created or api.get(*INSTALL_PLAN, plan["metadata"]["name"], sub["metadata"]["namespace"])
+    return api.ensure(plan)
 
 
 def reconcile_subscription(api, sub: dict):
@@ -88,7 +88,7 @@ def reconcile_subscription(api, sub: dict):
     status = dict(sub.get("status") or {})
     conditions = status.get("conditions") or []
     health, unhealthy = _catalog_health(api, sub)
-    conditions = vc.set_condition(conditions, "CatalogSourcesUnhealthy", *unhealthy)
+    conditions = set_condition(conditions, "CatalogSourcesUnhealthy", *unhealthy)
     new = {"catalogHealth": health, "lastUpdated": now()}
 
     groups = api.list(*OPERATOR_GROUP, namespace=namespace)
@@ -116,13 +116,13 @@ def reconcile_subscription(api, sub: dict):
         entry, channel, problem = _resolve(sub, unhealthy[0] == "False")
         if problem:
             message = f"constraints not satisfiable: {problem}, subscription {sub['metadata']['name']} exists"
-            new["conditions"] = vc.set_condition(conditions, "ResolutionFailed", "True",
-                                                 "ConstraintsNotSatisfiable", message)
+            new["conditions"] = set_condition(conditions, "ResolutionFailed", "True",
+                                              "ConstraintsNotSatisfiable", message)
             _write_sub_status(api, sub, status, new)
             return 10.0
         generation = int(status.get("installPlanGeneration") or 0) + 1
         plan = _create_install_plan(api, sub, entry["name"], generation)
-        conditions = vc.remove_condition(conditions, "ResolutionFailed")
+        conditions = remove_condition(conditions, "ResolutionFailed")
         new.update(currentCSV=entry["name"], installPlanGeneration=generation, state="UpgradePending",
                    installPlanRef=ref(plan),
                    installplan={"apiVersion": OPERATORS_V1A1, "kind": "InstallPlan",
@@ -132,8 +132,8 @@ def reconcile_subscription(api, sub: dict):
         phase = (plan.get("status") or {}).get("phase") or ""
         current = new.get("currentCSV") or status.get("currentCSV")
         if phase == "Complete":
-            conditions = vc.remove_condition(conditions, "InstallPlanPending")
-            conditions = vc.remove_condition(conditions, "InstallPlanFailed")
+            conditions = remove_condition(conditions, "InstallPlanPending")
+            conditions = remove_condition(conditions, "InstallPlanFailed")
             csv = api.get(*CSV, current, namespace)
             if csv is not None:
                 new["installedCSV"] = current
@@ -152,14 +152,14 @@ def reconcile_subscription(api, sub: dict):
                 else:
                     new["state"] = "UpgradeAvailable"
         elif phase == "Failed":
-            conditions = vc.set_condition(conditions, "InstallPlanFailed", "True", "InstallComponentFailed",
-                                          (plan.get("status") or {}).get("message", ""))
+            conditions = set_condition(conditions, "InstallPlanFailed", "True", "InstallComponentFailed",
+                                       (plan.get("status") or {}).get("message", ""))
             new["state"] = "UpgradeFailed"
         elif phase == "RequiresApproval":
-            conditions = vc.set_condition(conditions, "InstallPlanPending", "True", "RequiresApproval", "")
+            conditions = set_condition(conditions, "InstallPlanPending", "True", "RequiresApproval", "")
             new["state"] = "UpgradePending"
         else:
-            conditions = vc.set_condition(conditions, "InstallPlanPending", "True", "Installing", "")
+            conditions = set_condition(conditions, "InstallPlanPending", "True", "Installing", "")
         if plan is not None and "installPlanRef" not in new:
             new["installPlanRef"] = ref(plan)
     new["conditions"] = conditions
@@ -176,4 +176,4 @@ def _write_sub_status(api, sub: dict, old: dict, new: dict) -> None:
                   [(h["catalogSourceRef"]["name"], h["healthy"]) for h in new["catalogHealth"]]
     if unchanged and health_same:
         return
-    vc.update_status(api, sub, new)
+    api.patch_status(sub, new, guarded=True)
