@@ -82,6 +82,18 @@ def latency_for(name: str, table: list) -> float:
 
 Key = tuple  # (namespace or None, name)
 
+CONTINUE = object()  # what a reconcile step returns to let the next step run
+
+
+def run_steps(steps, api, state):
+    """A reconciler that reads as the list of its steps: each ``step(api, state)`` returns
+    CONTINUE to go on, or ends the reconcile with its result (seconds until a requeue, or None)."""
+    for step in steps:
+        result = step(api, state)
+        if result is not CONTINUE:
+            return result
+    return None
+
 
 @dataclass(frozen=True)
 class Watch:
