@@ -211,83 +211,100 @@ def _label_nodes(api, kv: dict) -> None:
 # --- KubeVirt CR -----------------------------------------------------------------------------------
 
 def reconcile_kubevirt(api, kv: dict):
-    meta = kv["metadata"]
-    status = kv.get("status") or {}
-    if meta.get("deletionTimestamp"):
-        if FINALIZER not in (meta.get("finalizers") or []):
-            return None
-        if status.get("phase") != "Deleting":
-            conditions = set_condition(status.get("conditions"), "Available", "False", "Deleting",
-                                       "Deleting KubeVirt")
-            api.patch_status(kv, {"phase": "Deleting", "conditions": conditions}, guarded=True)
-            return step_delay()
-        if (kv.get("spec") or {}).get("uninstallStrategy") == "RemoveWorkloads":
-            left = False
-            for kind in ("VirtualMachine", "VirtualMachineInstance"):
-                for workload in api.list("kubevirt.io/v1", kind):
-                    left = True
-                    if not workload["metadata"].get("deletionTimestamp"):
-                        api.delete("kubevirt.io/v1", kind, workload["metadata"]["name"],
-                                   workload["metadata"]["namespace"])
-            if left:
-                return step_delay()  # the workloads go first
-        _unregister_webhooks(api)
-        _remove_instancetypes(api)
-        api.remove_finalizer(kv, FINALIZER)
-        return None
+    """virt-operator: uninstall a deleted KubeVirt, deploy a new one, roll out a changed one."""
+    if kv["metadata"].get("deletionTimestamp"):
+        return _uninstall(api, kv)
     kv = api.add_finalizer(kv, FINALIZER)
+    if ((kv.get("status") or {}).get("phase") or "") in ("", "Deploying"):
+        return _deploy(api, kv)
+    return _keep_deployed(api, kv)
+
+
+def _uninstall(api, kv: dict):
+    """Deleting: with uninstallStrategy RemoveWorkloads the VMs and VMIs go first; then the webhooks
+    and common instancetypes, then the finalizer."""
     status = kv.get("status") or {}
-    phase = status.get("phase") or ""
-    generation = kv["metadata"].get("generation")
-    versions = {"observedKubeVirtVersion": KUBEVIRT_VERSION, "targetKubeVirtVersion": KUBEVIRT_VERSION,
-                "operatorVersion": KUBEVIRT_VERSION,
-                "observedKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
-                "targetKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
-                "observedDeploymentID": short_hash(meta["uid"], 16),
-                "targetDeploymentID": short_hash(meta["uid"], 16),
-                "defaultArchitecture": "amd64", "outdatedVirtualMachineInstanceWorkloads": 0}
-    if phase in ("", "Deploying"):
-        if phase == "":
-            conditions = []
-            for type_, state, reason, message in (
-                    ("Available", "False", "DeploymentInProgress",
-                     "Deploying version v1.8.4 with registry registry.redhat.io/container-native-virtualization"),
-                    ("Progressing", "True", "DeploymentInProgress", "Deploying version v1.8.4"),
-                    ("Degraded", "False", "DeploymentInProgress", "Deploying version v1.8.4")):
-                conditions = set_condition(conditions, type_, state, reason, message, probe=True)
-            api.patch_status(kv, {"phase": "Deploying", "conditions": conditions}, guarded=True)
-            return step_delay()
-        _register_webhooks(api)
-        _deploy_instancetypes(api)
-        _label_nodes(api, kv)
-        conditions = status.get("conditions") or []
-        for type_, state, reason, message in (
-                ("Available", "True", "AllComponentsReady", "All components are ready."),
-                ("Progressing", "False", "AllComponentsReady", "All components are ready."),
-                ("Degraded", "False", "AllComponentsReady", "All components are ready."),
-                ("Created", "True", "AllResourcesCreated", "All resources were created.")):
-            conditions = set_condition(conditions, type_, state, reason, message, probe=True)
-        api.patch_status(kv, {"phase": "Deployed", "conditions": conditions,
-                              "observedGeneration": generation, **versions}, guarded=True)
+    if FINALIZER not in (kv["metadata"].get("finalizers") or []):
         return None
-    # Deployed: keep the parts in line with the spec (and the webhook URLs after a restart).
+    if status.get("phase") != "Deleting":
+        conditions = set_condition(status.get("conditions"), "Available", "False", "Deleting", "Deleting KubeVirt")
+        api.patch_status(kv, {"phase": "Deleting", "conditions": conditions}, guarded=True)
+        return step_delay()
+    if (kv.get("spec") or {}).get("uninstallStrategy") == "RemoveWorkloads":
+        left = False
+        for kind in ("VirtualMachine", "VirtualMachineInstance"):
+            for workload in api.list("kubevirt.io/v1", kind):
+                left = True
+                if not workload["metadata"].get("deletionTimestamp"):
+                    api.delete("kubevirt.io/v1", kind, workload["metadata"]["name"], workload["metadata"]["namespace"])
+        if left:
+            return step_delay()  # the workloads go first
+    _unregister_webhooks(api)
+    _remove_instancetypes(api)
+    api.remove_finalizer(kv, FINALIZER)
+    return None
+
+
+def _deploy(api, kv: dict):
+    """New → Deploying → Deployed: the webhooks, common instancetypes and node labels are put in place."""
+    status = kv.get("status") or {}
+    if not status.get("phase"):
+        conditions = []
+        for type_, state, reason, message in (
+                ("Available", "False", "DeploymentInProgress",
+                 "Deploying version v1.8.4 with registry registry.redhat.io/container-native-virtualization"),
+                ("Progressing", "True", "DeploymentInProgress", "Deploying version v1.8.4"),
+                ("Degraded", "False", "DeploymentInProgress", "Deploying version v1.8.4")):
+            conditions = set_condition(conditions, type_, state, reason, message, probe=True)
+        api.patch_status(kv, {"phase": "Deploying", "conditions": conditions}, guarded=True)
+        return step_delay()
     _register_webhooks(api)
     _deploy_instancetypes(api)
     _label_nodes(api, kv)
-    if status.get("observedGeneration") != generation:
-        # A changed configuration is rolled out to virt-handler, virt-controller and virt-api first.
-        progressing = condition(kv, "Progressing") or {}
-        if progressing.get("status") != "True":
-            conditions = set_condition(status.get("conditions"), "Progressing", "True", "DeploymentInProgress",
-                                       f"Deploying version {KUBEVIRT_VERSION} with registry "
-                                       "registry.redhat.io/container-native-virtualization", probe=True)
-            api.patch_status(kv, {"conditions": conditions}, guarded=True)
-            return rollout_seconds()
-        if parse_time(progressing["lastTransitionTime"]) + rollout_seconds() > time.time():
-            return step_delay()
-        conditions = set_condition(status.get("conditions"), "Progressing", "False", "AllComponentsReady",
-                                   "All components are ready.", probe=True)
-        api.patch_status(kv, {"observedGeneration": generation, "conditions": conditions}, guarded=True)
+    conditions = status.get("conditions") or []
+    for type_, state, reason, message in (
+            ("Available", "True", "AllComponentsReady", "All components are ready."),
+            ("Progressing", "False", "AllComponentsReady", "All components are ready."),
+            ("Degraded", "False", "AllComponentsReady", "All components are ready."),
+            ("Created", "True", "AllResourcesCreated", "All resources were created.")):
+        conditions = set_condition(conditions, type_, state, reason, message, probe=True)
+    api.patch_status(kv, {"phase": "Deployed", "conditions": conditions,
+                          "observedGeneration": kv["metadata"].get("generation"), **_versions(kv)}, guarded=True)
+    return None
+
+
+def _versions(kv: dict) -> dict:
+    deployment_id = short_hash(kv["metadata"]["uid"], 16)
+    return {"observedKubeVirtVersion": KUBEVIRT_VERSION, "targetKubeVirtVersion": KUBEVIRT_VERSION,
+            "operatorVersion": KUBEVIRT_VERSION,
+            "observedKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
+            "targetKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
+            "observedDeploymentID": deployment_id, "targetDeploymentID": deployment_id,
+            "defaultArchitecture": "amd64", "outdatedVirtualMachineInstanceWorkloads": 0}
+
+
+def _keep_deployed(api, kv: dict):
+    """Deployed: keep the parts in line with the spec (and the webhook URLs after a restart); a changed
+    configuration is rolled out to virt-handler, virt-controller and virt-api first."""
+    status = kv.get("status") or {}
+    generation = kv["metadata"].get("generation")
+    _register_webhooks(api)
+    _deploy_instancetypes(api)
+    _label_nodes(api, kv)
+    if status.get("observedGeneration") == generation:
+        return None
+    progressing = condition(kv, "Progressing") or {}
+    if progressing.get("status") != "True":
+        conditions = set_condition(status.get("conditions"), "Progressing", "True", "DeploymentInProgress",
+                                   f"Deploying version {KUBEVIRT_VERSION} with registry "
+                                   "registry.redhat.io/container-native-virtualization", probe=True)
+        api.patch_status(kv, {"conditions": conditions}, guarded=True)
+        return rollout_seconds()
+    if parse_time(progressing["lastTransitionTime"]) + rollout_seconds() > time.time():
+        return step_delay()
+    conditions = set_condition(status.get("conditions"), "Progressing", "False", "AllComponentsReady",
+                               "All components are ready.", probe=True)
+    api.patch_status(kv, {"observedGeneration": generation, "conditions": conditions}, guarded=True)
     return None
 
 

@@ -21,12 +21,14 @@
 
 import copy
 import uuid
+from dataclasses import dataclass, field
+from typing import Optional
 
 from lab.controllers.conditions import condition, condition_true, remove_condition, set_condition
 from lab.controllers.kubevirt.cluster_config import kubevirt
 from lab.controllers.kubevirt.volumes import volume_claim, volume_snapshot_class
 from lab.controllers.objects import owned_by, owner_reference
-from lab.controllers.runtime import Controller, Watch, log, owner_keys, step_delay
+from lab.controllers.runtime import CONTINUE, Controller, Watch, log, owner_keys, run_steps, step_delay
 
 VM = ("kubevirt.io/v1", "VirtualMachine")
 VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
@@ -323,96 +325,144 @@ def _write_status(api, vm: dict, new: dict) -> None:
 
 # --- reconcile --------------------------------------------------------------------------------------
 
+@dataclass
+class _Sync:
+    """What one reconcile of a VirtualMachine has read and decided so far."""
+    vm: dict
+    vmi: Optional[dict]
+    strategy: str
+    instancetype: Optional[dict] = None
+    preference: Optional[dict] = None
+    dvs: list = field(default_factory=list)
+    pvcs_missing: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+    start_requested: bool = False
+    should_run: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.vm["metadata"]["name"]
+
+    @property
+    def namespace(self) -> str:
+        return self.vm["metadata"]["namespace"]
+
+    @property
+    def status(self) -> dict:
+        return self.vm.get("status") or {}
+
+    @property
+    def vmi_phase(self) -> Optional[str]:
+        return ((self.vmi or {}).get("status") or {}).get("phase")
+
+    @property
+    def final(self) -> bool:
+        return self.vmi_phase in FINAL
+
+
 def reconcile_vm(api, vm: dict):
-    meta = vm["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    vmi = api.get(*VMI, name, namespace)
+    vmi = api.get(*VMI, vm["metadata"]["name"], vm["metadata"]["namespace"])
     if vmi is not None and not owned_by(vmi, vm):
         vmi = None  # a VMI of that name that this VM does not control is not its VMI
-    status = vm.get("status") or {}
-    strategy = run_strategy(vm)
+    return run_steps((_finalize_if_deleted, _wait_for_kubevirt, _protect, _prepare_volumes, _take_state_change_request,
+                      _start_or_stop, _report_status), api, _Sync(vm, vmi, run_strategy(vm)))
 
-    if meta.get("deletionTimestamp"):
-        if vmi is not None:
-            if not vmi["metadata"].get("deletionTimestamp"):
-                api.delete(*VMI, name, namespace)
-            _write_status(api, vm, {"printableStatus": "Terminating"})
-            return step_delay()
-        api.remove_finalizer(vm, FINALIZER)
-        return None
 
-    kv = kubevirt(api)
-    if kv is None:
-        return 10.0  # no virt-controller runs
-    vm = api.add_finalizer(vm, FINALIZER)
+def _finalize_if_deleted(api, v: _Sync):
+    """A deleted VM takes its VMI with it, then lets go."""
+    if not v.vm["metadata"].get("deletionTimestamp"):
+        return CONTINUE
+    if v.vmi is not None:
+        if not v.vmi["metadata"].get("deletionTimestamp"):
+            api.delete(*VMI, v.name, v.namespace)
+        _write_status(api, v.vm, {"printableStatus": "Terminating"})
+        return step_delay()
+    api.remove_finalizer(v.vm, FINALIZER)
+    return None
 
-    instancetype = resolve(api, vm, "instancetype")
-    preference = resolve(api, vm, "preference")
-    dvs = ensure_data_volumes(api, vm, preference)
-    pvcs_missing = missing_claims(api, vm)
-    dvs_ready = all(((dv or {}).get("status") or {}).get("phase") in DV_READY for _, dv in dvs)
-    vmi_phase = ((vmi or {}).get("status") or {}).get("phase")
-    final = vmi_phase in FINAL
 
-    # What the start/stop/restart subresources ask for.
-    requests = list(status.get("stateChangeRequests") or [])
-    start_requested = False
-    if requests:
-        request = requests[0]
-        if request.get("action") == "Stop":
-            if vmi is not None and request.get("uid") in (None, vmi["metadata"]["uid"]):
-                if not vmi["metadata"].get("deletionTimestamp"):
-                    api.delete(*VMI, name, namespace)
-                return step_delay()  # the Stop is done once the VMI is gone
-            requests = requests[1:]
-        elif request.get("action") == "Start":
-            start_requested = vmi is None or final
-            if vmi is not None and not final:
-                requests = requests[1:]
-        if requests != (status.get("stateChangeRequests") or []):
-            api.patch_status(vm, {"stateChangeRequests": requests or None}, guarded=True)
-            return step_delay()
+def _wait_for_kubevirt(api, v: _Sync):
+    return 10.0 if kubevirt(api) is None else CONTINUE  # no virt-controller runs
 
-    restore = status.get("restoreInProgress")
-    should_run = {"Always": True, "RerunOnFailure": not (final and vmi_phase == "Succeeded"),
-                  "Once": vmi is None, "Manual": False, "Halted": False,
-                  "WaitAsReceiver": False}.get(strategy, False)
-    if start_requested:
-        should_run = True
 
-    if vmi is not None and not vmi["metadata"].get("deletionTimestamp"):
-        if strategy == "Halted":
-            api.delete(*VMI, name, namespace)
-        elif final and (strategy == "Always" or (strategy == "RerunOnFailure" and vmi_phase == "Failed")):
-            api.delete(*VMI, name, namespace)  # restart: the next VMI comes once this one is gone
-    elif vmi is None and should_run and not restore and not status.get("snapshotInProgress") and dvs_ready \
-            and not pvcs_missing:
-        created = api.create_if_absent(build_vmi(api, vm, instancetype, preference))
+def _protect(api, v: _Sync):
+    v.vm = api.add_finalizer(v.vm, FINALIZER)
+    return CONTINUE
+
+
+def _prepare_volumes(api, v: _Sync):
+    """Resolve the instancetype and preference, and create the VM's DataVolumes."""
+    v.instancetype = resolve(api, v.vm, "instancetype")
+    v.preference = resolve(api, v.vm, "preference")
+    v.dvs = ensure_data_volumes(api, v.vm, v.preference)
+    v.pvcs_missing = missing_claims(api, v.vm)
+    return CONTINUE
+
+
+def _take_state_change_request(api, v: _Sync):
+    """The first of status.stateChangeRequests (what the start/stop/restart subresources ask for)."""
+    v.requests = list(v.status.get("stateChangeRequests") or [])
+    if not v.requests:
+        return CONTINUE
+    request = v.requests[0]
+    if request.get("action") == "Stop":
+        if v.vmi is not None and request.get("uid") in (None, v.vmi["metadata"]["uid"]):
+            if not v.vmi["metadata"].get("deletionTimestamp"):
+                api.delete(*VMI, v.name, v.namespace)
+            return step_delay()  # the Stop is done once the VMI is gone
+        v.requests = v.requests[1:]
+    elif request.get("action") == "Start":
+        v.start_requested = v.vmi is None or v.final
+        if v.vmi is not None and not v.final:
+            v.requests = v.requests[1:]
+    if v.requests != (v.status.get("stateChangeRequests") or []):
+        api.patch_status(v.vm, {"stateChangeRequests": v.requests or None}, guarded=True)
+        return step_delay()
+    return CONTINUE
+
+
+def _start_or_stop(api, v: _Sync):
+    """The run strategy decides: delete a VMI that should not run (or must restart), create one that should."""
+    v.should_run = v.start_requested or {
+        "Always": True, "RerunOnFailure": not (v.final and v.vmi_phase == "Succeeded"), "Once": v.vmi is None,
+        "Manual": False, "Halted": False, "WaitAsReceiver": False}.get(v.strategy, False)
+    if v.vmi is not None and not v.vmi["metadata"].get("deletionTimestamp"):
+        if v.strategy == "Halted":
+            api.delete(*VMI, v.name, v.namespace)
+        elif v.final and (v.strategy == "Always" or (v.strategy == "RerunOnFailure" and v.vmi_phase == "Failed")):
+            api.delete(*VMI, v.name, v.namespace)  # restart: the next VMI comes once this one is gone
+        return CONTINUE
+    dvs_ready = all(((dv or {}).get("status") or {}).get("phase") in DV_READY for _, dv in v.dvs)
+    if v.vmi is None and v.should_run and not v.status.get("restoreInProgress") \
+            and not v.status.get("snapshotInProgress") and dvs_ready and not v.pvcs_missing:
+        created = api.create_if_absent(build_vmi(api, v.vm, v.instancetype, v.preference))
         if created is not None:
-            vmi = created
-            api.event(vm, "Normal", "SuccessfulCreate", f"Started the virtual machine by creating the new "
-                      f"virtual machine instance {name}")
-        if start_requested and requests:
-            api.patch_status(vm, {"stateChangeRequests": requests[1:] or None}, guarded=True)
+            v.vmi = created
+            api.event(v.vm, "Normal", "SuccessfulCreate", f"Started the virtual machine by creating the new "
+                      f"virtual machine instance {v.name}")
+        if v.start_requested and v.requests:
+            api.patch_status(v.vm, {"stateChangeRequests": v.requests[1:] or None}, guarded=True)
+    return CONTINUE
 
+
+def _report_status(api, v: _Sync):
+    vmi, final = v.vmi, v.final
     new = {
-        "printableStatus": printable_status(vm, vmi, dvs, pvcs_missing, should_run),
+        "printableStatus": printable_status(v.vm, vmi, v.dvs, v.pvcs_missing, v.should_run),
         "created": vmi is not None and not final,
         "ready": vmi is not None and not final and condition_true(vmi, "Ready"),
-        "conditions": _vm_conditions(vm, vmi, dvs),
-        "runStrategy": strategy,
-        "observedGeneration": vm["metadata"].get("generation"),
-        "desiredGeneration": vm["metadata"].get("generation"),
-        "volumeSnapshotStatuses": volume_snapshot_statuses(api, vm),
+        "conditions": _vm_conditions(v.vm, vmi, v.dvs),
+        "runStrategy": v.strategy,
+        "observedGeneration": v.vm["metadata"].get("generation"),
+        "desiredGeneration": v.vm["metadata"].get("generation"),
+        "volumeSnapshotStatuses": volume_snapshot_statuses(api, v.vm),
     }
-    if instancetype:
-        new["instancetypeRef"] = {"name": instancetype["metadata"]["name"], "kind": instancetype["kind"],
-                                  "controllerRevisionRef": {"name": _revision(api, vm, instancetype)}}
-    if preference:
-        new["preferenceRef"] = {"name": preference["metadata"]["name"], "kind": preference["kind"],
-                                "controllerRevisionRef": {"name": _revision(api, vm, preference)}}
-    _write_status(api, vm, new)
-    settled = new["printableStatus"] in ("Running", "Stopped") and (vmi is None or vmi_phase == "Running")
+    for kind, found in (("instancetypeRef", v.instancetype), ("preferenceRef", v.preference)):
+        if found:
+            new[kind] = {"name": found["metadata"]["name"], "kind": found["kind"],
+                         "controllerRevisionRef": {"name": _revision(api, v.vm, found)}}
+    _write_status(api, v.vm, new)
+    settled = new["printableStatus"] in ("Running", "Stopped") and (vmi is None or v.vmi_phase == "Running")
     if settled:
         return None
     return 1.0 if new["printableStatus"] == "Provisioning" else step_delay()

@@ -169,25 +169,7 @@ def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
     labels.pop("kubevirt.io/nodeName", None)
     if migration is not None:
         labels["kubevirt.io/migrationJobUID"] = migration["metadata"]["uid"]
-    pod_volumes = [{"name": n, "emptyDir": {}} for n in ("private", "public", "sockets", "virt-bin-share-dir",
-                                                         "libvirt-runtime", "ephemeral-disks", "container-disks",
-                                                         "hotplug-disks")]
-    mounts = [{"name": n, "mountPath": p} for n, p in (
-        ("private", "/var/run/kubevirt-private"), ("public", "/var/run/kubevirt"),
-        ("ephemeral-disks", "/var/run/kubevirt-ephemeral-disks"),
-        ("container-disks", "/var/run/kubevirt/container-disks"),
-        ("libvirt-runtime", "/var/run/libvirt"), ("sockets", "/var/run/kubevirt/sockets"),
-        ("hotplug-disks", "/var/run/kubevirt/hotplug-disks"))]
-    devices = []
-    for volume_name, claim, _ in claims(vmi):
-        pvc = api.get(*PVC, claim, namespace)
-        block = ((pvc or {}).get("spec") or {}).get("volumeMode") == "Block"
-        pod_volumes.append({"name": volume_name, "persistentVolumeClaim": {"claimName": claim}})
-        if block:
-            devices.append({"name": volume_name, "devicePath": f"/dev/{volume_name}"})
-        else:
-            mounts.append({"name": volume_name, "mountPath": f"/var/run/kubevirt-private/vmi-disks/{volume_name}"})
-    memory = _guest_memory(vmi) + 300 * 2**20  # guest memory plus virt-launcher's overhead
+    pod_volumes, mounts, devices = _pod_volumes(api, vmi)
     constraints = pod_constraints(vmi, (migration or {}).get("spec", {}).get("addedNodeSelector"))
     spec = {
         "nodeName": node,
@@ -197,20 +179,7 @@ def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
         "terminationGracePeriodSeconds": int((vmi.get("spec") or {}).get("terminationGracePeriodSeconds", 180)) + 30,
         "readinessGates": [{"conditionType": "kubevirt.io/virtual-machine-unpaused"}],
         "securityContext": {"runAsUser": 107, "runAsGroup": 107, "fsGroup": 107, "runAsNonRoot": True},
-        "containers": [{
-            "name": "compute", "image": LAUNCHER_IMAGE, "imagePullPolicy": "IfNotPresent",
-            "command": ["/usr/bin/virt-launcher-monitor", "--qemu-timeout", "321s", "--name", meta["name"],
-                        "--uid", meta["uid"], "--namespace", namespace, "--kubevirt-share-dir", "/var/run/kubevirt",
-                        "--ephemeral-disk-dir", "/var/run/kubevirt-ephemeral-disks", "--container-disk-dir",
-                        "/var/run/kubevirt/container-disks", "--grace-period-seconds", "195", "--hook-sidecars",
-                        "0", "--ovmf-path", "/usr/share/OVMF", "--run-as-nonroot"],
-            "resources": {"requests": {"cpu": f"{100 * _vcpus(vmi)}m", "memory": format_mib(memory),
-                                       "ephemeral-storage": "50M"},
-                          "limits": {"devices.kubevirt.io/kvm": "1", "devices.kubevirt.io/tun": "1",
-                                     "devices.kubevirt.io/vhost-net": "1"}},
-            "volumeMounts": mounts,
-            **({"volumeDevices": devices} if devices else {}),
-        }],
+        "containers": [_compute_container(vmi, mounts, devices)],
         "volumes": pod_volumes,
     }
     if len(meta["name"]) <= 63 and "." not in meta["name"]:
@@ -229,6 +198,49 @@ def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
                          "labels": labels, "annotations": annotations,
                          "ownerReferences": [owner_reference(vmi)]},
             "spec": spec}
+
+
+def _pod_volumes(api, vmi: dict) -> tuple:
+    """(pod volumes, volumeMounts, volumeDevices): virt-launcher's own directories, then each claim,
+    mounted as a directory or, for a Block claim, passed as a device."""
+    pod_volumes = [{"name": n, "emptyDir": {}} for n in ("private", "public", "sockets", "virt-bin-share-dir",
+                                                         "libvirt-runtime", "ephemeral-disks", "container-disks",
+                                                         "hotplug-disks")]
+    mounts = [{"name": n, "mountPath": p} for n, p in (
+        ("private", "/var/run/kubevirt-private"), ("public", "/var/run/kubevirt"),
+        ("ephemeral-disks", "/var/run/kubevirt-ephemeral-disks"),
+        ("container-disks", "/var/run/kubevirt/container-disks"),
+        ("libvirt-runtime", "/var/run/libvirt"), ("sockets", "/var/run/kubevirt/sockets"),
+        ("hotplug-disks", "/var/run/kubevirt/hotplug-disks"))]
+    devices = []
+    for volume_name, claim, _ in claims(vmi):
+        pvc = api.get(*PVC, claim, vmi["metadata"]["namespace"])
+        block = ((pvc or {}).get("spec") or {}).get("volumeMode") == "Block"
+        pod_volumes.append({"name": volume_name, "persistentVolumeClaim": {"claimName": claim}})
+        if block:
+            devices.append({"name": volume_name, "devicePath": f"/dev/{volume_name}"})
+        else:
+            mounts.append({"name": volume_name, "mountPath": f"/var/run/kubevirt-private/vmi-disks/{volume_name}"})
+    return pod_volumes, mounts, devices
+
+
+def _compute_container(vmi: dict, mounts: list, devices: list) -> dict:
+    meta = vmi["metadata"]
+    memory = _guest_memory(vmi) + 300 * 2**20  # guest memory plus virt-launcher's overhead
+    return {
+        "name": "compute", "image": LAUNCHER_IMAGE, "imagePullPolicy": "IfNotPresent",
+        "command": ["/usr/bin/virt-launcher-monitor", "--qemu-timeout", "321s", "--name", meta["name"],
+                    "--uid", meta["uid"], "--namespace", meta["namespace"], "--kubevirt-share-dir", "/var/run/kubevirt",
+                    "--ephemeral-disk-dir", "/var/run/kubevirt-ephemeral-disks", "--container-disk-dir",
+                    "/var/run/kubevirt/container-disks", "--grace-period-seconds", "195", "--hook-sidecars",
+                    "0", "--ovmf-path", "/usr/share/OVMF", "--run-as-nonroot"],
+        "resources": {"requests": {"cpu": f"{100 * _vcpus(vmi)}m", "memory": format_mib(memory),
+                                   "ephemeral-storage": "50M"},
+                      "limits": {"devices.kubevirt.io/kvm": "1", "devices.kubevirt.io/tun": "1",
+                                 "devices.kubevirt.io/vhost-net": "1"}},
+        "volumeMounts": mounts,
+        **({"volumeDevices": devices} if devices else {}),
+    }
 
 
 def ensure_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
@@ -338,7 +350,6 @@ def volume_status(api, vmi: dict) -> list:
 
 
 def running_status(api, vmi: dict, pod: dict) -> dict:
-    meta = vmi["metadata"]
     spec = vmi.get("spec") or {}
     domain = spec.get("domain") or {}
     ip = (pod.get("status") or {}).get("podIP") or pod_ip(pod["metadata"]["name"])
@@ -430,110 +441,127 @@ def _sync_failed(api, vmi: dict, conditions: list, reason: str, message: str) ->
 
 
 def reconcile_vmi(api, vmi: dict):
+    """virt-controller's VMI loop: each phase has its step (Pending → Scheduling → Scheduled → Running)."""
     meta = vmi["metadata"]
     if meta.get("deletionTimestamp"):
         return _finalize(api, vmi)
     if kubevirt(api) is None:
         return 10.0
-    status = vmi.get("status") or {}
-    phase = status.get("phase") or ""
+    phase = (vmi.get("status") or {}).get("phase") or ""
     if phase in FINAL:
         return None
     if VMI_FINALIZER not in (meta.get("finalizers") or []):
-        vmi = api.add_finalizer(vmi, VMI_FINALIZER)
+        api.add_finalizer(vmi, VMI_FINALIZER)
         return 0.05
-    if phase == "":
-        conditions = set_condition(status.get("conditions"), "Ready", "False", "GuestNotRunning",
-                                   "Guest VM is not reported as running", probe=True)
-        api.patch_status(vmi, {"phase": "Pending", "phaseTransitionTimestamps": transition(status, "Pending"),
-                               "conditions": conditions, "guestOSInfo": {}, "qosClass": "Burstable"}, guarded=True)
-        return step_delay()
+    step = {"": _accept, "Pending": _schedule, "Scheduling": _start_pod, "Scheduled": _report_running,
+            "Running": _watch_running}.get(phase)
+    return step(api, vmi) if step else None
 
-    if phase == "Pending":
-        ready, reason = _volumes_ready(api, vmi)
-        if not ready:
-            conditions = set_condition(status.get("conditions"), "DataVolumesReady", "False",
-                                       "NotAllDataVolumesReady", reason, probe=True)
-            if conditions != status.get("conditions"):
-                api.patch_status(vmi, {"conditions": conditions}, guarded=True)
-            return 1.0
-        conditions = remove_condition(status.get("conditions"), "DataVolumesReady")
-        render_error = net.missing_attachment_error(api, vmi)
-        if render_error:
-            return _sync_failed(api, vmi, conditions, net.FAILED_CREATE, render_error)
-        conditions = remove_condition(conditions, "Synchronized")
-        constraints = pod_constraints(vmi)
-        nodes = candidate_nodes(api, constraints)
-        node = pick_node(api, nodes, constraints.get("affinity"))
-        if node is None:
-            total = len(api.list("v1", "Node"))
-            conditions = set_condition(conditions, "PodScheduled", "False", "Unschedulable",
-                                       unschedulable_message(total), probe=True)
-            if conditions != status.get("conditions"):
-                api.patch_status(vmi, {"conditions": conditions}, guarded=True)
-            return 2.0
-        pod = ensure_launcher_pod(api, vmi, node["metadata"]["name"])
-        conditions = remove_condition(conditions, "PodScheduled")
-        api.patch_status(vmi, {"phase": "Scheduling", "conditions": conditions,
-                               "phaseTransitionTimestamps": transition(status, "Scheduling"),
-                               "activePods": {pod["metadata"]["uid"]: node["metadata"]["name"]}}, guarded=True)
-        api.event(vmi, "Normal", "SuccessfulCreate", f"Created virtual machine pod {pod['metadata']['name']}")
-        return step_delay()
 
-    if phase == "Scheduling":
-        pods = [p for p in launcher_pods(api, vmi) if (p.get("status") or {}).get("phase") not in FINAL
-                and not p["metadata"].get("deletionTimestamp")
-                and "kubevirt.io/migrationJobUID" not in (p["metadata"].get("labels") or {})]
-        if not pods:
-            api.patch_status(vmi, {"phase": "Pending"}, guarded=True)
-            return step_delay()
-        pod = pods[0]
-        node = pod["spec"]["nodeName"]
-        if not _bound(api, vmi, node):
-            return 1.0
-        pod = run_pod(api, pod)
-        labels = {**(meta.get("labels") or {}), "kubevirt.io/nodeName": node}
-        vmi = api.patch(vmi, {"metadata": {"labels": labels}}, guarded=True)
-        api.patch_status(vmi, {"phase": "Scheduled", "nodeName": node,
-                               "phaseTransitionTimestamps": transition(status, "Scheduled"),
-                               "activePods": {pod["metadata"]["uid"]: node}}, guarded=True)
-        return step_delay()
+def _accept(api, vmi: dict):
+    status = vmi.get("status") or {}
+    conditions = set_condition(status.get("conditions"), "Ready", "False", "GuestNotRunning",
+                               "Guest VM is not reported as running", probe=True)
+    api.patch_status(vmi, {"phase": "Pending", "phaseTransitionTimestamps": transition(status, "Pending"),
+                           "conditions": conditions, "guestOSInfo": {}, "qosClass": "Burstable"}, guarded=True)
+    return step_delay()
 
-    if phase == "Scheduled":
-        pod = active_pod(api, vmi)
-        if pod is None:
-            api.patch_status(vmi, {"phase": "Failed", "reason": "PodDeleted",
-                                   "phaseTransitionTimestamps": transition(status, "Failed")}, guarded=True)
-            return None
-        migratable = live_migratable(api, vmi)
-        conditions = set_condition(status.get("conditions"), "Ready", "True", "", "", probe=True)
-        conditions = set_condition(conditions, "LiveMigratable", *migratable, probe=True)
-        conditions = set_condition(conditions, "StorageLiveMigratable", "True", "", "", probe=True)
-        new = {"phase": "Running", "conditions": conditions,
-               "phaseTransitionTimestamps": transition(status, "Running"),
-               "migrationMethod": "LiveMigration" if migratable[0] == "True" else "BlockMigration",
-               **running_status(api, vmi, pod)}
-        api.patch_status(vmi, new, guarded=True)
-        api.event(vmi, "Normal", "Started", "VirtualMachineInstance started.")
+
+def _schedule(api, vmi: dict):
+    """Pending: once the volumes are usable and the networks exist, create the launcher pod on a node."""
+    status = vmi.get("status") or {}
+    ready, reason = _volumes_ready(api, vmi)
+    if not ready:
+        conditions = set_condition(status.get("conditions"), "DataVolumesReady", "False",
+                                   "NotAllDataVolumesReady", reason, probe=True)
+        if conditions != status.get("conditions"):
+            api.patch_status(vmi, {"conditions": conditions}, guarded=True)
+        return 1.0
+    conditions = remove_condition(status.get("conditions"), "DataVolumesReady")
+    render_error = net.missing_attachment_error(api, vmi)
+    if render_error:
+        return _sync_failed(api, vmi, conditions, net.FAILED_CREATE, render_error)
+    conditions = remove_condition(conditions, "Synchronized")
+    constraints = pod_constraints(vmi)
+    nodes = candidate_nodes(api, constraints)
+    node = pick_node(api, nodes, constraints.get("affinity"))
+    if node is None:
+        total = len(api.list("v1", "Node"))
+        conditions = set_condition(conditions, "PodScheduled", "False", "Unschedulable",
+                                   unschedulable_message(total), probe=True)
+        if conditions != status.get("conditions"):
+            api.patch_status(vmi, {"conditions": conditions}, guarded=True)
+        return 2.0
+    pod = ensure_launcher_pod(api, vmi, node["metadata"]["name"])
+    conditions = remove_condition(conditions, "PodScheduled")
+    api.patch_status(vmi, {"phase": "Scheduling", "conditions": conditions,
+                           "phaseTransitionTimestamps": transition(status, "Scheduling"),
+                           "activePods": {pod["metadata"]["uid"]: node["metadata"]["name"]}}, guarded=True)
+    api.event(vmi, "Normal", "SuccessfulCreate", f"Created virtual machine pod {pod['metadata']['name']}")
+    return step_delay()
+
+
+def _start_pod(api, vmi: dict):
+    """Scheduling: once the claims are bound, the pod runs and the VMI is on its node."""
+    status = vmi.get("status") or {}
+    pods = [p for p in launcher_pods(api, vmi) if (p.get("status") or {}).get("phase") not in FINAL
+            and not p["metadata"].get("deletionTimestamp")
+            and "kubevirt.io/migrationJobUID" not in (p["metadata"].get("labels") or {})]
+    if not pods:
+        api.patch_status(vmi, {"phase": "Pending"}, guarded=True)
+        return step_delay()
+    pod = pods[0]
+    node = pod["spec"]["nodeName"]
+    if not _bound(api, vmi, node):
+        return 1.0
+    pod = run_pod(api, pod)
+    labels = {**(vmi["metadata"].get("labels") or {}), "kubevirt.io/nodeName": node}
+    vmi = api.patch(vmi, {"metadata": {"labels": labels}}, guarded=True)
+    api.patch_status(vmi, {"phase": "Scheduled", "nodeName": node,
+                           "phaseTransitionTimestamps": transition(status, "Scheduled"),
+                           "activePods": {pod["metadata"]["uid"]: node}}, guarded=True)
+    return step_delay()
+
+
+def _report_running(api, vmi: dict):
+    """Scheduled: the guest runs; report it Ready, with what the domain looks like."""
+    status = vmi.get("status") or {}
+    pod = active_pod(api, vmi)
+    if pod is None:
+        api.patch_status(vmi, {"phase": "Failed", "reason": "PodDeleted",
+                               "phaseTransitionTimestamps": transition(status, "Failed")}, guarded=True)
         return None
+    migratable = live_migratable(api, vmi)
+    conditions = set_condition(status.get("conditions"), "Ready", "True", "", "", probe=True)
+    conditions = set_condition(conditions, "LiveMigratable", *migratable, probe=True)
+    conditions = set_condition(conditions, "StorageLiveMigratable", "True", "", "", probe=True)
+    new = {"phase": "Running", "conditions": conditions,
+           "phaseTransitionTimestamps": transition(status, "Running"),
+           "migrationMethod": "LiveMigration" if migratable[0] == "True" else "BlockMigration",
+           **running_status(api, vmi, pod)}
+    api.patch_status(vmi, new, guarded=True)
+    api.event(vmi, "Normal", "Started", "VirtualMachineInstance started.")
+    return None
 
-    if phase == "Running":
-        migration = status.get("migrationState") or {}
-        in_flight = migration and not migration.get("completed") and not migration.get("failed")
-        pod = active_pod(api, vmi)
-        if pod is None and not in_flight:
-            # virt-controller: a running VMI whose pod no longer exists has failed.
-            api.patch_status(vmi, {"phase": "Failed",
-                                   "phaseTransitionTimestamps": transition(status, "Failed"),
-                                   "conditions": set_condition(status.get("conditions"), "Ready", "False",
-                                                               "PodNotExists", "", probe=True)}, guarded=True)
-            return None
-        migratable = live_migratable(api, vmi)
-        current = condition(vmi, "LiveMigratable") or {}
-        if (current.get("status"), current.get("reason", ""), current.get("message", "")) != migratable:
-            api.patch_status(vmi, {"conditions": set_condition(status.get("conditions"), "LiveMigratable",
-                                                               *migratable, probe=True)}, guarded=True)
+
+def _watch_running(api, vmi: dict):
+    """Running: fail when the pod is gone (outside a migration); keep LiveMigratable current."""
+    status = vmi.get("status") or {}
+    migration = status.get("migrationState") or {}
+    in_flight = migration and not migration.get("completed") and not migration.get("failed")
+    pod = active_pod(api, vmi)
+    if pod is None and not in_flight:
+        # virt-controller: a running VMI whose pod no longer exists has failed.
+        api.patch_status(vmi, {"phase": "Failed",
+                               "phaseTransitionTimestamps": transition(status, "Failed"),
+                               "conditions": set_condition(status.get("conditions"), "Ready", "False",
+                                                           "PodNotExists", "", probe=True)}, guarded=True)
         return None
+    migratable = live_migratable(api, vmi)
+    current = condition(vmi, "LiveMigratable") or {}
+    if (current.get("status"), current.get("reason", ""), current.get("message", "")) != migratable:
+        api.patch_status(vmi, {"conditions": set_condition(status.get("conditions"), "LiveMigratable",
+                                                           *migratable, probe=True)}, guarded=True)
     return None
 
 
