@@ -2,8 +2,9 @@
 
 ``operator``: the KubeVirt CR, webhook registration, virt-handler placement and the launcher
 pods' "kubelet"; ``webhooks``, ``vm_admission``, ``day2_admission``: virt-api's admission;
-``vm``, ``vmi``, ``network``: VirtualMachines and their instances; ``migration``: live
-migration; ``snapshot``, ``restore``, ``clone``: snapshots, restores and clones.
+``vm``, ``vmi``, ``launcher``, ``network``: VirtualMachines, their instances and launcher
+pods; ``migration``: live migration; ``snapshot``, ``restore``, ``clone``: snapshots,
+restores and clones.
 """
 
 from lab.controllers.kubevirt import (clone, day2_admission, migration, operator, restore, snapshot, vm,

@@ -28,9 +28,10 @@ from typing import Optional
 from lab.controllers.conditions import set_condition
 from lab.controllers.kubevirt.cluster_config import kubevirt, migration_config
 from lab.controllers.kubevirt.scheduling import node_address, node_ready
-from lab.controllers.kubevirt.vmi import (active_pod, build_launcher_pod, candidate_nodes, complete_pod,
-                                          ensure_launcher_pod, launcher_pods, pick_node, pod_constraints, run_pod,
-                                          running_status, unschedulable_message)
+from lab.controllers.kubevirt.launcher import (active_pod, build_launcher_pod, candidate_nodes, complete_pod,
+                                               ensure_launcher_pod, launcher_pods, pick_node, pod_constraints,
+                                               run_pod, unschedulable_message)
+from lab.controllers.kubevirt.vmi import running_status
 from lab.controllers.objects import parse_time, quantity
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay
 

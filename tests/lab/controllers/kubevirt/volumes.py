@@ -35,3 +35,17 @@ def volume_claim(volume: dict) -> Optional[str]:
     if volume.get("dataVolume"):
         return volume["dataVolume"].get("name")
     return None
+
+
+def vmi_volumes(vmi: dict) -> list:
+    return (vmi.get("spec") or {}).get("volumes") or []
+
+
+def claims(vmi: dict) -> list:
+    """[(volume name, PVC name, is DataVolume)] of the VMI's persistent volumes."""
+    out = []
+    for volume in vmi_volumes(vmi):
+        claim = volume_claim(volume)
+        if claim:
+            out.append((volume["name"], claim, bool(volume.get("dataVolume"))))
+    return out
