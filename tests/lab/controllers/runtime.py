@@ -17,6 +17,7 @@ previous spec, as on a busy cluster.
 
 import fnmatch
 import hashlib
+import json
 import logging
 import os
 import queue
@@ -30,6 +31,8 @@ from typing import Callable, Optional
 from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
+
+from lab import rest
 
 log = logging.getLogger("lab.controllers")
 
@@ -78,6 +81,18 @@ def latency_for(name: str, table: list) -> float:
 
 
 Key = tuple  # (namespace or None, name)
+
+CONTINUE = object()  # what a reconcile step returns to let the next step run
+
+
+def run_steps(steps, api, state):
+    """A reconciler that reads as the list of its steps: each ``step(api, state)`` returns
+    CONTINUE to go on, or ends the reconcile with its result (seconds until a requeue, or None)."""
+    for step in steps:
+        result = step(api, state)
+        if result is not CONTINUE:
+            return result
+    return None
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,15 @@ class Api:
         resource = self.resource(obj["apiVersion"], obj["kind"])
         return resource.create(body=obj, namespace=obj["metadata"].get("namespace")).to_dict()
 
+    def create_if_absent(self, obj: dict) -> Optional[dict]:
+        """Create ``obj``; None when an object of that name exists already."""
+        try:
+            return self.create(obj)
+        except ApiException as error:
+            if error.status == 409:
+                return None
+            raise
+
     def ensure(self, obj: dict) -> dict:
         """Create ``obj`` unless an object of that name exists; return what the cluster holds."""
         try:
@@ -149,41 +173,65 @@ class Api:
                 raise
             return self.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
 
-    def patch(self, obj: dict, patch: dict) -> dict:
+    def patch(self, obj: dict, patch: dict, guarded: bool = False) -> dict:
+        """Merge-patch ``obj``; ``guarded`` sends the resourceVersion it was read at, so a write
+        computed from a stale read fails with a conflict (which the Manager retries on fresh state)."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
-        return resource.patch(body=patch, name=meta["name"], namespace=meta.get("namespace"),
-                              content_type="application/merge-patch+json").to_dict()
+        return resource.patch(body=_guard(obj, patch) if guarded else patch, name=meta["name"],
+                              namespace=meta.get("namespace"), content_type="application/merge-patch+json").to_dict()
 
-    def patch_status(self, obj: dict, status: dict) -> dict:
-        """Merge ``status`` into the object's status (through the status subresource when it has one)."""
+    def patch_status(self, obj: dict, status: dict, guarded: bool = False) -> dict:
+        """Merge ``status`` into the object's status (through the status subresource when it has one);
+        ``guarded`` as for ``patch``."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
         target = resource.status if "status" in resource.subresources else resource
-        return target.patch(body={"status": status}, name=meta["name"], namespace=meta.get("namespace"),
-                            content_type="application/merge-patch+json").to_dict()
+        body = {"status": status}
+        return target.patch(body=_guard(obj, body) if guarded else body, name=meta["name"],
+                            namespace=meta.get("namespace"), content_type="application/merge-patch+json").to_dict()
 
-    def delete(self, api_version, kind, name, namespace=None) -> bool:
+    def replace_status(self, obj: dict, status: dict) -> dict:
+        """Make the status exactly ``status``: write only when it differs, and null the keys it drops
+        (a merge patch alone would keep them)."""
+        previous = obj.get("status") or {}
+        if all(previous.get(k) == v for k, v in status.items()) and set(previous) <= set(status):
+            return obj
+        return self.patch_status(obj, {**{k: None for k in previous if k not in status}, **status})
+
+    def delete(self, api_version, kind, name, namespace=None, grace_period: int = None,
+               propagation: str = None) -> bool:
+        """Delete (False when already gone); ``grace_period`` and ``propagation`` are DeleteOptions'."""
+        options = {}
+        if grace_period is not None:
+            options["gracePeriodSeconds"] = grace_period
+        if propagation:
+            options["propagationPolicy"] = propagation
+        kwargs = {"body": {"apiVersion": "v1", "kind": "DeleteOptions", **options}} if options else {}
         try:
-            self.resource(api_version, kind).delete(name=name, namespace=namespace)
+            self.resource(api_version, kind).delete(name=name, namespace=namespace, **kwargs)
             return True
         except ApiException as error:
             if error.status == 404:
                 return False
             raise
 
-    def remove_finalizer(self, obj: dict, finalizer: str) -> None:
-        finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
-        if len(finalizers) != len(obj["metadata"].get("finalizers") or []):
-            self.patch(obj, {"metadata": {"finalizers": finalizers,
-                                          "resourceVersion": obj["metadata"]["resourceVersion"]}})
+    def apply(self, plural: str, obj: dict) -> dict:
+        """Server-side apply (strict field validation) as this Api's client."""
+        return rest.apply(self.client.client, plural, obj)
+
+    def remove_finalizer(self, obj: dict, finalizer: str) -> dict:
+        finalizers = obj["metadata"].get("finalizers") or []
+        if finalizer not in finalizers:
+            return obj
+        return self.patch(obj, {"metadata": {"finalizers": [f for f in finalizers if f != finalizer]}},
+                          guarded=True)
 
     def add_finalizer(self, obj: dict, finalizer: str) -> dict:
         finalizers = obj["metadata"].get("finalizers") or []
         if finalizer in finalizers:
             return obj
-        return self.patch(obj, {"metadata": {"finalizers": finalizers + [finalizer],
-                                             "resourceVersion": obj["metadata"]["resourceVersion"]}})
+        return self.patch(obj, {"metadata": {"finalizers": finalizers + [finalizer]}}, guarded=True)
 
     def event(self, obj: dict, event_type: str, reason: str, message: str, component: str = None) -> None:
         """Record a core/v1 Event on ``obj`` the way controllers do (repeats bump the count).
@@ -217,6 +265,24 @@ class Api:
             "firstTimestamp": now(), "lastTimestamp": now(),
             "source": {"component": component}, "reportingComponent": component,
         })
+
+
+def _guard(obj: dict, body: dict) -> dict:
+    return {**body, "metadata": {**(body.get("metadata") or {}), "resourceVersion": obj["metadata"]["resourceVersion"]}}
+
+
+def stale(error: Exception) -> bool:
+    """A write lost a race: its object changed (409 Conflict) or went (404) since it was read."""
+    if not isinstance(error, ApiException):  # the dynamic client's errors are ApiExceptions too
+        return False
+    return error.status == 404 or (error.status == 409 and _reason(error) == "Conflict")
+
+
+def _reason(error) -> str:
+    try:
+        return json.loads(error.body or "{}").get("reason") or ""
+    except (TypeError, ValueError):
+        return ""
 
 
 class _Queue:
@@ -390,9 +456,14 @@ class Manager:
                 failures.pop(key, None)
                 if requeue is not None:
                     work.add_after(key, requeue)
-            except Exception:  # a reconcile error is retried with back-off, as controller-runtime does
+            except Exception as error:  # retried with back-off, as controller-runtime does
                 count = failures[key] = failures.get(key, 0) + 1
-                log.exception("%s: reconcile of %s/%s failed (attempt %d)", controller.name, namespace, name, count)
+                if stale(error):  # the one place a lost race is handled: reconcile again on fresh state
+                    log.info("%s: %s/%s changed while reconciling (%s); again", controller.name, namespace, name,
+                             getattr(error, "reason", error))
+                else:
+                    log.exception("%s: reconcile of %s/%s failed (attempt %d)", controller.name, namespace, name,
+                                  count)
                 work.add_after(key, min(ERROR_BACKOFF[0] * 2 ** count, ERROR_BACKOFF[1] * 6))
             finally:
                 work.done(key)

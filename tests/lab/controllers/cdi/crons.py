@@ -22,7 +22,7 @@ import os
 
 from lab.controllers.cdi import storage as cdi_storage
 from lab.controllers.cdi.datavolumes import ANN_IMMEDIATE
-from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, condition, patch_status
+from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, condition
 from lab.controllers.runtime import Controller, Watch, now
 
 LABEL_CRON = "cdi.kubevirt.io/dataImportCron"
@@ -47,11 +47,7 @@ def reconcile_cron(api, cron: dict):
     template = spec["template"]
     digest = _digest(template["spec"].get("source") or {})
     name = f"{spec['managedDataSource']}-{digest[7:19]}"
-    claim = template["spec"].get("storage") or template["spec"].get("pvc") or {}
-    sc = cdi_storage.storage_class(api, claim.get("storageClassName"),
-                                   template["spec"].get("contentType", "kubevirt") == "kubevirt")
-    profile = cdi_storage.profile(api, sc["metadata"]["name"]) if sc else None
-    source_format = ((profile or {}).get("status") or {}).get("dataImportCronSourceFormat") or "pvc"
+    source_format = _source_format(api, template)
     labels = {LABEL_CRON: meta["name"]}
     api.ensure({"apiVersion": CDI, "kind": "DataSource",
                 "metadata": {"name": spec["managedDataSource"], "namespace": namespace,
@@ -66,7 +62,7 @@ def reconcile_cron(api, cron: dict):
         status.update(currentImports=[], conditions=[
             condition(conditions, "Progressing", "False", "NoImport", "No current import"),
             condition(conditions, "UpToDate", "False", "NoDigest", "No source digest")])
-        patch_status(api, cron, status)
+        api.replace_status(cron, status)
         return None
     if known != digest:
         cron = api.patch(cron, {"metadata": {"annotations": {ANN_DESIRED_DIGEST: digest}}})
@@ -75,30 +71,45 @@ def reconcile_cron(api, cron: dict):
         status.update(currentImports=[], conditions=[
             condition(conditions, "Progressing", "False", "NotAuthorized", "Not authorized to create DataVolume"),
             condition(conditions, "UpToDate", "False", "Outdated", "Source digest updated since last import")])
-        patch_status(api, cron, status)
+        api.replace_status(cron, status)
         return None
     if not _imported(api, cron, name, namespace, source_format, labels, template):
         conditions = cron.get("status", {}).get("conditions")
         status.update(currentImports=[{"DataVolumeName": name, "Digest": digest}], conditions=[
             condition(conditions, "Progressing", "True", "ImportProgressing", "Import is progressing"),
             condition(conditions, "UpToDate", "False", "ImportProgressing", "Import is progressing")])
-        patch_status(api, cron, status)
+        api.replace_status(cron, status)
         return WAIT
+    _point_data_source(api, cron, name, source_format)
+    conditions = cron.get("status", {}).get("conditions")
+    status.update(currentImports=[], lastImportedPVC={"namespace": namespace, "name": name},
+                  lastImportTimestamp=status.get("lastImportTimestamp") or now(), conditions=[
+                      condition(conditions, "Progressing", "False", "NoImport", "No current import"),
+                      condition(conditions, "UpToDate", "True", "UpToDate", "Latest import is up to date")])
+    api.replace_status(cron, status)
+    return None
+
+
+def _source_format(api, template: dict) -> str:
+    """pvc or snapshot: what the storage profile of the import's class says imports become."""
+    claim = template["spec"].get("storage") or template["spec"].get("pvc") or {}
+    sc = cdi_storage.storage_class(api, claim.get("storageClassName"),
+                                   template["spec"].get("contentType", "kubevirt") == "kubevirt")
+    profile = cdi_storage.profile(api, sc["metadata"]["name"]) if sc else None
+    return ((profile or {}).get("status") or {}).get("dataImportCronSourceFormat") or "pvc"
+
+
+def _point_data_source(api, cron: dict, name: str, source_format: str) -> None:
+    """The managed DataSource names the last import (a claim, or a snapshot of it)."""
+    namespace = cron["metadata"]["namespace"]
     source = {"snapshot" if source_format == "snapshot" else "pvc": {"namespace": namespace, "name": name}}
-    data_source = api.get(CDI, "DataSource", spec["managedDataSource"], namespace)
+    data_source = api.get(CDI, "DataSource", cron["spec"]["managedDataSource"], namespace)
     if data_source["spec"].get("source") != source:
         # The source is one of pvc or snapshot: CDI's updateDataSource sets it whole, so a merge patch must drop the
         # other kind (a DataSource left naming both reads the deleted PVC and is never Ready again).
         replaced = {"pvc": None, "snapshot": None}
         replaced.update(source)
         api.patch(data_source, {"spec": {"source": replaced}})
-    conditions = cron.get("status", {}).get("conditions")
-    status.update(currentImports=[], lastImportedPVC={"namespace": namespace, "name": name},
-                  lastImportTimestamp=status.get("lastImportTimestamp") or now(), conditions=[
-                      condition(conditions, "Progressing", "False", "NoImport", "No current import"),
-                      condition(conditions, "UpToDate", "True", "UpToDate", "Latest import is up to date")])
-    patch_status(api, cron, status)
-    return None
 
 
 def _blocked(cron: dict) -> str:

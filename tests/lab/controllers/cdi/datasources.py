@@ -4,7 +4,7 @@ A DataSource is Ready when what it points to is usable (a Succeeded DataVolume o
 a claim without one, a ready VolumeSnapshot).
 """
 
-from lab.controllers.cdi.storage import CDI, SNAPSHOTS, condition, patch_status
+from lab.controllers.cdi.storage import CDI, SNAPSHOTS, condition
 from lab.controllers.runtime import Controller, Watch
 
 
@@ -43,7 +43,7 @@ def reconcile_data_source(api, data_source: dict):
     meta, source = data_source["metadata"], data_source["spec"].get("source") or {}
     status, reason, message = data_source_readiness(api, source, meta["namespace"])
     previous = (data_source.get("status") or {}).get("conditions")
-    patch_status(api, data_source, {"source": source,
+    api.replace_status(data_source, {"source": source,
                                      "conditions": [condition(previous, "Ready", status, reason, message)]})
     return None
 

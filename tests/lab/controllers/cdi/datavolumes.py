@@ -229,15 +229,9 @@ def reconcile(api, dv: dict):
         target = _create_target(api, dv, the_plan)
         _set_phase(api, dv, "Pending", target)
         return WAIT
-    references = target["metadata"].get("ownerReferences") or []
-    if not any(ref.get("uid") == meta["uid"] for ref in references):
-        if not _adoptable(api, dv, target):
-            api.event(dv, "Warning", "ErrResourceExists",
-                      f'Resource "{meta["name"]}" already exists and is not managed by DataVolume',
-                      component=COMPONENT)
-            return None
-        owner = dict(_owner(dv), controller=not any(ref.get("controller") for ref in references))
-        target = api.patch(target, {"metadata": {"ownerReferences": references + [owner]}})
+    target = _adopt(api, dv, target)
+    if target is None:
+        return None
     if (target.get("status") or {}).get("phase") == "Bound":
         return _succeed(api, dv, target)
     if (target["spec"].get("dataSourceRef") or {}).get("apiGroup") != "cdi.kubevirt.io":
@@ -262,18 +256,37 @@ def reconcile(api, dv: dict):
     if kind == "clone" and annotations.get(ANN_CLONE_TYPE) in ("csi-clone", "snapshot") and \
             not _prepped(api, dv, target, prime):
         return WAIT
-    if kind == "import" or annotations.get(ANN_CLONE_TYPE) == "copy":
-        steps = IMPORT_STEPS if kind == "import" else COPY_STEPS
-        progress = float(annotations.get(ANN_PROGRESS, "0.0%").rstrip("%"))
-        if progress < 100:
-            time.sleep(step_delay())
-            progress = min(100.0, progress + 100.0 / steps)
-            target = api.patch(target, {"metadata": {"annotations": {ANN_PROGRESS: f"{progress:.2f}%"}}})
-            _set_phase(api, dv, "ImportInProgress" if kind == "import" else "CloneInProgress", target,
-                       f"{progress:.2f}%")
-            return 0.0
+    if (kind == "import" or annotations.get(ANN_CLONE_TYPE) == "copy") and _copy_step(api, dv, target, kind):
+        return 0.0
     _rebind(api, target, prime)
     return WAIT
+
+
+def _adopt(api, dv: dict, target: dict):
+    """The claim of the DataVolume's name, owned by it (adopted when it may be); None when it may not."""
+    meta = dv["metadata"]
+    references = target["metadata"].get("ownerReferences") or []
+    if any(ref.get("uid") == meta["uid"] for ref in references):
+        return target
+    if not _adoptable(api, dv, target):
+        api.event(dv, "Warning", "ErrResourceExists",
+                  f'Resource "{meta["name"]}" already exists and is not managed by DataVolume', component=COMPONENT)
+        return None
+    owner = dict(_owner(dv), controller=not any(ref.get("controller") for ref in references))
+    return api.patch(target, {"metadata": {"ownerReferences": references + [owner]}})
+
+
+def _copy_step(api, dv: dict, target: dict, kind: str) -> bool:
+    """One step of an import or host-assisted copy (progress in the claim's annotation); False once done."""
+    steps = IMPORT_STEPS if kind == "import" else COPY_STEPS
+    progress = float((target["metadata"].get("annotations") or {}).get(ANN_PROGRESS, "0.0%").rstrip("%"))
+    if progress >= 100:
+        return False
+    time.sleep(step_delay())
+    progress = min(100.0, progress + 100.0 / steps)
+    target = api.patch(target, {"metadata": {"annotations": {ANN_PROGRESS: f"{progress:.2f}%"}}})
+    _set_phase(api, dv, "ImportInProgress" if kind == "import" else "CloneInProgress", target, f"{progress:.2f}%")
+    return True
 
 
 def _owner(dv: dict) -> dict:

@@ -11,7 +11,7 @@ is ignored). The profile goes when its class goes.
 import logging
 
 from lab.controllers.cdi import storage as cdi_storage
-from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, condition, patch_status
+from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, condition
 from lab.controllers.runtime import Controller, Watch
 
 log = logging.getLogger("lab.controllers.cdi")
@@ -41,7 +41,7 @@ def reconcile_profile(api, sc: dict):
     status_type, reason, message = cdi_storage.recognized(sc)
     previous = [c for c in (profile.get("status") or {}).get("conditions") or [] if c["type"] == "Recognized"]
     status["conditions"] = [condition(previous, "Recognized", status_type, reason, message)]
-    patch_status(api, profile, status)
+    api.replace_status(profile, status)
     return None
 
 

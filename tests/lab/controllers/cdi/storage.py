@@ -153,11 +153,3 @@ def condition(previous: list, kind: str, status: str, reason: str, message: str)
     return {"type": kind, "status": status, "reason": reason, "message": message,
             "lastTransitionTime": old.get("lastTransitionTime", stamp) if old.get("status") == status else stamp,
             "lastHeartbeatTime": old.get("lastHeartbeatTime", stamp) if same else stamp}
-
-
-def patch_status(api, obj: dict, status: dict) -> None:
-    """Write ``status`` if it differs, removing the keys it no longer has (merge patch keeps them)."""
-    previous = obj.get("status") or {}
-    if all(previous.get(k) == v for k, v in status.items()) and set(previous) <= set(status):
-        return
-    api.patch_status(obj, {**{k: None for k in previous if k not in status}, **status})

@@ -39,7 +39,24 @@ def reconcile_resize(api, claim: dict):
             if _in_use(api, claim):
                 finish_node_expansion(api, claim, pv)
             return None
-    # markControllerResizeInProgress; a retry of the same size keeps the last error beside it.
+    claim = _mark_resize_in_progress(api, claim, pv, requested)
+    time.sleep(step_delay())
+    try:
+        capacity, node_expansion = trident_core.expand_volume(api, csi["volumeHandle"], requested)
+    except CsiError as error:
+        _record_resize_failure(api, claim, pv, error)
+        return RETRY * 3  # the sidecar retries with back-off
+    api.patch(pv, {"spec": {"capacity": {"storage": binary_quantity(capacity)}}})
+    if node_expansion:
+        _await_node_expansion(api, claim)
+    else:
+        _finish_resize(api, claim, capacity)
+    return None
+
+
+def _mark_resize_in_progress(api, claim: dict, pv: dict, requested: int) -> dict:
+    """markControllerResizeInProgress; a retry of the same size keeps the last error beside it."""
+    spec, status = claim["spec"], claim.get("status") or {}
     retry = storage_bytes(status.get("allocatedResources")) == requested
     update = {"conditions": _resize_conditions(claim, [{"type": "Resizing", "status": "True",
                                                          "lastTransitionTime": now()}], keep=retry),
@@ -51,39 +68,42 @@ def reconcile_resize(api, claim: dict):
     claim = api.patch_status(claim, update)
     api.event(claim, "Normal", "Resizing", f"External resizer is resizing volume {pv['metadata']['name']}",
               component=RESIZER)
-    time.sleep(step_delay())
-    try:
-        capacity, node_expansion = trident_core.expand_volume(api, csi["volumeHandle"], requested)
-    except CsiError as error:
-        message = f'resize volume "{pv["metadata"]["name"]}" by resizer "{DRIVER}" failed: {error}'
-        api.event(claim, "Warning", "VolumeResizeFailed", message, component=RESIZER)
-        if error.code not in _RETRIED_CODES:
-            update = {"conditions": _resize_conditions(claim, [{
-                "type": "ControllerResizeError", "status": "True", "lastTransitionTime": now(),
-                "message": f"failed to expand pvc with {error}"}], keep=True)}
-            if error.code in ("InvalidArgument", "OutOfRange", "NotFound"):
-                update["allocatedResourceStatuses"] = {"storage": "ControllerResizeInfeasible"}
-            api.patch_status(claim, update)
-        return RETRY * 3  # the sidecar retries with back-off
-    api.patch(pv, {"spec": {"capacity": {"storage": binary_quantity(capacity)}}})
-    if node_expansion:
-        api.patch_status(claim, {
-            "conditions": _resize_conditions(claim, [{
-                "type": "FileSystemResizePending", "status": "True", "lastTransitionTime": now(),
-                "message": "Waiting for user to (re-)start a pod to finish file system resize of volume on node."}],
-                keep=True),
-            "allocatedResourceStatuses": {"storage": "NodeResizePending"}})
-        api.event(claim, "Normal", "FileSystemResizeRequired", "Require file system resize of volume on node",
-                  component=RESIZER)
-        return None
-    # markOverallExpansionAsFinished writes both in one patch: the annotation first, so that
-    # the claim never shows the new capacity without it.
+    return claim
+
+
+def _record_resize_failure(api, claim: dict, pv: dict, error: CsiError) -> None:
+    """A final error (not one the sidecar retries) is a ControllerResizeError; some are infeasible."""
+    message = f'resize volume "{pv["metadata"]["name"]}" by resizer "{DRIVER}" failed: {error}'
+    api.event(claim, "Warning", "VolumeResizeFailed", message, component=RESIZER)
+    if error.code in _RETRIED_CODES:
+        return
+    update = {"conditions": _resize_conditions(claim, [{
+        "type": "ControllerResizeError", "status": "True", "lastTransitionTime": now(),
+        "message": f"failed to expand pvc with {error}"}], keep=True)}
+    if error.code in ("InvalidArgument", "OutOfRange", "NotFound"):
+        update["allocatedResourceStatuses"] = {"storage": "ControllerResizeInfeasible"}
+    api.patch_status(claim, update)
+
+
+def _await_node_expansion(api, claim: dict) -> None:
+    api.patch_status(claim, {
+        "conditions": _resize_conditions(claim, [{
+            "type": "FileSystemResizePending", "status": "True", "lastTransitionTime": now(),
+            "message": "Waiting for user to (re-)start a pod to finish file system resize of volume on node."}],
+            keep=True),
+        "allocatedResourceStatuses": {"storage": "NodeResizePending"}})
+    api.event(claim, "Normal", "FileSystemResizeRequired", "Require file system resize of volume on node",
+              component=RESIZER)
+
+
+def _finish_resize(api, claim: dict, capacity: int) -> None:
+    """markOverallExpansionAsFinished writes both in one patch: the annotation first, so that
+    the claim never shows the new capacity without it."""
     claim = api.patch(claim, {"metadata": {"annotations": {ANN_NODE_EXPANSION_NOT_REQUIRED: "true"}}})
     api.patch_status(claim, {"capacity": {"storage": binary_quantity(capacity)},
                              "conditions": _resize_conditions(claim, [], keep=False),
                              "allocatedResourceStatuses": None})
     api.event(claim, "Normal", "VolumeResizeSuccessful", "Resize volume succeeded", component=RESIZER)
-    return None
 
 
 def finish_node_expansion(api, claim: dict, pv: dict = None) -> dict:

@@ -46,9 +46,8 @@ HyperConverged controller), `policy` (the namespace policy), `webhook` (the vali
 webhook), `cdi` (cdi-operator's and cdi-apiserver's part).
 """
 
-from lab.controllers import virt_common as vc
 from lab.controllers.hco import cdi
-from lab.controllers.hco.operands import CDI, CSV, DIC, HC, KUBEVIRT, OS_IMAGES, WEBHOOK_PATH
+from lab.controllers.hco.operands import CDI, CSV, DIC, HC, HCO_NAME, KUBEVIRT, OS_IMAGES, WEBHOOK_PATH
 from lab.controllers.hco.policy import (POLICY, POLICY_BINDING, POLICY_BINDING_NAME, POLICY_NAME,
                                         ensure_admission_policy, reconcile_policy)
 from lab.controllers.hco.reconcile import reconcile_hyperconverged
@@ -62,11 +61,11 @@ def setup(manager, webhooks):
     cdi.setup_webhook(api, webhooks)
 
     def hc_of_namespace(obj):
-        return [(obj["metadata"]["namespace"], vc.HCO_NAME)]
+        return [(obj["metadata"]["namespace"], HCO_NAME)]
 
     def hcs_for_cdi(obj):
         namespace = (obj["metadata"].get("labels") or {}).get("hco.kubevirt.io/owner-namespace")
-        return [(namespace, vc.HCO_NAME)] if namespace else []
+        return [(namespace, HCO_NAME)] if namespace else []
 
     def hcs_for_boot_source(obj):
         try:

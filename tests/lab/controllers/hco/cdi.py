@@ -2,7 +2,7 @@
 validation of the CDI CR's deletion (its `cdi-api-validate` webhook configuration, registered
 while the CDI CR is Deployed and removed with it)."""
 
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import set_condition
 from lab.controllers.hco.operands import CDI
 from lab.controllers.runtime import now
 from lab.webhooks import allow
@@ -19,16 +19,17 @@ def reconcile_cdi(api, cdi: dict):
         return None
     conditions = []
     for type_, state in (("Available", "True"), ("Progressing", "False"), ("Degraded", "False")):
-        conditions = vc.set_condition(conditions, type_, state, "", "", lastHeartbeatTime=now())
+        conditions = set_condition(conditions, type_, state, "", "", lastHeartbeatTime=now())
     _register_cdi_webhook(api)
-    vc.update_status(api, cdi, {"phase": "Deployed", "operatorVersion": vc.CDI_VERSION,
-                                "targetVersion": vc.CDI_VERSION, "observedVersion": vc.CDI_VERSION,
-                                "conditions": conditions}, guarded=True)
+    api.patch_status(cdi, {"phase": "Deployed", "operatorVersion": CDI_VERSION,
+                           "targetVersion": CDI_VERSION, "observedVersion": CDI_VERSION,
+                           "conditions": conditions}, guarded=True)
     return None
 
 
 # --- cdi-apiserver: the CDI CR's delete validation (pkg/apiserver/webhooks/cdi-validate.go) ---------
 
+CDI_VERSION = "v1.65.0"
 CDI_WEBHOOK_CONFIGURATION = "cdi-api-validate"
 CDI_WEBHOOK = "cdi-validate.cdi.kubevirt.io"
 CDI_WEBHOOK_PATH = "/cdi-validate"
@@ -81,9 +82,9 @@ def _register_cdi_webhook(api) -> None:
     if existing and [w["clientConfig"].get("url") for w in existing.get("webhooks") or []] == \
             [wanted["webhooks"][0]["clientConfig"]["url"]]:
         return
-    vc.apply(api, "validatingwebhookconfigurations", wanted)
+    api.apply("validatingwebhookconfigurations", wanted)
 
 
 def cdi_gone(api, key) -> None:
     """The CDI CR is gone: cdi-operator removed cdi-apiserver and its webhook configurations."""
-    vc.delete(api, "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", CDI_WEBHOOK_CONFIGURATION)
+    api.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", CDI_WEBHOOK_CONFIGURATION)

@@ -1,6 +1,6 @@
 """HCO's operands: what it makes of a HyperConverged (KubeVirt, CDI, boot sources), and where it runs."""
 
-from lab.controllers import virt_common as vc
+from lab.controllers.objects import owner_reference
 
 
 HC = ("hco.kubevirt.io/v1beta1", "HyperConverged")
@@ -10,6 +10,7 @@ DIC = ("cdi.kubevirt.io/v1beta1", "DataImportCron")
 DATA_SOURCE = ("cdi.kubevirt.io/v1beta1", "DataSource")
 CSV = ("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
 
+HCO_NAME = "kubevirt-hyperconverged"
 FINALIZER = "kubevirt.io/hyperconverged"
 OS_IMAGES = "openshift-virtualization-os-images"
 CDI_NAME = "cdi-kubevirt-hyperconverged"
@@ -39,7 +40,7 @@ ALWAYS_ON_GATES = ["CPUManager", "Snapshot", "HotplugVolumes", "ExpandDisks", "H
 
 
 def _labels(version: str, component: str) -> dict:
-    return {"app": vc.HCO_NAME, "app.kubernetes.io/component": component,
+    return {"app": HCO_NAME, "app.kubernetes.io/component": component,
             MANAGED_BY: "hco-operator", "app.kubernetes.io/part-of": "hyperconverged-cluster",
             "app.kubernetes.io/version": version}
 
@@ -99,7 +100,7 @@ def desired_kubevirt(hc: dict, version: str) -> dict:
     return {"apiVersion": KUBEVIRT[0], "kind": "KubeVirt",
             "metadata": {"name": KUBEVIRT_NAME, "namespace": hc["metadata"]["namespace"],
                          "labels": _labels(version, "compute"),
-                         "ownerReferences": [vc.owner_reference(hc)]},
+                         "ownerReferences": [owner_reference(hc)]},
             "spec": kv_spec}
 
 
@@ -192,22 +193,22 @@ def ensure_boot_sources(api, hc: dict, version: str, namespace: str) -> list:
                "spec": template["spec"]}
         existing = api.get(*DIC, name, namespace)
         if existing is None:
-            vc.create(api, dic)
+            api.create_if_absent(dic)
         elif existing["spec"] != dic["spec"] and not existing["metadata"].get("deletionTimestamp"):
-            vc.patch(api, existing, {"spec": dic["spec"]}, guarded=False)
+            api.patch(existing, {"spec": dic["spec"]})
         source_name = template["spec"]["managedDataSource"]
         if api.get(*DATA_SOURCE, source_name, namespace) is None:
             ds_labels = {**labels, "cdi.kubevirt.io/dataImportCron": name}
-            vc.create(api, {"apiVersion": DATA_SOURCE[0], "kind": "DataSource",
-                            "metadata": {"name": source_name, "namespace": namespace, "labels": ds_labels},
-                            "spec": {"source": {}}})
+            api.create_if_absent({"apiVersion": DATA_SOURCE[0], "kind": "DataSource",
+                                  "metadata": {"name": source_name, "namespace": namespace, "labels": ds_labels},
+                                  "spec": {"source": {}}})
     for dic in api.list(*DIC, namespace=namespace):
         meta = dic["metadata"]
         if (meta.get("labels") or {}).get(MANAGED_BY) == "ssp-operator" and meta["name"] not in names:
-            vc.delete(api, *DIC, meta["name"], namespace)
+            api.delete(*DIC, meta["name"], namespace)
             source = dic["spec"].get("managedDataSource")
             if source:
-                vc.delete(api, *DATA_SOURCE, source, namespace)
+                api.delete(*DATA_SOURCE, source, namespace)
     return wanted
 
 
@@ -219,5 +220,5 @@ def delete_boot_sources(api, namespace: str) -> bool:
             if (obj["metadata"].get("labels") or {}).get(MANAGED_BY) == "ssp-operator":
                 left = True
                 if not obj["metadata"].get("deletionTimestamp"):
-                    vc.delete(api, *kind, obj["metadata"]["name"], namespace)
+                    api.delete(*kind, obj["metadata"]["name"], namespace)
     return not left

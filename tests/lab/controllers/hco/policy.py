@@ -1,9 +1,6 @@
 """HCO's namespace rule: the ValidatingAdmissionPolicy and binding its admission-policy controller keeps."""
 
-from kubernetes.client.exceptions import ApiException
-
-from lab.controllers import virt_common as vc
-from lab.controllers.hco.operands import MANAGED_BY, operator_csvs
+from lab.controllers.hco.operands import HCO_NAME, MANAGED_BY, operator_csvs
 
 
 # --- the namespace rule: a ValidatingAdmissionPolicy the API server enforces ----------------------
@@ -25,7 +22,7 @@ def _policy_owner(api):
 
 def desired_policy(namespace: str, version: str, crd: dict) -> tuple:
     """controllers/admissionpolicy/resources.go (HCO v1.18.1): the policy and its binding."""
-    labels = {"app": vc.HCO_NAME, MANAGED_BY: "hco-operator", "app.kubernetes.io/version": version,
+    labels = {"app": HCO_NAME, MANAGED_BY: "hco-operator", "app.kubernetes.io/version": version,
               "app.kubernetes.io/part-of": "hyperconverged-cluster", "app.kubernetes.io/component": "deployment"}
     owner = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
              "name": crd["metadata"]["name"], "uid": crd["metadata"]["uid"], "controller": True,
@@ -68,7 +65,7 @@ def _ensure_policy_object(api, wanted: dict) -> None:
     kind = (wanted["apiVersion"], wanted["kind"])
     found = api.get(*kind, wanted["metadata"]["name"])
     if found is None:
-        vc.create(api, wanted)
+        api.create_if_absent(wanted)
         return
     meta = found["metadata"]
     if _contains(found["spec"], wanted["spec"]) and meta.get("ownerReferences") == wanted["metadata"][
@@ -77,11 +74,7 @@ def _ensure_policy_object(api, wanted: dict) -> None:
     found["spec"] = wanted["spec"]
     meta["ownerReferences"] = wanted["metadata"]["ownerReferences"]
     meta["labels"] = {**(meta.get("labels") or {}), **wanted["metadata"]["labels"]}
-    try:
-        api.resource(*kind).replace(body=found)
-    except ApiException as error:
-        if not vc.gone_or_conflict(error):
-            raise
+    api.resource(*kind).replace(body=found)  # a conflict: the Manager reconciles again on fresh state
 
 
 def ensure_admission_policy(api) -> None:

@@ -5,9 +5,8 @@ import re
 
 from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import virt_common as vc
-from lab.controllers.hco.operands import (CDI, CDI_NAME, KUBEVIRT, KUBEVIRT_NAME, desired_cdi, desired_kubevirt,
-                                          operator_csv)
+from lab.controllers.hco.operands import (CDI, CDI_NAME, HCO_NAME, KUBEVIRT, KUBEVIRT_NAME, desired_cdi,
+                                          desired_kubevirt, operator_csv)
 from lab.webhooks import allow
 
 
@@ -181,7 +180,7 @@ def _dry_run_delete(api, namespace: str) -> None:
     are gone, or not labelled app=kubevirt-hyperconverged (protectNonHCOObjects), are skipped."""
     for kind, name, ns in ((KUBEVIRT, KUBEVIRT_NAME, namespace), (CDI, CDI_NAME, None)):
         operand = api.get(*kind, name, ns)
-        if operand is None or (operand["metadata"].get("labels") or {}).get("app") != vc.HCO_NAME:
+        if operand is None or (operand["metadata"].get("labels") or {}).get("app") != HCO_NAME:
             continue
         try:
             api.resource(*kind).delete(name=name, namespace=ns, dry_run="All")

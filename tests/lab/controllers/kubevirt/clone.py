@@ -23,8 +23,10 @@ import json
 
 from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import condition, set_condition
+from lab.controllers.kubevirt.cluster_config import kubevirt
 from lab.controllers.kubevirt.day2_admission import has_backend_storage
+from lab.controllers.objects import short_hash
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay
 
 CLONE_API = "clone.kubevirt.io/v1beta1"
@@ -39,8 +41,8 @@ BACKEND_STORAGE = "Clone of source with backendstorage is not supported"
 
 def _conditions(clone: dict, progressing: tuple, ready: tuple) -> list:
     conditions = (clone.get("status") or {}).get("conditions") or []
-    conditions = vc.set_condition(conditions, "Progressing", progressing[0], progressing[1], probe=True)
-    return vc.set_condition(conditions, "Ready", ready[0], ready[1], probe=True)
+    conditions = set_condition(conditions, "Progressing", progressing[0], progressing[1], probe=True)
+    return set_condition(conditions, "Ready", ready[0], ready[1], probe=True)
 
 
 def _update(api, clone: dict, fields: dict) -> None:
@@ -48,7 +50,7 @@ def _update(api, clone: dict, fields: dict) -> None:
     if any(status.get(k) != v for k, v in fields.items() if k != "conditions") or \
             [(c["type"], c["status"], c.get("reason")) for c in fields.get("conditions") or []] != \
             [(c["type"], c["status"], c.get("reason")) for c in status.get("conditions") or []]:
-        vc.update_status(api, clone, fields)
+        api.patch_status(clone, fields, guarded=True)
 
 
 def _record(api, clone: dict, reason: str, message: str) -> None:
@@ -140,7 +142,7 @@ def _fail(api, clone: dict, event: str, message: str) -> None:
 def _target_name(clone: dict) -> str:
     spec = clone.get("spec") or {}
     return (spec.get("target") or {}).get("name") or \
-        f"{(spec.get('source') or {}).get('name')}-clone-{vc.short_hash(clone['metadata']['uid'])}"
+        f"{(spec.get('source') or {}).get('name')}-clone-{short_hash(clone['metadata']['uid'])}"
 
 
 def reconcile_clone(api, clone: dict):
@@ -149,11 +151,11 @@ def reconcile_clone(api, clone: dict):
     phase = status.get("phase") or ""
     if meta.get("deletionTimestamp") or phase == "Failed":
         return None
-    if vc.kubevirt(api) is None:
+    if kubevirt(api) is None:
         return 10.0
     if phase == "Succeeded" and not (status.get("restoreName") or status.get("snapshotName")):
         if api.get(*VM, status.get("targetName") or _target_name(clone), meta["namespace"]) is None:
-            vc.delete(api, *CLONE, meta["name"], meta["namespace"])  # its target VM was deleted
+            api.delete(*CLONE, meta["name"], meta["namespace"])  # its target VM was deleted
         return None
     source_vm, go_on, delay = _source(api, clone)
     if not go_on:
@@ -204,16 +206,16 @@ def _create_snapshot(api, clone: dict, source_vm: dict):
     errors = snapshot_support_errors(source_vm)
     if errors:
         reason = "\n".join(errors)
-        if ((vc.condition(clone, "Ready") or {}).get("reason")) != reason:
+        if ((condition(clone, "Ready") or {}).get("reason")) != reason:
             _record(api, clone, "VMVolumeSnapshotsInvalid", reason)
         _update(api, clone, {"conditions": _conditions(clone, ("False", "Pending"), ("False", reason))})
         return 3.0
     snapshot_name = f"tmp-snapshot-{meta['uid']}"
-    created = vc.create(api, {"apiVersion": VMSNAPSHOT[0], "kind": "VirtualMachineSnapshot",
-                              "metadata": {"name": snapshot_name, "namespace": meta["namespace"],
-                                           "ownerReferences": [_owner(clone)]},
-                              "spec": {"source": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine",
-                                                  "name": source_vm["metadata"]["name"]}}})
+    created = api.create_if_absent({"apiVersion": VMSNAPSHOT[0], "kind": "VirtualMachineSnapshot",
+                                    "metadata": {"name": snapshot_name, "namespace": meta["namespace"],
+                                                 "ownerReferences": [_owner(clone)]},
+                                    "spec": {"source": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine",
+                                                        "name": source_vm["metadata"]["name"]}}})
     if created is not None:
         _record(api, clone, "SnapshotCreated", f"created snapshot {snapshot_name} for clone {meta['name']}")
     _update(api, clone, {"phase": "SnapshotInProgress", "snapshotName": snapshot_name,
@@ -300,7 +302,7 @@ def _create_restore(api, clone: dict, snapshot: dict, restore_name: str):
                      "virtualMachineSnapshotName": snapshot["metadata"]["name"],
                      "patches": clone_patches(snapshot_vm, clone.get("spec") or {})}}
     try:
-        created = vc.create(api, body)
+        created = api.create_if_absent(body)
     except ApiException as error:
         api.event(clone, "Warning", "RestoreCreationFailed", f"failed creating restore {restore_name} for clone "
                                                              f"{meta['name']}: {_api_error(error)}")
@@ -342,10 +344,10 @@ def _clean_up(api, clone: dict, source_vm):
         if any((p.get("status") or {}).get("phase") != "Bound" for p in pvcs):
             return step_delay()
         _record(api, clone, "PVCBound", f"all PVC for restore {restore_name} are bound")
-        vc.delete(api, *RESTORE, restore_name, meta["namespace"])
+        api.delete(*RESTORE, restore_name, meta["namespace"])
         if ((clone.get("spec") or {}).get("source") or {}).get("kind") == "VirtualMachine" \
                 and status.get("snapshotName"):
-            vc.delete(api, *VMSNAPSHOT, status["snapshotName"], meta["namespace"])
+            api.delete(*VMSNAPSHOT, status["snapshotName"], meta["namespace"])
     _update(api, clone, {"snapshotName": None, "restoreName": None})
     return None
 

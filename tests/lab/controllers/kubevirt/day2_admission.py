@@ -17,7 +17,7 @@ the VirtualMachineClone's new MAC addresses (KubeVirt v1.8.4).
 import re
 
 from lab.controllers.kubevirt import webhooks as kw  # a module reference: webhooks imports this one
-from lab.controllers import virt_common as vc
+from lab.controllers.kubevirt.cluster_config import feature_gate, kubevirt
 from lab.webhooks import allow
 
 SNAP_API = "snapshot.kubevirt.io/v1beta1"
@@ -44,7 +44,7 @@ def webhooks(webhook, rule) -> list:
 
 
 def _snapshot_enabled(api) -> bool:
-    return vc.feature_gate(vc.kubevirt(api), "Snapshot", beta_default=True)
+    return feature_gate(kubevirt(api), "Snapshot", beta_default=True)
 
 
 def _immutable_spec(request: dict) -> list:
@@ -87,7 +87,7 @@ def patch_causes(patches) -> list:
             key_value = pair.split(":")
             if len(key_value) != 2:
                 causes.append(kw._cause("spec.patches", 'patch format is not valid - one ":" expected in a single '
-                                                     f"key-value json patch: {pair}"))
+                                        f"key-value json patch: {pair}"))
                 continue
             key, value = key_value[0].strip(), key_value[1].strip()
             if key != '"path"' or value.startswith(('"/metadata/labels/', '"/metadata/annotations/')):

@@ -25,10 +25,14 @@ import threading
 import time
 from typing import Optional
 
-from lab.controllers import virt_common as vc
-from lab.controllers.kubevirt.vmi import (active_pod, build_launcher_pod, candidate_nodes, complete_pod,
-                                          ensure_launcher_pod, launcher_pods, pick_node, pod_constraints, run_pod,
-                                          running_status, unschedulable_message)
+from lab.controllers.conditions import set_condition
+from lab.controllers.kubevirt.cluster_config import kubevirt, migration_config
+from lab.controllers.kubevirt.scheduling import node_address, node_ready
+from lab.controllers.kubevirt.launcher import (active_pod, build_launcher_pod, candidate_nodes, complete_pod,
+                                               ensure_launcher_pod, launcher_pods, pick_node, pod_constraints,
+                                               run_pod, unschedulable_message)
+from lab.controllers.kubevirt.vmi import running_status
+from lab.controllers.objects import parse_time, quantity
 from lab.controllers.runtime import Controller, Watch, log, now, step_delay
 
 VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
@@ -48,8 +52,8 @@ def _stamps(status: dict, phase: str) -> list:
 
 def _set_phase(api, vmim: dict, phase: str, **fields):
     status = vmim.get("status") or {}
-    return vc.update_status(api, vmim, {"phase": phase, "phaseTransitionTimestamps": _stamps(status, phase),
-                                        **fields})
+    return api.patch_status(vmim, {"phase": phase, "phaseTransitionTimestamps": _stamps(status, phase),
+                                   **fields}, guarded=True)
 
 
 def _vmi_migration_state(vmi: dict) -> dict:
@@ -72,11 +76,11 @@ def _fail(api, vmim: dict, vmi, reason: str, event: str = None):
     if vmi is not None:
         for pod in launcher_pods(api, vmi):
             if (pod["metadata"].get("labels") or {}).get("kubevirt.io/migrationJobUID") == uid:
-                vc.delete(api, "v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period=0)
+                api.delete("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period=0)
         state = _vmi_migration_state(vmi)
         if _handed_off(vmi, uid) and not state.get("completed"):
             state.update(failed=True, completed=True, failureReason=reason, endTimestamp=now())
-            vc.update_status(api, vmi, {"migrationState": state}, guarded=False)
+            api.patch_status(vmi, {"migrationState": state})
             api.event(vmi, "Warning", "Migrated", f"VirtualMachineInstance migration uid {uid} failed. "
                                                   f"reason:{reason}")
         if _handed_off(vmi, uid):
@@ -88,12 +92,12 @@ def _fail(api, vmim: dict, vmi, reason: str, event: str = None):
 
 
 def _guest_memory(vmi: dict) -> float:
-    return vc.quantity(((((vmi.get("spec") or {}).get("domain") or {}).get("memory") or {}).get("guest"))
-                       or "1Gi")
+    return quantity(((((vmi.get("spec") or {}).get("domain") or {}).get("memory") or {}).get("guest"))
+                    or "1Gi")
 
 
 def _copy_seconds(vmi: dict, config: dict) -> float:
-    bandwidth = vc.quantity(config.get("bandwidthPerMigration") or 0) / 2**20
+    bandwidth = quantity(config.get("bandwidthPerMigration") or 0) / 2**20
     return _guest_memory(vmi) / 2**20 / (bandwidth if bandwidth > 0 else LINK_MIB_PER_SECOND)
 
 
@@ -184,13 +188,13 @@ def reconcile_migration(api, vmim: dict):
         return _cancel(api, vmim, vmi, phase)
     if phase in FINAL:
         return None
-    kv = vc.kubevirt(api)
+    kv = kubevirt(api)
     if kv is None:
         return 10.0
     if FINALIZER not in (meta.get("finalizers") or []) or \
             (meta.get("labels") or {}).get("kubevirt.io/vmi-name") != vmi_name:
-        vc.patch(api, vmim, {"metadata": {"finalizers": list(set((meta.get("finalizers") or []) + [FINALIZER])),
-                                          "labels": {"kubevirt.io/vmi-name": vmi_name}}})
+        api.patch(vmim, {"metadata": {"finalizers": list(set((meta.get("finalizers") or []) + [FINALIZER])),
+                                      "labels": {"kubevirt.io/vmi-name": vmi_name}}}, guarded=True)
         return 0.05
     if phase == "":
         _set_phase(api, vmim, "Pending")
@@ -198,7 +202,7 @@ def reconcile_migration(api, vmim: dict):
     if vmi is None or vmi["metadata"].get("deletionTimestamp") or \
             (vmi.get("status") or {}).get("phase") != "Running":
         return _fail(api, vmim, vmi, "VMI is not running" if vmi is not None else "VMI does not exist")
-    config = vc.migration_config(kv)
+    config = migration_config(kv)
     if phase == "Pending":
         with _SCHEDULING:  # one decision at a time, so the parallel limits hold across workers
             return _schedule(api, vmim, vmi, config)
@@ -213,8 +217,8 @@ def _cancel(api, vmim: dict, vmi, phase: str):
         state = _vmi_migration_state(vmi) if vmi else {}
         if vmi is not None and state.get("migrationUid") == uid:
             state.update(abortRequested=True, abortStatus="Succeeded")
-            vc.update_status(api, vmi, {"migrationState": state}, guarded=False)
-    vc.remove_finalizer(api, vmim, FINALIZER)
+            api.patch_status(vmi, {"migrationState": state})
+    api.remove_finalizer(vmim, FINALIZER)
     return None
 
 
@@ -247,11 +251,11 @@ def _unschedulable_target_pod(api, vmi: dict, vmim: dict) -> dict:
     """A target pod no node can take: the lab has no kube-scheduler, so it writes what one reports."""
     body = build_launcher_pod(api, vmi, None, migration=vmim)
     body["spec"].pop("nodeName")
-    pod = vc.create(api, body) or api.get("v1", "Pod", body["metadata"]["name"], body["metadata"]["namespace"])
+    pod = api.ensure(body)
     if not (pod.get("status") or {}).get("conditions"):
         total = len(api.list("v1", "Node"))
-        scheduled = vc.set_condition([], "PodScheduled", "False", "Unschedulable", unschedulable_message(total))
-        pod = vc.update_status(api, pod, {"phase": "Pending", "conditions": scheduled}, guarded=False) or pod
+        scheduled = set_condition([], "PodScheduled", "False", "Unschedulable", unschedulable_message(total))
+        pod = api.patch_status(pod, {"phase": "Pending", "conditions": scheduled})
     return pod
 
 
@@ -303,7 +307,7 @@ def _unschedulable(pod: dict) -> bool:
 def _pending_timeout(api, vmim: dict, vmi: dict, pod: dict):
     """A pending target pod is deleted once it waited too long; the migration then fails."""
     meta = pod["metadata"]
-    waited = time.time() - vc.parse_time(meta["creationTimestamp"])
+    waited = time.time() - parse_time(meta["creationTimestamp"])
     catch_all = _timeout_seconds(vmim, PENDING_TIMEOUT_ANNOTATION, "LAB_MIGRATION_PENDING_TIMEOUT", 15 * 60)
     deadline, why = catch_all, "pending pod {}/{} timeout period exceeded"
     if _unschedulable(pod):
@@ -315,7 +319,7 @@ def _pending_timeout(api, vmim: dict, vmi: dict, pod: dict):
             deadline, why = unschedulable, "unschedulable pod {}/{} timeout period exceeded"
     if waited < deadline:
         return max(0.2, deadline - waited)
-    vc.delete(api, "v1", "Pod", meta["name"], meta["namespace"])
+    api.delete("v1", "Pod", meta["name"], meta["namespace"])
     api.event(vmim, "Normal", "SuccessfulDelete", why.format(meta["namespace"], meta["name"]))
     return 0.05
 
@@ -326,7 +330,7 @@ def _await_target_pod(api, vmim, vmi, config, state, target_pod):
     target_node = target_pod["spec"]["nodeName"]
     run_pod(api, target_pod)
     node = api.get("v1", "Node", target_node)
-    state.update(targetNode=target_node, targetNodeAddress=vc.node_address(node) if node else "")
+    state.update(targetNode=target_node, targetNodeAddress=node_address(node) if node else "")
     _set_phase(api, vmim, "Scheduled", migrationState=state)
     return step_delay()
 
@@ -339,7 +343,7 @@ def _hand_off(api, vmim, vmi, config, state, target_pod):
     vmi_state = {**state, "migrationConfiguration": effective, "mode": "PreCopy"}
     if policy_name:
         vmi_state["migrationPolicyName"] = policy_name
-    vc.update_status(api, vmi, {"migrationState": vmi_state, "migrationMethod": "LiveMigration"}, guarded=False)
+    api.patch_status(vmi, {"migrationState": vmi_state, "migrationMethod": "LiveMigration"})
     _set_phase(api, vmim, "PreparingTarget", migrationState=state)
     api.event(vmi, "Normal", "PreparingTarget", "VirtualMachineInstance Migration Target Prepared.")
     return step_delay()
@@ -347,14 +351,14 @@ def _hand_off(api, vmim, vmi, config, state, target_pod):
 
 def _prepare_target(api, vmim, vmi, config, state, target_pod):
     state.update(targetNodeDomainDetected=True, targetNodeDomainReadyTimestamp=now())
-    vc.update_status(api, vmi, {"migrationState": {**_vmi_migration_state(vmi), **state}}, guarded=False)
+    api.patch_status(vmi, {"migrationState": {**_vmi_migration_state(vmi), **state}})
     _set_phase(api, vmim, "TargetReady", migrationState=state)
     return step_delay()
 
 
 def _start_copy(api, vmim, vmi, config, state, target_pod):
     state.update(startTimestamp=now(), mode="PreCopy")
-    vc.update_status(api, vmi, {"migrationState": {**_vmi_migration_state(vmi), **state}}, guarded=False)
+    api.patch_status(vmi, {"migrationState": {**_vmi_migration_state(vmi), **state}})
     _set_phase(api, vmim, "Running", migrationState=state)
     api.event(vmi, "Normal", "Migrating", f"VirtualMachineInstance is migrating to node "
                                           f"{target_pod['spec']['nodeName']}.")
@@ -369,13 +373,13 @@ def _stalled_seconds(api, state: dict) -> float:
     The lab's cause of a stall is a node that is not Ready (its network is down); the copy
     resumes its progress when both are Ready again.
     """
-    started = vc.parse_time(state["startTimestamp"])
+    started = parse_time(state["startTimestamp"])
     stalled_since = None
     for name in (state.get("sourceNode"), state.get("targetNode")):
         node = api.get("v1", "Node", name) if name else None
-        if node is not None and not vc.node_ready(node):
+        if node is not None and not node_ready(node):
             ready = next((c for c in node["status"].get("conditions") or [] if c.get("type") == "Ready"), {})
-            since = max(started, vc.parse_time(ready["lastTransitionTime"]) if ready.get("lastTransitionTime")
+            since = max(started, parse_time(ready["lastTransitionTime"]) if ready.get("lastTransitionTime")
                         else started)
             stalled_since = since if stalled_since is None else min(stalled_since, since)
     return 0.0 if stalled_since is None else time.time() - stalled_since
@@ -393,7 +397,7 @@ def _copy_memory(api, vmim, vmi, config, state, target_pod):
     stalled = int(_stalled_seconds(api, state))  # whole seconds, as isMigrationProgressing counts them
     if progress_timeout and stalled > progress_timeout:
         return _fail(api, vmim, vmi, f"Live migration stuck for {stalled} seconds and has been aborted")
-    remaining = vc.parse_time(state["startTimestamp"]) + max(1.0, 3 * step_delay(), copy_seconds) - time.time()
+    remaining = parse_time(state["startTimestamp"]) + max(1.0, 3 * step_delay(), copy_seconds) - time.time()
     if remaining > 0 or stalled:
         return min(max(remaining, 0.2), 1.0)
     return _complete(api, vmim, vmi, state, target_pod)
@@ -409,16 +413,13 @@ def _complete(api, vmim, vmi, state, target_pod):
     state.update(completed=True, endTimestamp=now())
     vmi_state = {**_vmi_migration_state(vmi), **state}
     labels = {**(vmi["metadata"].get("labels") or {}), "kubevirt.io/nodeName": target_node}
-    patched = vc.patch(api, vmi, {"metadata": {"labels": labels}})
-    if patched is None:
-        return 0.05
+    patched = api.patch(vmi, {"metadata": {"labels": labels}}, guarded=True)
     new_vmi_status = {"nodeName": target_node, "migrationState": vmi_state,
                       "activePods": {target_pod["metadata"]["uid"]: target_node},
                       "interfaces": running_status(api, patched, target_pod)["interfaces"]}
     if vmi_status.get("evacuationNodeName") and vmi_status["evacuationNodeName"] != target_node:
         new_vmi_status["evacuationNodeName"] = None
-    if vc.update_status(api, patched, new_vmi_status) is None:
-        return 0.05
+    api.patch_status(patched, new_vmi_status, guarded=True)
     if source_pod is not None:
         complete_pod(api, source_pod)
     _set_phase(api, vmim, "Succeeded", migrationState=vmi_state)  # a final migration keeps the VMI's state
@@ -446,7 +447,7 @@ def reconcile_evacuation(api, vmi: dict):
     fresh = (api.get(*VMI, name, namespace) or {}).get("status") or {}
     if fresh.get("nodeName") != node or fresh.get("evacuationNodeName") != node:
         return None  # a migration just moved it (the list above was newer than the VMI we started from)
-    created = vc.create(api, {
+    created = api.create_if_absent({
         "apiVersion": VMIM[0], "kind": "VirtualMachineInstanceMigration",
         "metadata": {"generateName": "kubevirt-evacuation-", "namespace": namespace,
                      "labels": {"kubevirt.io/vmi-name": name},

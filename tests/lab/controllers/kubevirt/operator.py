@@ -15,8 +15,11 @@
 
 import time
 
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import condition, set_condition
 from lab.controllers.kubevirt import day2_admission
+from lab.controllers.kubevirt.cluster_config import KUBEVIRT_VERSION
+from lab.controllers.kubevirt.scheduling import node_affinity_matches, node_selector_matches, tolerates
+from lab.controllers.objects import parse_time, short_hash
 from lab.controllers.runtime import Controller, Watch, log, step_delay
 
 KUBEVIRT = ("kubevirt.io/v1", "KubeVirt")
@@ -91,12 +94,12 @@ def _register_webhooks(api) -> None:
         if existing and [w["clientConfig"].get("url") for w in existing.get("webhooks") or []] == \
                 [w["clientConfig"]["url"] for w in configuration["webhooks"]]:
             continue
-        vc.apply(api, plural, configuration)
+        api.apply(plural, configuration)
 
 
 def _unregister_webhooks(api) -> None:
     for plural, configuration in _configurations():
-        vc.delete(api, "admissionregistration.k8s.io/v1", configuration["kind"], configuration["metadata"]["name"])
+        api.delete("admissionregistration.k8s.io/v1", configuration["kind"], configuration["metadata"]["name"])
 
 
 # --- common instancetypes and preferences ----------------------------------------------------------
@@ -167,16 +170,16 @@ def _deploy_instancetypes(api) -> None:
         for item in items:
             existing = api.get(*kind, item["metadata"]["name"])
             if existing is None:
-                vc.create(api, item)
+                api.create_if_absent(item)
             elif existing["spec"] != item["spec"]:
-                vc.patch(api, existing, {"spec": item["spec"]}, guarded=False)
+                api.patch(existing, {"spec": item["spec"]})
 
 
 def _remove_instancetypes(api) -> None:
     for kind in (INSTANCETYPE, PREFERENCE):
         for item in api.list(*kind):
             if (item["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by") == "virt-operator":
-                vc.delete(api, *kind, item["metadata"]["name"])
+                api.delete(*kind, item["metadata"]["name"])
 
 
 # --- where virt-handler runs ------------------------------------------------------------------------
@@ -186,11 +189,11 @@ def handler_nodes(api, kv: dict) -> set:
     names = set()
     for node in api.list("v1", "Node"):
         labels = node["metadata"].get("labels") or {}
-        if not vc.node_selector_matches(labels, placement.get("nodeSelector")):
+        if not node_selector_matches(labels, placement.get("nodeSelector")):
             continue
-        if not vc.node_affinity_matches(node, placement.get("affinity")):
+        if not node_affinity_matches(node, placement.get("affinity")):
             continue
-        if not vc.tolerates((node.get("spec") or {}).get("taints"), placement.get("tolerations")):
+        if not tolerates((node.get("spec") or {}).get("taints"), placement.get("tolerations")):
             continue
         names.add(node["metadata"]["name"])
     return names
@@ -202,91 +205,106 @@ def _label_nodes(api, kv: dict) -> None:
         name = node["metadata"]["name"]
         wanted = "true" if name in running else "false"
         if (node["metadata"].get("labels") or {}).get(SCHEDULABLE) != wanted:
-            vc.patch(api, node, {"metadata": {"labels": {SCHEDULABLE: wanted}}}, guarded=False)
+            api.patch(node, {"metadata": {"labels": {SCHEDULABLE: wanted}}})
 
 
 # --- KubeVirt CR -----------------------------------------------------------------------------------
 
 def reconcile_kubevirt(api, kv: dict):
-    meta = kv["metadata"]
+    """virt-operator: uninstall a deleted KubeVirt, deploy a new one, roll out a changed one."""
+    if kv["metadata"].get("deletionTimestamp"):
+        return _uninstall(api, kv)
+    kv = api.add_finalizer(kv, FINALIZER)
+    if ((kv.get("status") or {}).get("phase") or "") in ("", "Deploying"):
+        return _deploy(api, kv)
+    return _keep_deployed(api, kv)
+
+
+def _uninstall(api, kv: dict):
+    """Deleting: with uninstallStrategy RemoveWorkloads the VMs and VMIs go first; then the webhooks
+    and common instancetypes, then the finalizer."""
     status = kv.get("status") or {}
-    if meta.get("deletionTimestamp"):
-        if FINALIZER not in (meta.get("finalizers") or []):
-            return None
-        if status.get("phase") != "Deleting":
-            conditions = vc.set_condition(status.get("conditions"), "Available", "False", "Deleting",
-                                          "Deleting KubeVirt")
-            vc.update_status(api, kv, {"phase": "Deleting", "conditions": conditions})
-            return step_delay()
-        if (kv.get("spec") or {}).get("uninstallStrategy") == "RemoveWorkloads":
-            left = False
-            for kind in ("VirtualMachine", "VirtualMachineInstance"):
-                for workload in api.list("kubevirt.io/v1", kind):
-                    left = True
-                    if not workload["metadata"].get("deletionTimestamp"):
-                        vc.delete(api, "kubevirt.io/v1", kind, workload["metadata"]["name"],
-                                  workload["metadata"]["namespace"])
-            if left:
-                return step_delay()  # the workloads go first
-        _unregister_webhooks(api)
-        _remove_instancetypes(api)
-        vc.remove_finalizer(api, kv, FINALIZER)
+    if FINALIZER not in (kv["metadata"].get("finalizers") or []):
         return None
-    kv = vc.add_finalizer(api, kv, FINALIZER)
-    if kv is None:
-        return 0.05
+    if status.get("phase") != "Deleting":
+        conditions = set_condition(status.get("conditions"), "Available", "False", "Deleting", "Deleting KubeVirt")
+        api.patch_status(kv, {"phase": "Deleting", "conditions": conditions}, guarded=True)
+        return step_delay()
+    if (kv.get("spec") or {}).get("uninstallStrategy") == "RemoveWorkloads":
+        left = False
+        for kind in ("VirtualMachine", "VirtualMachineInstance"):
+            for workload in api.list("kubevirt.io/v1", kind):
+                left = True
+                if not workload["metadata"].get("deletionTimestamp"):
+                    api.delete("kubevirt.io/v1", kind, workload["metadata"]["name"], workload["metadata"]["namespace"])
+        if left:
+            return step_delay()  # the workloads go first
+    _unregister_webhooks(api)
+    _remove_instancetypes(api)
+    api.remove_finalizer(kv, FINALIZER)
+    return None
+
+
+def _deploy(api, kv: dict):
+    """New → Deploying → Deployed: the webhooks, common instancetypes and node labels are put in place."""
     status = kv.get("status") or {}
-    phase = status.get("phase") or ""
-    generation = kv["metadata"].get("generation")
-    versions = {"observedKubeVirtVersion": vc.KUBEVIRT_VERSION, "targetKubeVirtVersion": vc.KUBEVIRT_VERSION,
-                "operatorVersion": vc.KUBEVIRT_VERSION,
-                "observedKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
-                "targetKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
-                "observedDeploymentID": vc.short_hash(meta["uid"], 16),
-                "targetDeploymentID": vc.short_hash(meta["uid"], 16),
-                "defaultArchitecture": "amd64", "outdatedVirtualMachineInstanceWorkloads": 0}
-    if phase in ("", "Deploying"):
-        if phase == "":
-            conditions = []
-            for type_, state, reason, message in (
-                    ("Available", "False", "DeploymentInProgress",
-                     "Deploying version v1.8.4 with registry registry.redhat.io/container-native-virtualization"),
-                    ("Progressing", "True", "DeploymentInProgress", "Deploying version v1.8.4"),
-                    ("Degraded", "False", "DeploymentInProgress", "Deploying version v1.8.4")):
-                conditions = vc.set_condition(conditions, type_, state, reason, message, probe=True)
-            vc.update_status(api, kv, {"phase": "Deploying", "conditions": conditions})
-            return step_delay()
-        _register_webhooks(api)
-        _deploy_instancetypes(api)
-        _label_nodes(api, kv)
-        conditions = status.get("conditions") or []
+    if not status.get("phase"):
+        conditions = []
         for type_, state, reason, message in (
-                ("Available", "True", "AllComponentsReady", "All components are ready."),
-                ("Progressing", "False", "AllComponentsReady", "All components are ready."),
-                ("Degraded", "False", "AllComponentsReady", "All components are ready."),
-                ("Created", "True", "AllResourcesCreated", "All resources were created.")):
-            conditions = vc.set_condition(conditions, type_, state, reason, message, probe=True)
-        vc.update_status(api, kv, {"phase": "Deployed", "conditions": conditions,
-                                   "observedGeneration": generation, **versions})
-        return None
-    # Deployed: keep the parts in line with the spec (and the webhook URLs after a restart).
+                ("Available", "False", "DeploymentInProgress",
+                 "Deploying version v1.8.4 with registry registry.redhat.io/container-native-virtualization"),
+                ("Progressing", "True", "DeploymentInProgress", "Deploying version v1.8.4"),
+                ("Degraded", "False", "DeploymentInProgress", "Deploying version v1.8.4")):
+            conditions = set_condition(conditions, type_, state, reason, message, probe=True)
+        api.patch_status(kv, {"phase": "Deploying", "conditions": conditions}, guarded=True)
+        return step_delay()
     _register_webhooks(api)
     _deploy_instancetypes(api)
     _label_nodes(api, kv)
-    if status.get("observedGeneration") != generation:
-        # A changed configuration is rolled out to virt-handler, virt-controller and virt-api first.
-        progressing = vc.condition(kv, "Progressing") or {}
-        if progressing.get("status") != "True":
-            conditions = vc.set_condition(status.get("conditions"), "Progressing", "True", "DeploymentInProgress",
-                                          f"Deploying version {vc.KUBEVIRT_VERSION} with registry "
-                                          "registry.redhat.io/container-native-virtualization", probe=True)
-            vc.update_status(api, kv, {"conditions": conditions})
-            return rollout_seconds()
-        if vc.parse_time(progressing["lastTransitionTime"]) + rollout_seconds() > time.time():
-            return step_delay()
-        conditions = vc.set_condition(status.get("conditions"), "Progressing", "False", "AllComponentsReady",
-                                      "All components are ready.", probe=True)
-        vc.update_status(api, kv, {"observedGeneration": generation, "conditions": conditions})
+    conditions = status.get("conditions") or []
+    for type_, state, reason, message in (
+            ("Available", "True", "AllComponentsReady", "All components are ready."),
+            ("Progressing", "False", "AllComponentsReady", "All components are ready."),
+            ("Degraded", "False", "AllComponentsReady", "All components are ready."),
+            ("Created", "True", "AllResourcesCreated", "All resources were created.")):
+        conditions = set_condition(conditions, type_, state, reason, message, probe=True)
+    api.patch_status(kv, {"phase": "Deployed", "conditions": conditions,
+                          "observedGeneration": kv["metadata"].get("generation"), **_versions(kv)}, guarded=True)
+    return None
+
+
+def _versions(kv: dict) -> dict:
+    deployment_id = short_hash(kv["metadata"]["uid"], 16)
+    return {"observedKubeVirtVersion": KUBEVIRT_VERSION, "targetKubeVirtVersion": KUBEVIRT_VERSION,
+            "operatorVersion": KUBEVIRT_VERSION,
+            "observedKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
+            "targetKubeVirtRegistry": "registry.redhat.io/container-native-virtualization",
+            "observedDeploymentID": deployment_id, "targetDeploymentID": deployment_id,
+            "defaultArchitecture": "amd64", "outdatedVirtualMachineInstanceWorkloads": 0}
+
+
+def _keep_deployed(api, kv: dict):
+    """Deployed: keep the parts in line with the spec (and the webhook URLs after a restart); a changed
+    configuration is rolled out to virt-handler, virt-controller and virt-api first."""
+    status = kv.get("status") or {}
+    generation = kv["metadata"].get("generation")
+    _register_webhooks(api)
+    _deploy_instancetypes(api)
+    _label_nodes(api, kv)
+    if status.get("observedGeneration") == generation:
+        return None
+    progressing = condition(kv, "Progressing") or {}
+    if progressing.get("status") != "True":
+        conditions = set_condition(status.get("conditions"), "Progressing", "True", "DeploymentInProgress",
+                                   f"Deploying version {KUBEVIRT_VERSION} with registry "
+                                   "registry.redhat.io/container-native-virtualization", probe=True)
+        api.patch_status(kv, {"conditions": conditions}, guarded=True)
+        return rollout_seconds()
+    if parse_time(progressing["lastTransitionTime"]) + rollout_seconds() > time.time():
+        return step_delay()
+    conditions = set_condition(status.get("conditions"), "Progressing", "False", "AllComponentsReady",
+                               "All components are ready.", probe=True)
+    api.patch_status(kv, {"observedGeneration": generation, "conditions": conditions}, guarded=True)
     return None
 
 
@@ -303,7 +321,7 @@ def reconcile_launcher_pod(api, pod: dict):
         return None
     if meta.get("deletionTimestamp") and (pod.get("spec") or {}).get("nodeName"):
         # The container stops and the kubelet confirms the deletion.
-        vc.delete(api, "v1", "Pod", meta["name"], meta["namespace"], grace_period=0)
+        api.delete("v1", "Pod", meta["name"], meta["namespace"], grace_period=0)
     return None
 
 
@@ -321,4 +339,4 @@ def setup(manager, webhooks):
     manager.add(Controller("virt-operator", *KUBEVIRT, reconcile_kubevirt, resync_seconds=30,
                            watches=[Watch("v1", "Node", all_kubevirts)]))
     manager.add(Controller("virt-launcher-kubelet", "v1", "Pod", reconcile_launcher_pod))
-    log.info("kubevirt: virt-operator simulation loaded (%s)", vc.KUBEVIRT_VERSION)
+    log.info("kubevirt: virt-operator simulation loaded (%s)", KUBEVIRT_VERSION)

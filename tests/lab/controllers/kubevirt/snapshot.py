@@ -1,4 +1,5 @@
-"""Simulated KubeVirt snapshot and restore controllers (snapshot.kubevirt.io/v1beta1, KubeVirt v1.8).
+"""Simulated KubeVirt snapshot controllers (snapshot.kubevirt.io/v1beta1, KubeVirt v1.8,
+pkg/storage/snapshot/snapshot.go); restores are in ``restore``.
 
 VirtualMachineSnapshot: locks the VM (`status.snapshotInProgress`), creates a
 VirtualMachineSnapshotContent `vmsnapshot-content-<uid>` holding a copy of the VM and one
@@ -8,24 +9,21 @@ CSI VolumeSnapshots `vmsnapshot-<uid>-volume-<volume>` (the storage simulation m
 ready). Phase InProgress -> Succeeded once every VolumeSnapshot has a creationTime;
 readyToUse follows the VolumeSnapshots; Failed past `failureDeadline` (default 5m). A running
 VM gets the Online / NoGuestAgent indications (the lab has no guest agent).
-
-VirtualMachineRestore: waits for the target VM to be stopped (targetReadinessPolicy: the
-default WaitGracePeriod fails after 5 minutes; StopTarget stops it; FailImmediate fails),
-creates PVCs `restore-<uid>-<volume>` from the VolumeSnapshots, marks those of DataVolume
-disks `cdi.kubevirt.io/storage.populatedFor` and creates their DataVolumes pre-populated (CDI
-adopts the PVC), then creates or updates the target VM to use them (`restores[]`,
-`deletedDataVolumes`, `complete`).
 """
 
 import copy
+from dataclasses import dataclass
+from typing import Optional
 
-from lab.controllers import virt_common as vc
-from lab.controllers.runtime import Controller, Watch, log, now, step_delay
+from lab.controllers.conditions import set_condition
+from lab.controllers.kubevirt.cluster_config import kubevirt
+from lab.controllers.kubevirt.volumes import volume_claim, volume_snapshot_class
+from lab.controllers.objects import age, owner_reference
+from lab.controllers.runtime import CONTINUE, Controller, Watch, log, now, run_steps, step_delay
 
 SNAP_API = "snapshot.kubevirt.io/v1beta1"
 VMSNAPSHOT = (SNAP_API, "VirtualMachineSnapshot")
 CONTENT = (SNAP_API, "VirtualMachineSnapshotContent")
-RESTORE = (SNAP_API, "VirtualMachineRestore")
 VM = ("kubevirt.io/v1", "VirtualMachine")
 VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
 DV = ("cdi.kubevirt.io/v1beta1", "DataVolume")
@@ -34,16 +32,9 @@ VOLUME_SNAPSHOT = ("snapshot.storage.k8s.io/v1", "VolumeSnapshot")
 
 SNAPSHOT_FINALIZER = "snapshot.kubevirt.io/vmsnapshot-protection"
 CONTENT_FINALIZER = "snapshot.kubevirt.io/vmsnapshotcontent-protection"
-RESTORE_FINALIZER = "snapshot.kubevirt.io/vmrestore-protection"
 SOURCE_NAME = "snapshot.kubevirt.io/source-vm-name"
 SOURCE_NAMESPACE = "snapshot.kubevirt.io/source-vm-namespace"
-RESTORE_NAME = "restore.kubevirt.io/name"
-LAST_RESTORE = "restore.kubevirt.io/lastRestoreUID"
-POPULATED_FOR = "cdi.kubevirt.io/storage.populatedFor"
-PRE_POPULATED = "cdi.kubevirt.io/storage.prePopulated"
-GRACE_PERIOD = 5 * 60
-DROPPED_ANNOTATION_PREFIXES = ("pv.kubernetes.io", "volume.beta.kubernetes.io", "cdi.kubevirt.io",
-                               "volume.kubernetes.io", "k8s.io/CloneRequest", "k8s.io/CloneOf")
+DEFAULT_FAILURE_DEADLINE = 5 * 60
 
 INDICATIONS = {
     "Online": "Snapshot taken while the VM was running. Consistency depends on guest-agent quiescing.",
@@ -72,10 +63,10 @@ def _duration(value: str) -> float:
         total += float(number or 0) * units.get(unit, 0)
         number = ""
         i += len(unit)
-    return total or GRACE_PERIOD
+    return total or DEFAULT_FAILURE_DEADLINE
 
 
-def _volumes(vm_like: dict) -> list:
+def template_volumes(vm_like: dict) -> list:
     return ((((vm_like.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes")) or []
 
 
@@ -85,27 +76,28 @@ def _lock(api, vm: dict, name: str) -> bool:
         return True
     if current or (vm.get("status") or {}).get("restoreInProgress"):
         return False
-    return vc.update_status(api, vm, {"snapshotInProgress": name}) is not None
+    api.patch_status(vm, {"snapshotInProgress": name}, guarded=True)
+    return True
 
 
 def _unlock(api, namespace: str, vm_name: str, name: str) -> None:
     vm = api.get(*VM, vm_name, namespace)
     if vm is not None and (vm.get("status") or {}).get("snapshotInProgress") == name:
-        vc.update_status(api, vm, {"snapshotInProgress": None})
+        api.patch_status(vm, {"snapshotInProgress": None}, guarded=True)
 
 
 def _backups(api, snapshot: dict, vm: dict) -> list:
     namespace = snapshot["metadata"]["namespace"]
     backups = []
-    for volume in _volumes(vm):
-        claim = vc.volume_claim(volume)
+    for volume in template_volumes(vm):
+        claim = volume_claim(volume)
         if not claim:
             continue
         pvc = api.get(*PVC, claim, namespace)
         if pvc is None or (pvc.get("status") or {}).get("phase") != "Bound":
             continue
         storage_class = (pvc.get("spec") or {}).get("storageClassName")
-        if not storage_class or not vc.volume_snapshot_class(api, storage_class)[0]:
+        if not storage_class or not volume_snapshot_class(api, storage_class)[0]:
             continue  # excluded: no VolumeSnapshotClass serves this disk
         meta = pvc["metadata"]
         simple = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if meta.get(k)}
@@ -126,8 +118,8 @@ def _vm_copy(vm: dict) -> dict:
 def _unbound_claims(api, vm: dict) -> list:
     namespace = vm["metadata"]["namespace"]
     out = []
-    for volume in _volumes(vm):
-        claim = vc.volume_claim(volume)
+    for volume in template_volumes(vm):
+        claim = volume_claim(volume)
         if claim:
             pvc = api.get(*PVC, claim, namespace)
             if pvc is not None and (pvc.get("status") or {}).get("phase") != "Bound":
@@ -137,164 +129,219 @@ def _unbound_claims(api, vm: dict) -> list:
 
 # --- VirtualMachineSnapshot ---------------------------------------------------------------------
 
+@dataclass
+class _Snapshot:
+    """What one reconcile of a VirtualMachineSnapshot has read so far."""
+    snapshot: dict
+    content: Optional[dict]
+    vm: Optional[dict] = None
+
+    @property
+    def meta(self) -> dict:
+        return self.snapshot["metadata"]
+
+    @property
+    def namespace(self) -> str:
+        return self.meta["namespace"]
+
+    @property
+    def spec(self) -> dict:
+        return self.snapshot.get("spec") or {}
+
+    @property
+    def status(self) -> dict:
+        return self.snapshot.get("status") or {}
+
+    @property
+    def source_name(self) -> str:
+        return (self.spec.get("source") or {}).get("name")
+
+    def unlock(self, api) -> None:
+        _unlock(api, self.namespace, self.source_name, self.meta["name"])
+
+
 def reconcile_snapshot(api, snapshot: dict):
-    meta = snapshot["metadata"]
-    namespace = meta["namespace"]
-    spec = snapshot.get("spec") or {}
-    source_name = (spec.get("source") or {}).get("name")
-    status = snapshot.get("status") or {}
-    phase = status.get("phase") or ""
-    content = api.get(*CONTENT, content_name(snapshot), namespace)
+    content = api.get(*CONTENT, content_name(snapshot), snapshot["metadata"]["namespace"])
+    return run_steps((_finalize_if_deleted, _wait_for_kubevirt, _follow_finished, _protect, _fail_past_deadline,
+                      _find_source, _lock_source_and_create_content, _report_content), api,
+                     _Snapshot(snapshot, content))
 
-    if meta.get("deletionTimestamp"):
-        _unlock(api, namespace, source_name, meta["name"])
-        content_ready = bool(((content or {}).get("status") or {}).get("readyToUse"))
-        if content is not None and (spec.get("deletionPolicy", "Delete") == "Delete" or not content_ready):
-            vc.delete(api, *CONTENT, content["metadata"]["name"], namespace)
-        if phase != "Deleting":
-            conditions = vc.set_condition(status.get("conditions"), "Progressing", "False",
-                                          "VM snapshot is deleting", probe=True)
-            vc.update_status(api, snapshot, {"phase": "Deleting", "conditions": conditions})
-            return 0.05
-        vc.remove_finalizer(api, snapshot, SNAPSHOT_FINALIZER)
-        return None
-    if vc.kubevirt(api) is None:
-        return 10.0
-    if phase in ("Succeeded", "Failed"):
-        _unlock(api, namespace, source_name, meta["name"])
-        if phase == "Succeeded" and content is not None:
-            ready = bool((content.get("status") or {}).get("readyToUse"))
-            if ready != bool(status.get("readyToUse")):
-                conditions = vc.set_condition(status.get("conditions"), "Ready", "True" if ready else "False",
-                                              "Ready" if ready else "Not ready", probe=True)
-                vc.update_status(api, snapshot, {"readyToUse": ready, "conditions": conditions})
-        return None
-    snapshot = vc.add_finalizer(api, snapshot, SNAPSHOT_FINALIZER)
-    if snapshot is None:
+
+def _finalize_if_deleted(api, s: _Snapshot):
+    """Unlock the VM, delete the content unless it is kept (Retain and ready), then let go."""
+    if not s.meta.get("deletionTimestamp"):
+        return CONTINUE
+    s.unlock(api)
+    content_ready = bool(((s.content or {}).get("status") or {}).get("readyToUse"))
+    if s.content is not None and (s.spec.get("deletionPolicy", "Delete") == "Delete" or not content_ready):
+        api.delete(*CONTENT, s.content["metadata"]["name"], s.namespace)
+    if s.status.get("phase") != "Deleting":
+        conditions = set_condition(s.status.get("conditions"), "Progressing", "False",
+                                   "VM snapshot is deleting", probe=True)
+        api.patch_status(s.snapshot, {"phase": "Deleting", "conditions": conditions}, guarded=True)
         return 0.05
-    vm = api.get(*VM, source_name, namespace) if (spec.get("source") or {}).get("kind") == "VirtualMachine" else None
-    new = {"readyToUse": bool(status.get("readyToUse"))}
-    conditions = status.get("conditions") or []
-    deadline = _duration(spec.get("failureDeadline") or "5m")
-    if vc.age(snapshot) > deadline and not (content and (content.get("status") or {}).get("creationTime")):
-        conditions = vc.set_condition(conditions, "Failure", "True", "snapshot deadline exceeded", probe=True)
-        conditions = vc.set_condition(conditions, "Progressing", "False", "Operation failed", probe=True)
-        conditions = vc.set_condition(conditions, "Ready", "False", "Not ready", probe=True)
-        vc.update_status(api, snapshot, {"phase": "Failed", "conditions": conditions})
-        if content is not None:
-            vc.delete(api, *CONTENT, content["metadata"]["name"], namespace)
-        return None
-    if vm is None:
-        conditions = vc.set_condition(conditions, "Progressing", "False", "Source does not exist", probe=True)
-        conditions = vc.set_condition(conditions, "Ready", "False", "Not ready", probe=True)
-        vc.update_status(api, snapshot, {**new, "phase": "InProgress", "conditions": conditions})
-        return 5.0
-    new["sourceUID"] = vm["metadata"]["uid"]
-    online = api.get(*VMI, source_name, namespace) is not None
-    if content is None:
-        unbound = _unbound_claims(api, vm)
-        locked = not unbound and _lock(api, vm, meta["name"])
-        if locked:
-            vm = api.get(*VM, source_name, namespace)
-            backups = _backups(api, snapshot, vm)
-            created = vc.create(api, {
-                "apiVersion": SNAP_API, "kind": "VirtualMachineSnapshotContent",
-                "metadata": {"name": content_name(snapshot), "namespace": namespace,
-                             "finalizers": [CONTENT_FINALIZER]},
-                "spec": {"virtualMachineSnapshotName": meta["name"],
-                         "source": {"virtualMachine": _vm_copy(vm)}, "volumeBackups": backups}})
-            if created is not None:
-                api.event(snapshot, "Normal", "SuccessfulVirtualMachineSnapshotContentCreate",
-                          f"Successfully created VirtualMachineSnapshotContent {created['metadata']['name']}")
-            message = "Source locked and operation in progress"
-        else:
-            message = "Source not locked" if not unbound else \
-                f"Source not locked: waiting for PVC(s) {', '.join(unbound)} to be bound"
-        conditions = vc.set_condition(conditions, "Progressing", "True" if locked else "False", message,
-                                      probe=True)
-        conditions = vc.set_condition(conditions, "Ready", "False", "Not ready", probe=True)
-        new.update(phase="InProgress", conditions=conditions)
-        if online:
-            indications = ["NoGuestAgent", "Online"]
-            new.update(indications=indications,
-                       sourceIndications=[{"indication": i, "message": INDICATIONS[i]} for i in indications])
-        vc.update_status(api, snapshot, new)
-        return step_delay()
+    api.remove_finalizer(s.snapshot, SNAPSHOT_FINALIZER)
+    return None
 
-    content_status = content.get("status") or {}
-    new.update(virtualMachineSnapshotContentName=content["metadata"]["name"],
-               readyToUse=bool(content_status.get("readyToUse")))
+
+def _wait_for_kubevirt(api, s: _Snapshot):
+    return 10.0 if kubevirt(api) is None else CONTINUE
+
+
+def _follow_finished(api, s: _Snapshot):
+    """A finished snapshot only follows its content's readiness."""
+    phase = s.status.get("phase") or ""
+    if phase not in ("Succeeded", "Failed"):
+        return CONTINUE
+    s.unlock(api)
+    if phase == "Succeeded" and s.content is not None:
+        ready = bool((s.content.get("status") or {}).get("readyToUse"))
+        if ready != bool(s.status.get("readyToUse")):
+            conditions = set_condition(s.status.get("conditions"), "Ready", "True" if ready else "False",
+                                       "Ready" if ready else "Not ready", probe=True)
+            api.patch_status(s.snapshot, {"readyToUse": ready, "conditions": conditions}, guarded=True)
+    return None
+
+
+def _protect(api, s: _Snapshot):
+    s.snapshot = api.add_finalizer(s.snapshot, SNAPSHOT_FINALIZER)
+    return CONTINUE
+
+
+def _fail_past_deadline(api, s: _Snapshot):
+    """failureDeadline (default 5m): a snapshot whose volumes are not all taken by then fails."""
+    deadline = _duration(s.spec.get("failureDeadline") or "5m")
+    if age(s.snapshot) <= deadline or (s.content and (s.content.get("status") or {}).get("creationTime")):
+        return CONTINUE
+    conditions = s.status.get("conditions") or []
+    conditions = set_condition(conditions, "Failure", "True", "snapshot deadline exceeded", probe=True)
+    conditions = set_condition(conditions, "Progressing", "False", "Operation failed", probe=True)
+    conditions = set_condition(conditions, "Ready", "False", "Not ready", probe=True)
+    api.patch_status(s.snapshot, {"phase": "Failed", "conditions": conditions}, guarded=True)
+    if s.content is not None:
+        api.delete(*CONTENT, s.content["metadata"]["name"], s.namespace)
+    return None
+
+
+def _find_source(api, s: _Snapshot):
+    if (s.spec.get("source") or {}).get("kind") == "VirtualMachine":
+        s.vm = api.get(*VM, s.source_name, s.namespace)
+    if s.vm is not None:
+        return CONTINUE
+    conditions = set_condition(s.status.get("conditions"), "Progressing", "False", "Source does not exist",
+                               probe=True)
+    conditions = set_condition(conditions, "Ready", "False", "Not ready", probe=True)
+    api.patch_status(s.snapshot, {"readyToUse": bool(s.status.get("readyToUse")), "phase": "InProgress",
+                                  "conditions": conditions}, guarded=True)
+    return 5.0
+
+
+def _lock_source_and_create_content(api, s: _Snapshot):
+    """Once the VM's claims are bound, lock the VM and write the content: a copy of the VM and
+    one backup per disk a VolumeSnapshotClass serves."""
+    if s.content is not None:
+        return CONTINUE
+    online = api.get(*VMI, s.source_name, s.namespace) is not None
+    unbound = _unbound_claims(api, s.vm)
+    locked = not unbound and _lock(api, s.vm, s.meta["name"])
+    if locked:
+        vm = api.get(*VM, s.source_name, s.namespace)
+        created = api.create_if_absent({
+            "apiVersion": SNAP_API, "kind": "VirtualMachineSnapshotContent",
+            "metadata": {"name": content_name(s.snapshot), "namespace": s.namespace,
+                         "finalizers": [CONTENT_FINALIZER]},
+            "spec": {"virtualMachineSnapshotName": s.meta["name"],
+                     "source": {"virtualMachine": _vm_copy(vm)}, "volumeBackups": _backups(api, s.snapshot, vm)}})
+        if created is not None:
+            api.event(s.snapshot, "Normal", "SuccessfulVirtualMachineSnapshotContentCreate",
+                      f"Successfully created VirtualMachineSnapshotContent {created['metadata']['name']}")
+        message = "Source locked and operation in progress"
+    else:
+        message = "Source not locked" if not unbound else \
+            f"Source not locked: waiting for PVC(s) {', '.join(unbound)} to be bound"
+    conditions = set_condition(s.status.get("conditions"), "Progressing", "True" if locked else "False", message,
+                               probe=True)
+    conditions = set_condition(conditions, "Ready", "False", "Not ready", probe=True)
+    new = {"readyToUse": bool(s.status.get("readyToUse")), "sourceUID": s.vm["metadata"]["uid"],
+           "phase": "InProgress", "conditions": conditions}
+    if online:
+        indications = ["NoGuestAgent", "Online"]
+        new.update(indications=indications,
+                   sourceIndications=[{"indication": i, "message": INDICATIONS[i]} for i in indications])
+    api.patch_status(s.snapshot, new, guarded=True)
+    return step_delay()
+
+
+def _report_content(api, s: _Snapshot):
+    """Succeeded once the content's volumes are all taken (then unlock); readyToUse follows the content."""
+    content_status = s.content.get("status") or {}
+    new = {"sourceUID": s.vm["metadata"]["uid"], "virtualMachineSnapshotContentName": s.content["metadata"]["name"],
+           "readyToUse": bool(content_status.get("readyToUse"))}
     if content_status.get("creationTime"):
         new["creationTime"] = content_status["creationTime"]
     if content_status.get("error"):
         new["error"] = content_status["error"]
+    conditions = s.status.get("conditions") or []
     if content_status.get("creationTime"):
         new["phase"] = "Succeeded"
-        conditions = vc.set_condition(conditions, "Progressing", "False", "Operation complete", probe=True)
-        vm_copy = (content["spec"].get("source") or {}).get("virtualMachine") or {}
-        backed_up = {b["volumeName"] for b in content["spec"].get("volumeBackups") or []}
-        names = [v["name"] for v in _volumes(vm_copy)]
-        new["snapshotVolumes"] = {"includedVolumes": [n for n in names if n in backed_up] or None,
-                                  "excludedVolumes": [n for n in names if n not in backed_up] or None}
-        _unlock(api, namespace, source_name, meta["name"])
+        conditions = set_condition(conditions, "Progressing", "False", "Operation complete", probe=True)
+        new["snapshotVolumes"] = _snapshot_volumes(s.content)
+        s.unlock(api)
     else:
         new["phase"] = "InProgress"
-        conditions = vc.set_condition(conditions, "Progressing", "True", "Source locked and operation in progress",
-                                      probe=True)
+        conditions = set_condition(conditions, "Progressing", "True", "Source locked and operation in progress",
+                                   probe=True)
     ready = new["readyToUse"]
-    conditions = vc.set_condition(conditions, "Ready", "True" if ready else "False",
-                                  "Ready" if ready else "Not ready", probe=True)
+    conditions = set_condition(conditions, "Ready", "True" if ready else "False",
+                               "Ready" if ready else "Not ready", probe=True)
     if content_status.get("error") and not ready:
-        conditions = vc.set_condition(conditions, "Progressing", "False", "In error state", probe=True)
+        conditions = set_condition(conditions, "Progressing", "False", "In error state", probe=True)
     new["conditions"] = conditions
-    vc.update_status(api, snapshot, new)
+    api.patch_status(s.snapshot, new, guarded=True)
     return None if new["phase"] == "Succeeded" and ready else step_delay()
+
+
+def _snapshot_volumes(content: dict) -> dict:
+    vm_copy = (content["spec"].get("source") or {}).get("virtualMachine") or {}
+    backed_up = {b["volumeName"] for b in content["spec"].get("volumeBackups") or []}
+    names = [v["name"] for v in template_volumes(vm_copy)]
+    return {"includedVolumes": [n for n in names if n in backed_up] or None,
+            "excludedVolumes": [n for n in names if n not in backed_up] or None}
 
 
 # --- VirtualMachineSnapshotContent --------------------------------------------------------------
 
 def reconcile_content(api, content: dict):
+    """Take a VolumeSnapshot of each backed-up claim, and report them in the content's status."""
     meta = content["metadata"]
-    namespace = meta["namespace"]
     snapshot_name = content["spec"].get("virtualMachineSnapshotName")
-    snapshot = api.get(*VMSNAPSHOT, snapshot_name, namespace) if snapshot_name else None
-    snapshot_gone = snapshot is None or snapshot["metadata"].get("deletionTimestamp")
-    if snapshot_gone or meta.get("deletionTimestamp"):
+    snapshot = api.get(*VMSNAPSHOT, snapshot_name, meta["namespace"]) if snapshot_name else None
+    if snapshot is None or snapshot["metadata"].get("deletionTimestamp") or meta.get("deletionTimestamp"):
         if CONTENT_FINALIZER in (meta.get("finalizers") or []):
-            vc.remove_finalizer(api, content, CONTENT_FINALIZER)
+            api.remove_finalizer(content, CONTENT_FINALIZER)
         return None
-    status = dict(content.get("status") or {})
-    created_before = bool(status.get("creationTime"))
-    vm_copy = (content["spec"].get("source") or {}).get("virtualMachine") or {}
-    vm_name = (vm_copy.get("metadata") or {}).get("name", "")
+    created_before = bool((content.get("status") or {}).get("creationTime"))
+    statuses, missing = _take_volume_snapshots(api, content, created_before)
+    return _report_volume_snapshots(api, content, statuses, missing, created_before)
+
+
+def _take_volume_snapshots(api, content: dict, created_before: bool) -> tuple:
+    """(volumeSnapshotStatus entries, names of VolumeSnapshots gone after the content was created)."""
+    namespace = content["metadata"]["namespace"]
     statuses, missing = [], []
     for backup in content["spec"].get("volumeBackups") or []:
         name = backup.get("volumeSnapshotName")
         if not name:
             continue
         snap = api.get(*VOLUME_SNAPSHOT, name, namespace)
+        if snap is None and created_before:
+            missing.append(name)
+            continue
         if snap is None:
-            if created_before:
-                missing.append(name)
+            snap, unserved = _create_volume_snapshot(api, content, backup)
+            if unserved is not None:
+                statuses.append(unserved)
                 continue
-            pvc = backup["persistentVolumeClaim"]
-            storage_class = (pvc.get("spec") or {}).get("storageClassName")
-            snapshot_class, error = vc.volume_snapshot_class(api, storage_class) if storage_class else ("", None)
-            if not snapshot_class:
-                statuses.append({"volumeSnapshotName": name, "readyToUse": False,
-                                 **({"error": {"message": error, "time": now()}} if error else {})})
-                continue
-            snap = vc.create(api, {
-                "apiVersion": VOLUME_SNAPSHOT[0], "kind": "VolumeSnapshot",
-                "metadata": {"name": name, "namespace": namespace,
-                             "labels": {SOURCE_NAME: vm_name, SOURCE_NAMESPACE: namespace},
-                             "ownerReferences": [vc.owner_reference(content)]},
-                "spec": {"source": {"persistentVolumeClaimName": pvc["metadata"]["name"]},
-                         "volumeSnapshotClassName": snapshot_class}})
-            if snap is not None:
-                api.event(content, "Normal", "SuccessfulVolumeSnapshotCreate",
-                          f"Successfully created VolumeSnapshot {name}")
-            snap = snap or {}
         snap_status = snap.get("status") or {}
         entry = {"volumeSnapshotName": name, "readyToUse": bool(snap_status.get("readyToUse"))}
         if snap_status.get("creationTime"):
@@ -302,6 +349,35 @@ def reconcile_content(api, content: dict):
         if snap_status.get("error"):
             entry["error"] = {k: v for k, v in snap_status["error"].items() if k in ("message", "time")}
         statuses.append(entry)
+    return statuses, missing
+
+
+def _create_volume_snapshot(api, content: dict, backup: dict) -> tuple:
+    """(the new VolumeSnapshot or {}, None), or (None, a status entry) when no class serves the claim."""
+    namespace = content["metadata"]["namespace"]
+    name = backup["volumeSnapshotName"]
+    pvc = backup["persistentVolumeClaim"]
+    storage_class = (pvc.get("spec") or {}).get("storageClassName")
+    snapshot_class, error = volume_snapshot_class(api, storage_class) if storage_class else ("", None)
+    if not snapshot_class:
+        return None, {"volumeSnapshotName": name, "readyToUse": False,
+                      **({"error": {"message": error, "time": now()}} if error else {})}
+    vm_copy = (content["spec"].get("source") or {}).get("virtualMachine") or {}
+    vm_name = (vm_copy.get("metadata") or {}).get("name", "")
+    snap = api.create_if_absent({
+        "apiVersion": VOLUME_SNAPSHOT[0], "kind": "VolumeSnapshot",
+        "metadata": {"name": name, "namespace": namespace,
+                     "labels": {SOURCE_NAME: vm_name, SOURCE_NAMESPACE: namespace},
+                     "ownerReferences": [owner_reference(content)]},
+        "spec": {"source": {"persistentVolumeClaimName": pvc["metadata"]["name"]},
+                 "volumeSnapshotClassName": snapshot_class}})
+    if snap is not None:
+        api.event(content, "Normal", "SuccessfulVolumeSnapshotCreate", f"Successfully created VolumeSnapshot {name}")
+    return snap or {}, None
+
+
+def _report_volume_snapshots(api, content: dict, statuses: list, missing: list, created_before: bool):
+    status = content.get("status") or {}
     created = bool(statuses) and all(s.get("creationTime") for s in statuses) if statuses else True
     ready = created and all(s.get("readyToUse") for s in statuses)
     error = None
@@ -322,327 +398,11 @@ def reconcile_content(api, content: dict):
         new["error"] = None
     if any(status.get(k) != v for k, v in new.items() if k not in ("error",)) or \
             bool(new.get("error")) != bool(status.get("error")):
-        vc.update_status(api, content, new)
+        api.patch_status(content, new, guarded=True)
     return None if ready else step_delay()
 
 
-# --- VirtualMachineRestore -------------------------------------------------------------------------
-
-def _restore_value(restore: dict) -> str:
-    return f"{restore['metadata']['name']}-{restore['metadata']['uid']}"
-
-
-def _restore_conditions(restore: dict, progressing: tuple, ready: tuple, failure=None) -> list:
-    conditions = (restore.get("status") or {}).get("conditions") or []
-    conditions = vc.set_condition(conditions, "Progressing", progressing[0], progressing[1], probe=True)
-    conditions = vc.set_condition(conditions, "Ready", ready[0], ready[1], probe=True)
-    if failure:
-        conditions = vc.set_condition(conditions, "Failure", "True", failure, probe=True)
-    return conditions
-
-
-def _restore_error(api, restore: dict, message: str):
-    api.event(restore, "Warning", "VirtualMachineRestoreError",
-              f"VirtualMachineRestore encountered error {message}")
-    vc.update_status(api, restore, {"conditions": _restore_conditions(restore, ("False", message),
-                                                                      ("False", message))})
-    return 5.0
-
-
-def _restore_pvc(restore: dict, restore_entry: dict, backup: dict, volume_snapshot: dict, vm_name: str,
-                 namespace: str) -> dict:
-    source = backup["persistentVolumeClaim"]
-    spec = source.get("spec") or {}
-    annotations = {k: v for k, v in ((source.get("metadata") or {}).get("annotations") or {}).items()
-                   if not k.startswith(DROPPED_ANNOTATION_PREFIXES)}
-    labels = dict((source.get("metadata") or {}).get("labels") or {})
-    labels.update({"restore.kubevirt.io/source-vm-name": vm_name, "restore.kubevirt.io/source-vm-namespace": namespace})
-    annotations.update({RESTORE_NAME: restore["metadata"]["name"], LAST_RESTORE: _restore_value(restore)})
-    requests = dict((spec.get("resources") or {}).get("requests") or {})
-    restore_size = ((volume_snapshot or {}).get("status") or {}).get("restoreSize")
-    if restore_size and vc.quantity(requests.get("storage")) < vc.quantity(restore_size):
-        requests["storage"] = restore_size
-    for override in (restore.get("spec") or {}).get("volumeRestoreOverrides") or []:
-        if override.get("volumeName") == backup["volumeName"]:
-            labels.update(override.get("labels") or {})
-            annotations.update(override.get("annotations") or {})
-    reference = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
-                 "name": backup["volumeSnapshotName"]}
-    pvc_spec = {"accessModes": spec.get("accessModes"), "resources": {"requests": requests},
-                "dataSource": dict(reference), "dataSourceRef": dict(reference)}
-    for key in ("storageClassName", "volumeMode"):
-        if spec.get(key):
-            pvc_spec[key] = spec[key]
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": restore_entry["persistentVolumeClaim"], "namespace": namespace,
-                         "labels": labels, "annotations": annotations},
-            "spec": pvc_spec}
-
-
-def _restored_vm(restore: dict, snapshot_vm: dict, target, restores: list) -> dict:
-    by_volume = {r["volumeName"]: r for r in restores}
-    spec = copy.deepcopy(snapshot_vm["spec"])
-    templates = spec.get("dataVolumeTemplates") or []
-    template_index = {t["metadata"]["name"]: i for i, t in enumerate(templates)}
-    new_volumes = []
-    for volume in ((spec.get("template") or {}).get("spec") or {}).get("volumes") or []:
-        volume = copy.deepcopy(volume)
-        entry = by_volume.get(volume["name"])
-        if entry and volume.get("persistentVolumeClaim"):
-            volume["persistentVolumeClaim"]["claimName"] = entry["persistentVolumeClaim"]
-        elif entry and volume.get("dataVolume"):
-            index = template_index.get(volume["dataVolume"]["name"])
-            if index is not None:
-                templates[index] = {**templates[index], "metadata": {**templates[index]["metadata"],
-                                                                     "name": entry["dataVolumeName"]}}
-                volume["dataVolume"]["name"] = entry["dataVolumeName"]
-            else:
-                volume = {"name": volume["name"],
-                          "persistentVolumeClaim": {"claimName": entry["persistentVolumeClaim"]}}
-        elif volume.get("memoryDump"):
-            continue
-        new_volumes.append(volume)
-    if templates:
-        spec["dataVolumeTemplates"] = templates
-    spec.setdefault("template", {}).setdefault("spec", {})["volumes"] = new_volumes
-    target_name = restore["spec"]["target"]["name"]
-    snapshot_meta = snapshot_vm.get("metadata") or {}
-    if target is None:
-        if spec.get("running") is not None:
-            spec["running"] = False
-        else:
-            spec["runStrategy"] = "Halted"
-        meta = {"name": target_name, "namespace": restore["metadata"]["namespace"],
-                "labels": dict(snapshot_meta.get("labels") or {}),
-                "annotations": dict(snapshot_meta.get("annotations") or {})}
-    else:
-        target_spec = target.get("spec") or {}
-        if target_spec.get("running") is not None:
-            spec["running"] = False
-            spec.pop("runStrategy", None)
-        else:
-            spec["runStrategy"] = target_spec.get("runStrategy") or "Halted"
-            spec.pop("running", None)
-        meta = copy.deepcopy(target["metadata"])
-    meta.setdefault("annotations", {})[LAST_RESTORE] = _restore_value(restore)
-    if snapshot_meta.get("name") == target_name:
-        firmware = spec["template"]["spec"].setdefault("domain", {}).setdefault("firmware", {})
-        if not firmware.get("uuid"):
-            import uuid as _uuid
-            firmware["uuid"] = str(_uuid.uuid5(_uuid.UUID("6a1a24a1-4061-4607-8bf4-a3963d0c5895"), target_name))
-    return {"apiVersion": VM[0], "kind": "VirtualMachine", "metadata": meta, "spec": spec}
-
-
-def reconcile_restore(api, restore: dict):
-    meta = restore["metadata"]
-    namespace = meta["namespace"]
-    spec = restore.get("spec") or {}
-    status = restore.get("status")
-    target_name = (spec.get("target") or {}).get("name")
-    target = api.get(*VM, target_name, namespace)
-
-    if meta.get("deletionTimestamp"):
-        if target is not None and (target.get("status") or {}).get("restoreInProgress") == meta["name"]:
-            vc.update_status(api, target, {"restoreInProgress": None})
-        vc.remove_finalizer(api, restore, RESTORE_FINALIZER)
-        return None
-    if vc.kubevirt(api) is None:
-        return 10.0
-    if status is None or status.get("complete") is None:
-        vc.update_status(api, restore, {"complete": False, "conditions": _restore_conditions(
-            restore, ("True", "Initializing VirtualMachineRestore"), ("False", "Initializing VirtualMachineRestore"))})
-        return 0.05
-    if status.get("complete") or vc.condition_true(restore, "Failure"):
-        return None
-    if not meta.get("ownerReferences") and target is not None:
-        restore = vc.patch(api, restore, {"metadata": {"ownerReferences": [vc.owner_reference(target)]}})
-        return 0.05
-    restore = vc.add_finalizer(api, restore, RESTORE_FINALIZER)
-    if restore is None:
-        return 0.05
-    status = restore.get("status") or {}
-
-    # The target must not run while its disks are replaced.
-    restored_before = target is not None and (target["metadata"].get("annotations") or {}).get(
-        LAST_RESTORE) == _restore_value(restore)
-    if target is not None and not restored_before and api.get(*VMI, target_name, namespace) is not None:
-        policy = spec.get("targetReadinessPolicy") or "WaitGracePeriod"
-        api.event(restore, "Normal", "RestoreTargetNotReady", "Restore target VMI still exists")
-        failure = None
-        if policy == "StopTarget":
-            target_spec = target.get("spec") or {}
-            if target_spec.get("running") is not None:
-                vc.patch(api, target, {"spec": {"running": False}}, guarded=False)
-            else:
-                vc.patch(api, target, {"spec": {"runStrategy": "Halted"}}, guarded=False)
-        elif policy == "FailImmediate":
-            failure = "Restore target not ready"
-        elif policy == "WaitGracePeriod" and vc.age(restore) > GRACE_PERIOD:
-            failure = "Restore target failed to be ready within 5m0s"
-        reason = "Waiting for target to be ready"
-        conditions = _restore_conditions(restore, ("False", "Operation failed" if failure else reason),
-                                         ("False", "Operation failed" if failure else reason), failure)
-        vc.update_status(api, restore, {"conditions": conditions})
-        return None if failure else 1.0
-
-    snapshot = api.get(*VMSNAPSHOT, spec.get("virtualMachineSnapshotName"), namespace)
-    key = f"{namespace}/{spec.get('virtualMachineSnapshotName')}"
-    if snapshot is None:
-        return _restore_error(api, restore, f"VMSnapshot {key} does not exist")
-    if (snapshot.get("status") or {}).get("phase") == "Failed":
-        return _restore_error(api, restore, f"VMSnapshot {key} failed and is invalid to use")
-    if not (snapshot.get("status") or {}).get("readyToUse"):
-        return _restore_error(api, restore, f"VMSnapshot {key} not ready")
-    content = api.get(*CONTENT, content_name(snapshot), namespace)
-    if content is None or not (content.get("status") or {}).get("readyToUse"):
-        return _restore_error(api, restore, f"VMSnapshotContent {namespace}/{content_name(snapshot)} not ready")
-    if target is not None and not restored_before and \
-            (snapshot.get("status") or {}).get("sourceUID") not in (None, target["metadata"]["uid"]):
-        return _restore_error(api, restore, "restore source and restore target are different but restore "
-                                            "target already exists")
-    if target is not None and not restored_before:
-        current = (target.get("status") or {}).get("restoreInProgress")
-        if current and current != meta["name"]:
-            return _restore_error(api, restore, f"vm restore {current} in progress")
-        if current != meta["name"]:
-            vc.update_status(api, target, {"restoreInProgress": meta["name"]})
-            return 0.05
-
-    snapshot_vm = (content["spec"].get("source") or {}).get("virtualMachine") or {}
-    backups = {b["volumeName"]: b for b in content["spec"].get("volumeBackups") or []}
-    templates = {t["metadata"]["name"] for t in snapshot_vm.get("spec", {}).get("dataVolumeTemplates") or []}
-    restores = status.get("restores") or []
-    if not restores and backups:
-        for volume in _volumes(snapshot_vm):
-            backup = backups.get(volume["name"])
-            if backup is None or volume.get("memoryDump"):
-                continue
-            claim = f"restore-{meta['uid']}-{volume['name']}"
-            entry = {"volumeName": volume["name"], "persistentVolumeClaim": claim,
-                     "volumeSnapshotName": backup["volumeSnapshotName"]}
-            if volume.get("dataVolume") and volume["dataVolume"]["name"] in templates:
-                entry["dataVolumeName"] = claim
-            restores.append(entry)
-        vc.update_status(api, restore, {"restores": restores, "conditions": _restore_conditions(
-            restore, ("True", "Creating new PVCs"), ("False", "Waiting for new PVCs"))})
-        return 0.05
-
-    waiting = False
-    vm_name = (snapshot_vm.get("metadata") or {}).get("name", "")
-    for entry in restores:
-        pvc = api.get(*PVC, entry["persistentVolumeClaim"], namespace)
-        if pvc is None:
-            volume_snapshot = api.get(*VOLUME_SNAPSHOT, entry["volumeSnapshotName"], namespace)
-            if volume_snapshot is None:
-                return _restore_error(api, restore, f"missing volumeSnapshot {entry['volumeSnapshotName']}")
-            claim = _restore_pvc(restore, entry, backups[entry["volumeName"]], volume_snapshot, vm_name, namespace)
-            if entry.get("dataVolumeName"):
-                claim["metadata"]["annotations"][POPULATED_FOR] = entry["dataVolumeName"]
-            elif target is not None:
-                claim["metadata"]["ownerReferences"] = [vc.owner_reference(target)]
-            vc.create(api, claim)
-            waiting = True
-            continue
-        phase = (pvc.get("status") or {}).get("phase")
-        if phase == "Pending":
-            class_name = (pvc.get("spec") or {}).get("storageClassName")
-            storage_class = api.get("storage.k8s.io/v1", "StorageClass", class_name) if class_name else None
-            if (storage_class or {}).get("volumeBindingMode") != "WaitForFirstConsumer":
-                waiting = True
-        elif phase != "Bound":
-            return _restore_error(api, restore, f"PVC {namespace}/{pvc['metadata']['name']} in status {phase!r}")
-    if waiting:
-        vc.update_status(api, restore, {"conditions": _restore_conditions(
-            restore, ("True", "Creating new PVCs"), ("False", "Waiting for new PVCs"))})
-        return step_delay()
-
-    if not restored_before:
-        restored = _restored_vm(restore, snapshot_vm, target, restores)
-        # DataVolumes of the restored VM: pre-populated, they adopt the restored PVCs.
-        pending_dv = False
-        for template in restored["spec"].get("dataVolumeTemplates") or []:
-            dv = api.get(*DV, template["metadata"]["name"], namespace)
-            if dv is not None:
-                phase = (dv.get("status") or {}).get("phase")
-                pending_dv = pending_dv or phase not in ("Succeeded", "WaitForFirstConsumer", "PendingPopulation")
-                continue
-            pvc = api.get(*PVC, template["metadata"]["name"], namespace)
-            if pvc is None or (pvc["metadata"].get("annotations") or {}).get(POPULATED_FOR) != \
-                    template["metadata"]["name"]:
-                continue
-            template_meta = template.get("metadata") or {}
-            vc.create(api, {"apiVersion": DV[0], "kind": "DataVolume",
-                            "metadata": {"name": template_meta["name"], "namespace": namespace,
-                                         "labels": dict(template_meta.get("labels") or {}),
-                                         "annotations": {**(template_meta.get("annotations") or {}),
-                                                         RESTORE_NAME: meta["name"], PRE_POPULATED: "true"}},
-                            "spec": copy.deepcopy(template.get("spec") or {})})
-            pending_dv = True
-        deleted = []
-        if target is not None:
-            new_names = {t["metadata"]["name"] for t in restored["spec"].get("dataVolumeTemplates") or []}
-            deleted = [t["metadata"]["name"] for t in (target.get("spec") or {}).get("dataVolumeTemplates") or []
-                       if t["metadata"]["name"] not in new_names]
-            if deleted != (status.get("deletedDataVolumes") or []):
-                vc.update_status(api, restore, {"deletedDataVolumes": deleted or None})
-                return 0.05
-        if pending_dv:
-            vc.update_status(api, restore, {"conditions": _restore_conditions(
-                restore, ("True", "Updating target spec"), ("False", "Waiting for target update"))})
-            return step_delay()
-        if target is None:
-            operations = [vc_json for patch in spec.get("patches") or [] for vc_json in _decode_patch(patch)]
-            if operations:
-                try:
-                    restored = vc.json_patch(restored, operations)
-                except (ValueError, KeyError, IndexError, TypeError) as error:
-                    return _restore_error(api, restore, f"error patching VM {target_name}: {error}")
-            created = vc.create(api, restored)
-            if created is None:
-                return 0.05
-        else:
-            updated = vc.patch(api, target, {"metadata": {"annotations": restored["metadata"]["annotations"]},
-                                             "spec": _replace_spec(target["spec"], restored["spec"])})
-            if updated is None:
-                return 0.05
-        vc.update_status(api, restore, {"conditions": _restore_conditions(
-            restore, ("True", "Updating target spec"), ("False", "Waiting for target update"))})
-        return 0.05
-
-    for name in status.get("deletedDataVolumes") or []:
-        vc.delete(api, *DV, name, namespace)
-    if target is not None and (target.get("status") or {}).get("restoreInProgress") == meta["name"]:
-        if vc.update_status(api, target, {"restoreInProgress": None}) is None:
-            return 0.05
-    api.event(restore, "Normal", "VirtualMachineRestoreComplete",
-              f"Successfully completed VirtualMachineRestore {meta['name']}")
-    vc.update_status(api, restore, {"complete": True, "restoreTime": now(), "conditions": _restore_conditions(
-        restore, ("False", "Operation complete"), ("True", "Operation complete"))})
-    return None
-
-
-def _decode_patch(text: str) -> list:
-    import json
-    value = json.loads(text)
-    return value if isinstance(value, list) else [value]
-
-
-def _replace_spec(old: dict, new: dict) -> dict:
-    """A merge patch that turns ``old`` into exactly ``new`` (removed keys become null)."""
-    out = {}
-    for key in set(old) | set(new):
-        if key not in new:
-            out[key] = None
-        elif isinstance(old.get(key), dict) and isinstance(new[key], dict):
-            out[key] = _replace_spec(old[key], new[key])
-        else:
-            out[key] = new[key]
-    return out
-
-
 def setup(manager, webhooks):
-    api = manager.api
-
     def snapshot_of_content(obj):
         name = (obj.get("spec") or {}).get("virtualMachineSnapshotName")
         return [(obj["metadata"]["namespace"], name)] if name else []
@@ -651,19 +411,8 @@ def setup(manager, webhooks):
         return [(obj["metadata"]["namespace"], ref["name"]) for ref in obj["metadata"].get("ownerReferences") or []
                 if ref["kind"] == "VirtualMachineSnapshotContent"]
 
-    def restores_of_namespace(obj):
-        namespace = obj["metadata"]["namespace"]
-        try:
-            return [(namespace, r["metadata"]["name"]) for r in api.list(*RESTORE, namespace=namespace)
-                    if not (r.get("status") or {}).get("complete")]
-        except Exception:
-            return []
-
     manager.add(Controller("virt-controller-vmsnapshot", *VMSNAPSHOT, reconcile_snapshot, resync_seconds=30,
                            watches=[Watch(*CONTENT, snapshot_of_content)]))
     manager.add(Controller("virt-controller-vmsnapshotcontent", *CONTENT, reconcile_content, resync_seconds=30,
                            watches=[Watch(*VOLUME_SNAPSHOT, content_of_volume_snapshot)]))
-    manager.add(Controller("virt-controller-vmrestore", *RESTORE, reconcile_restore, resync_seconds=30,
-                           watches=[Watch(*PVC, restores_of_namespace), Watch(*VMI, restores_of_namespace),
-                                    Watch(*DV, restores_of_namespace)]))
-    log.info("kubevirt: snapshot and restore controllers loaded")
+    log.info("kubevirt: snapshot controllers loaded")

@@ -23,7 +23,7 @@ import re
 from kubernetes.client.exceptions import ApiException
 
 from lab import aggregation as agg
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import condition_true
 from lab.controllers.kubevirt.vm import run_strategy
 
 GROUP = "subresources.kubevirt.io"
@@ -260,7 +260,7 @@ def start(api, request: agg.Request) -> tuple:
     vmi = api.get(*VMI, name, namespace)
     if vmi is not None and _phase(vmi) not in (*FINAL, "Unknown", ""):
         return _conflict(name, "VM is already running")
-    if vc.condition_true(vm, "ManualRecoveryRequired"):
+    if condition_true(vm, "ManualRecoveryRequired"):
         return _conflict(name, MANUAL_RECOVERY)
     options, error = _options(request)
     if error:
@@ -349,7 +349,7 @@ def restart(api, request: agg.Request) -> tuple:
     vm, error = _fetch(api, VM, "virtualmachine", name, namespace)
     if error:
         return error
-    if vc.condition_true(vm, "VolumesChange"):
+    if condition_true(vm, "VolumesChange"):
         return _conflict(name, MANUAL_RECOVERY)
     strategy = run_strategy(vm)
     if strategy in ("Halted", "Once"):

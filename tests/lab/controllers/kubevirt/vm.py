@@ -21,9 +21,14 @@
 
 import copy
 import uuid
+from dataclasses import dataclass, field
+from typing import Optional
 
-from lab.controllers import virt_common as vc
-from lab.controllers.runtime import Controller, Watch, log, owner_keys, step_delay
+from lab.controllers.conditions import condition, condition_true, remove_condition, set_condition
+from lab.controllers.kubevirt.cluster_config import kubevirt
+from lab.controllers.kubevirt.volumes import volume_claim, volume_snapshot_class
+from lab.controllers.objects import owned_by, owner_reference
+from lab.controllers.runtime import CONTINUE, Controller, Watch, log, owner_keys, run_steps, step_delay
 
 VM = ("kubevirt.io/v1", "VirtualMachine")
 VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
@@ -71,14 +76,14 @@ def _revision(api, vm: dict, obj: dict) -> str:
     meta = obj["metadata"]
     name = f"{vm['metadata']['name']}-{meta['name']}-{meta['uid']}-{meta.get('generation', 1)}"
     if api.get("apps/v1", "ControllerRevision", name, vm["metadata"]["namespace"]) is None:
-        vc.create(api, {
+        api.create_if_absent({
             "apiVersion": "apps/v1", "kind": "ControllerRevision",
             "metadata": {"name": name, "namespace": vm["metadata"]["namespace"],
                          "labels": {"instancetype.kubevirt.io/object-kind": obj["kind"],
                                     "instancetype.kubevirt.io/object-name": meta["name"],
                                     "instancetype.kubevirt.io/object-uid": meta["uid"],
                                     "instancetype.kubevirt.io/object-generation": str(meta.get("generation", 1))},
-                         "ownerReferences": [vc.owner_reference(vm)]},
+                         "ownerReferences": [owner_reference(vm)]},
             "data": {"apiVersion": obj["apiVersion"], "kind": obj["kind"],
                      "metadata": {"name": meta["name"], "uid": meta["uid"], "generation": meta.get("generation", 1)},
                      "spec": obj["spec"]},
@@ -158,7 +163,7 @@ def build_vmi(api, vm: dict, instancetype, preference) -> dict:
     template = copy.deepcopy((vm["spec"].get("template")) or {})
     spec = template.get("spec") or {}
     set_default_volume_disks(spec)
-    set_default_network_interface(spec, vc.kubevirt(api))
+    set_default_network_interface(spec, kubevirt(api))
     apply_instancetype(spec, instancetype)
     apply_preference(spec, preference)
     set_default_disk_buses(spec)
@@ -177,7 +182,7 @@ def build_vmi(api, vm: dict, instancetype, preference) -> dict:
     return {"apiVersion": VMI[0], "kind": "VirtualMachineInstance",
             "metadata": {"name": vm["metadata"]["name"], "namespace": vm["metadata"]["namespace"],
                          "labels": labels, "annotations": annotations,
-                         "ownerReferences": [vc.owner_reference(vm)], "finalizers": [FINALIZER]},
+                         "ownerReferences": [owner_reference(vm)], "finalizers": [FINALIZER]},
             "spec": spec}
 
 
@@ -201,14 +206,14 @@ def ensure_data_volumes(api, vm: dict, preference) -> list:
                 if key in spec and not spec[key].get("storageClassName") and preferred:
                     spec[key]["storageClassName"] = preferred
             meta = template.get("metadata") or {}
-            dv = vc.create(api, {
+            dv = api.create_if_absent({
                 "apiVersion": DV[0], "kind": "DataVolume",
                 "metadata": {"name": name, "namespace": namespace, "labels": dict(meta.get("labels") or {}),
                              "annotations": dict(meta.get("annotations") or {}),
-                             "ownerReferences": [vc.owner_reference(vm)]},
+                             "ownerReferences": [owner_reference(vm)]},
                 "spec": spec})
         elif dv is not None and not any(r.get("controller") for r in dv["metadata"].get("ownerReferences") or []):
-            dv = vc.patch(api, dv, {"metadata": {"ownerReferences": [vc.owner_reference(vm)]}}) or dv  # adopt
+            dv = api.patch(dv, {"metadata": {"ownerReferences": [owner_reference(vm)]}}, guarded=True)  # adopt
         result.append((name, dv))
     return result
 
@@ -231,13 +236,13 @@ def volume_snapshot_statuses(api, vm: dict) -> list:
                     if template["metadata"]["name"] == volume["dataVolume"]["name"]:
                         storage_class = ((template.get("spec") or {}).get("pvc") or {}).get("storageClassName")
         if not storage_class:
-            claim = vc.volume_claim(volume) or (volume.get("memoryDump") or {}).get("claimName")
+            claim = volume_claim(volume) or (volume.get("memoryDump") or {}).get("claimName")
             pvc = api.get(*PVC, claim, namespace)
             if pvc is None:
                 statuses.append({"name": name, "enabled": False, "reason": "PVC not found"})
                 continue
             storage_class = (pvc.get("spec") or {}).get("storageClassName") or ""
-        snapshot_class, error = vc.volume_snapshot_class(api, storage_class) if storage_class else ("", None)
+        snapshot_class, error = volume_snapshot_class(api, storage_class) if storage_class else ("", None)
         if error:
             statuses.append({"name": name, "enabled": False, "reason": error})
         elif not snapshot_class:
@@ -285,27 +290,27 @@ def printable_status(vm, vmi, dvs, pvcs_missing, should_run) -> str:
 def _vm_conditions(vm, vmi, dvs) -> list:
     conditions = (vm.get("status") or {}).get("conditions") or []
     if vmi is None or ((vmi.get("status") or {}).get("phase") in FINAL):
-        conditions = vc.set_condition(conditions, "Ready", "False", "VMINotExists", "VMI does not exist", probe=True)
+        conditions = set_condition(conditions, "Ready", "False", "VMINotExists", "VMI does not exist", probe=True)
         for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
-            conditions = vc.remove_condition(conditions, type_)
+            conditions = remove_condition(conditions, type_)
     else:
-        ready = vc.condition(vmi, "Ready") or {"status": "False", "reason": "", "message": ""}
-        conditions = vc.set_condition(conditions, "Ready", ready.get("status", "False"), ready.get("reason", ""),
-                                      ready.get("message", ""), probe=True)
+        ready = condition(vmi, "Ready") or {"status": "False", "reason": "", "message": ""}
+        conditions = set_condition(conditions, "Ready", ready.get("status", "False"), ready.get("reason", ""),
+                                   ready.get("message", ""), probe=True)
         for type_ in ("LiveMigratable", "StorageLiveMigratable", "AgentConnected", "Paused", "Synchronized"):
-            found = vc.condition(vmi, type_)
+            found = condition(vmi, type_)
             if found:
-                conditions = vc.set_condition(conditions, type_, found["status"], found.get("reason", ""),
-                                              found.get("message", ""), probe=True)
+                conditions = set_condition(conditions, type_, found["status"], found.get("reason", ""),
+                                           found.get("message", ""), probe=True)
             else:
-                conditions = vc.remove_condition(conditions, type_)
+                conditions = remove_condition(conditions, type_)
     if dvs:
         if all(((dv or {}).get("status") or {}).get("phase") in DV_READY for _, dv in dvs):
-            conditions = vc.set_condition(conditions, "DataVolumesReady", "True", "AllDVsReady",
-                                          "All of the VMI's DVs are bound and ready", probe=True)
+            conditions = set_condition(conditions, "DataVolumesReady", "True", "AllDVsReady",
+                                       "All of the VMI's DVs are bound and ready", probe=True)
         else:
-            conditions = vc.set_condition(conditions, "DataVolumesReady", "False", "NotAllDVsReady",
-                                          "Not all of the VMI's DVs are ready", probe=True)
+            conditions = set_condition(conditions, "DataVolumesReady", "False", "NotAllDVsReady",
+                                       "Not all of the VMI's DVs are ready", probe=True)
     return conditions
 
 
@@ -315,103 +320,149 @@ def _write_status(api, vm: dict, new: dict) -> None:
                                 [(c.get("type"), c.get("status"), c.get("reason"), c.get("message")) for c in v or []])
                             for k, v in s.items()}
     if comparable({k: old.get(k) for k in new}) != comparable(new):
-        vc.update_status(api, vm, new)
+        api.patch_status(vm, new, guarded=True)
 
 
 # --- reconcile --------------------------------------------------------------------------------------
 
+@dataclass
+class _Sync:
+    """What one reconcile of a VirtualMachine has read and decided so far."""
+    vm: dict
+    vmi: Optional[dict]
+    strategy: str
+    instancetype: Optional[dict] = None
+    preference: Optional[dict] = None
+    dvs: list = field(default_factory=list)
+    pvcs_missing: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+    start_requested: bool = False
+    should_run: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.vm["metadata"]["name"]
+
+    @property
+    def namespace(self) -> str:
+        return self.vm["metadata"]["namespace"]
+
+    @property
+    def status(self) -> dict:
+        return self.vm.get("status") or {}
+
+    @property
+    def vmi_phase(self) -> Optional[str]:
+        return ((self.vmi or {}).get("status") or {}).get("phase")
+
+    @property
+    def final(self) -> bool:
+        return self.vmi_phase in FINAL
+
+
 def reconcile_vm(api, vm: dict):
-    meta = vm["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    vmi = api.get(*VMI, name, namespace)
-    if vmi is not None and not vc.owned_by(vmi, vm):
+    vmi = api.get(*VMI, vm["metadata"]["name"], vm["metadata"]["namespace"])
+    if vmi is not None and not owned_by(vmi, vm):
         vmi = None  # a VMI of that name that this VM does not control is not its VMI
-    status = vm.get("status") or {}
-    strategy = run_strategy(vm)
+    return run_steps((_finalize_if_deleted, _wait_for_kubevirt, _protect, _prepare_volumes, _take_state_change_request,
+                      _start_or_stop, _report_status), api, _Sync(vm, vmi, run_strategy(vm)))
 
-    if meta.get("deletionTimestamp"):
-        if vmi is not None:
-            if not vmi["metadata"].get("deletionTimestamp"):
-                vc.delete(api, *VMI, name, namespace)
-            _write_status(api, vm, {"printableStatus": "Terminating"})
-            return step_delay()
-        vc.remove_finalizer(api, vm, FINALIZER)
-        return None
 
-    kv = vc.kubevirt(api)
-    if kv is None:
-        return 10.0  # no virt-controller runs
-    vm = vc.add_finalizer(api, vm, FINALIZER)
-    if vm is None:
-        return 0.05
+def _finalize_if_deleted(api, v: _Sync):
+    """A deleted VM takes its VMI with it, then lets go."""
+    if not v.vm["metadata"].get("deletionTimestamp"):
+        return CONTINUE
+    if v.vmi is not None:
+        if not v.vmi["metadata"].get("deletionTimestamp"):
+            api.delete(*VMI, v.name, v.namespace)
+        _write_status(api, v.vm, {"printableStatus": "Terminating"})
+        return step_delay()
+    api.remove_finalizer(v.vm, FINALIZER)
+    return None
 
-    instancetype = resolve(api, vm, "instancetype")
-    preference = resolve(api, vm, "preference")
-    dvs = ensure_data_volumes(api, vm, preference)
-    pvcs_missing = missing_claims(api, vm)
-    dvs_ready = all(((dv or {}).get("status") or {}).get("phase") in DV_READY for _, dv in dvs)
-    vmi_phase = ((vmi or {}).get("status") or {}).get("phase")
-    final = vmi_phase in FINAL
 
-    # What the start/stop/restart subresources ask for.
-    requests = list(status.get("stateChangeRequests") or [])
-    start_requested = False
-    if requests:
-        request = requests[0]
-        if request.get("action") == "Stop":
-            if vmi is not None and request.get("uid") in (None, vmi["metadata"]["uid"]):
-                if not vmi["metadata"].get("deletionTimestamp"):
-                    vc.delete(api, *VMI, name, namespace)
-                return step_delay()  # the Stop is done once the VMI is gone
-            requests = requests[1:]
-        elif request.get("action") == "Start":
-            start_requested = vmi is None or final
-            if vmi is not None and not final:
-                requests = requests[1:]
-        if requests != (status.get("stateChangeRequests") or []):
-            vm = vc.update_status(api, vm, {"stateChangeRequests": requests or None})
-            return 0.05 if vm is None else step_delay()
+def _wait_for_kubevirt(api, v: _Sync):
+    return 10.0 if kubevirt(api) is None else CONTINUE  # no virt-controller runs
 
-    restore = status.get("restoreInProgress")
-    should_run = {"Always": True, "RerunOnFailure": not (final and vmi_phase == "Succeeded"),
-                  "Once": vmi is None, "Manual": False, "Halted": False,
-                  "WaitAsReceiver": False}.get(strategy, False)
-    if start_requested:
-        should_run = True
 
-    if vmi is not None and not vmi["metadata"].get("deletionTimestamp"):
-        if strategy == "Halted":
-            vc.delete(api, *VMI, name, namespace)
-        elif final and (strategy == "Always" or (strategy == "RerunOnFailure" and vmi_phase == "Failed")):
-            vc.delete(api, *VMI, name, namespace)  # restart: the next VMI comes once this one is gone
-    elif vmi is None and should_run and not restore and not status.get("snapshotInProgress") and dvs_ready \
-            and not pvcs_missing:
-        created = vc.create(api, build_vmi(api, vm, instancetype, preference))
+def _protect(api, v: _Sync):
+    v.vm = api.add_finalizer(v.vm, FINALIZER)
+    return CONTINUE
+
+
+def _prepare_volumes(api, v: _Sync):
+    """Resolve the instancetype and preference, and create the VM's DataVolumes."""
+    v.instancetype = resolve(api, v.vm, "instancetype")
+    v.preference = resolve(api, v.vm, "preference")
+    v.dvs = ensure_data_volumes(api, v.vm, v.preference)
+    v.pvcs_missing = missing_claims(api, v.vm)
+    return CONTINUE
+
+
+def _take_state_change_request(api, v: _Sync):
+    """The first of status.stateChangeRequests (what the start/stop/restart subresources ask for)."""
+    v.requests = list(v.status.get("stateChangeRequests") or [])
+    if not v.requests:
+        return CONTINUE
+    request = v.requests[0]
+    if request.get("action") == "Stop":
+        if v.vmi is not None and request.get("uid") in (None, v.vmi["metadata"]["uid"]):
+            if not v.vmi["metadata"].get("deletionTimestamp"):
+                api.delete(*VMI, v.name, v.namespace)
+            return step_delay()  # the Stop is done once the VMI is gone
+        v.requests = v.requests[1:]
+    elif request.get("action") == "Start":
+        v.start_requested = v.vmi is None or v.final
+        if v.vmi is not None and not v.final:
+            v.requests = v.requests[1:]
+    if v.requests != (v.status.get("stateChangeRequests") or []):
+        api.patch_status(v.vm, {"stateChangeRequests": v.requests or None}, guarded=True)
+        return step_delay()
+    return CONTINUE
+
+
+def _start_or_stop(api, v: _Sync):
+    """The run strategy decides: delete a VMI that should not run (or must restart), create one that should."""
+    v.should_run = v.start_requested or {
+        "Always": True, "RerunOnFailure": not (v.final and v.vmi_phase == "Succeeded"), "Once": v.vmi is None,
+        "Manual": False, "Halted": False, "WaitAsReceiver": False}.get(v.strategy, False)
+    if v.vmi is not None and not v.vmi["metadata"].get("deletionTimestamp"):
+        if v.strategy == "Halted":
+            api.delete(*VMI, v.name, v.namespace)
+        elif v.final and (v.strategy == "Always" or (v.strategy == "RerunOnFailure" and v.vmi_phase == "Failed")):
+            api.delete(*VMI, v.name, v.namespace)  # restart: the next VMI comes once this one is gone
+        return CONTINUE
+    dvs_ready = all(((dv or {}).get("status") or {}).get("phase") in DV_READY for _, dv in v.dvs)
+    if v.vmi is None and v.should_run and not v.status.get("restoreInProgress") \
+            and not v.status.get("snapshotInProgress") and dvs_ready and not v.pvcs_missing:
+        created = api.create_if_absent(build_vmi(api, v.vm, v.instancetype, v.preference))
         if created is not None:
-            vmi = created
-            api.event(vm, "Normal", "SuccessfulCreate", f"Started the virtual machine by creating the new "
-                                                         f"virtual machine instance {name}")
-        if start_requested and requests:
-            vc.update_status(api, vm, {"stateChangeRequests": requests[1:] or None})
+            v.vmi = created
+            api.event(v.vm, "Normal", "SuccessfulCreate", f"Started the virtual machine by creating the new "
+                      f"virtual machine instance {v.name}")
+        if v.start_requested and v.requests:
+            api.patch_status(v.vm, {"stateChangeRequests": v.requests[1:] or None}, guarded=True)
+    return CONTINUE
 
+
+def _report_status(api, v: _Sync):
+    vmi, final = v.vmi, v.final
     new = {
-        "printableStatus": printable_status(vm, vmi, dvs, pvcs_missing, should_run),
+        "printableStatus": printable_status(v.vm, vmi, v.dvs, v.pvcs_missing, v.should_run),
         "created": vmi is not None and not final,
-        "ready": vmi is not None and not final and vc.condition_true(vmi, "Ready"),
-        "conditions": _vm_conditions(vm, vmi, dvs),
-        "runStrategy": strategy,
-        "observedGeneration": vm["metadata"].get("generation"),
-        "desiredGeneration": vm["metadata"].get("generation"),
-        "volumeSnapshotStatuses": volume_snapshot_statuses(api, vm),
+        "ready": vmi is not None and not final and condition_true(vmi, "Ready"),
+        "conditions": _vm_conditions(v.vm, vmi, v.dvs),
+        "runStrategy": v.strategy,
+        "observedGeneration": v.vm["metadata"].get("generation"),
+        "desiredGeneration": v.vm["metadata"].get("generation"),
+        "volumeSnapshotStatuses": volume_snapshot_statuses(api, v.vm),
     }
-    if instancetype:
-        new["instancetypeRef"] = {"name": instancetype["metadata"]["name"], "kind": instancetype["kind"],
-                                  "controllerRevisionRef": {"name": _revision(api, vm, instancetype)}}
-    if preference:
-        new["preferenceRef"] = {"name": preference["metadata"]["name"], "kind": preference["kind"],
-                                "controllerRevisionRef": {"name": _revision(api, vm, preference)}}
-    _write_status(api, vm, new)
-    settled = new["printableStatus"] in ("Running", "Stopped") and (vmi is None or vmi_phase == "Running")
+    for kind, found in (("instancetypeRef", v.instancetype), ("preferenceRef", v.preference)):
+        if found:
+            new[kind] = {"name": found["metadata"]["name"], "kind": found["kind"],
+                         "controllerRevisionRef": {"name": _revision(api, v.vm, found)}}
+    _write_status(api, v.vm, new)
+    settled = new["printableStatus"] in ("Running", "Stopped") and (vmi is None or v.vmi_phase == "Running")
     if settled:
         return None
     return 1.0 if new["printableStatus"] == "Provisioning" else step_delay()
@@ -434,7 +485,7 @@ def setup(manager, webhooks):
         namespace = obj["metadata"]["namespace"]
         try:
             return [(namespace, v["metadata"]["name"]) for v in api.list(*VM, namespace=namespace)
-                    if any(vc.volume_claim(vol) == obj["metadata"]["name"] for vol in _template_volumes(v))]
+                    if any(volume_claim(vol) == obj["metadata"]["name"] for vol in _template_volumes(v))]
         except Exception:
             return []
 

@@ -22,9 +22,10 @@ written, where Go prints its canonical form (the same for "512Mi", not for "0.5G
 import copy
 import re
 
-from lab.controllers import virt_common as vc
+from lab.controllers.kubevirt.cluster_config import feature_gate, kubevirt
 from lab.controllers.kubevirt.vm import (apply_instancetype, apply_preference, set_default_network_interface,
                                          set_default_volume_disks)
+from lab.controllers.kubevirt.volumes import volume_claim
 from lab.controllers.kubevirt.webhooks import invalid
 from lab.webhooks import allow
 
@@ -450,7 +451,7 @@ def _data_volume_template_error(field: str, template: dict):
 def data_volume_template_causes(vm_spec: dict) -> list:
     """storageadmitters.ValidateDataVolumeTemplate: each entry valid and used by a volume."""
     volumes = ((vm_spec.get("template") or {}).get("spec") or {}).get("volumes") or []
-    referenced = {vc.volume_claim(v) for v in volumes if v.get("persistentVolumeClaim") or v.get("dataVolume")}
+    referenced = {volume_claim(v) for v in volumes if v.get("persistentVolumeClaim") or v.get("dataVolume")}
     causes = []
     for index, template in enumerate(vm_spec.get("dataVolumeTemplates") or []):
         field = f"spec.dataVolumeTemplate[{index}]"
@@ -472,7 +473,7 @@ def run_strategy_causes(vm_spec: dict, kv) -> list:
                                             "deprecated, please use RunStrategy instead"))
     if running is None and strategy is None:
         causes.append(cause("spec.running", "RunStrategy must be specified"))
-    if strategy == "WaitAsReceiver" and not vc.feature_gate(kv, "DecentralizedLiveMigration"):
+    if strategy == "WaitAsReceiver" and not feature_gate(kv, "DecentralizedLiveMigration"):
         causes.append(cause("spec.runStrategy", "Invalid RunStrategy (WaitAsReceiver), DecentralizedLiveMigration "
                                                 "feature gate is not enabled in kubevirt resource"))
     elif strategy is not None and strategy != "WaitAsReceiver" and strategy not in RUN_STRATEGIES:
@@ -506,7 +507,7 @@ def data_volume_namespace_causes(request: dict, vm: dict) -> list:
         other = (template.get("metadata") or {}).get("namespace")
         if other and other != namespace:
             causes.append(cause(f"spec.dataVolumeTemplates[{index}]", f"Embedded DataVolume namespace {other} "
-                                                                     f"differs from VM namespace {namespace}"))
+                                f"differs from VM namespace {namespace}"))
     return causes
 
 
@@ -518,7 +519,7 @@ def validate_vm(api, request: dict) -> dict:
         return allow()
     spec = vm.get("spec") or {}
     namespace = request.get("namespace") or vm["metadata"].get("namespace")
-    kv = vc.kubevirt(api)
+    kv = kubevirt(api)
     instancetype, preference, causes = instancetype_and_preference(api, spec, namespace)
     if causes:
         return invalid(causes)

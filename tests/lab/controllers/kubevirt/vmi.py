@@ -1,9 +1,10 @@
 """Simulated virt-controller (VMI part) and virt-handler: from a VMI to a "running" guest.
 
-There is no kubelet and no scheduler in the lab, so this module also schedules: it picks a
-worker for the virt-launcher pod (nodes labelled `kubevirt.io/schedulable=true`, not
-cordoned, matching the VMI's nodeSelector / required node affinity / tolerations), creates
-the pod with `spec.nodeName` set and writes the pod's status (Running, Ready, podIP) itself.
+There is no kubelet and no scheduler in the lab, so this controller also schedules, with
+``launcher``: it picks a worker for the virt-launcher pod (nodes labelled
+`kubevirt.io/schedulable=true`, not cordoned, matching the VMI's nodeSelector / required node
+affinity / tolerations), creates the pod with `spec.nodeName` set and writes the pod's status
+(Running, Ready, podIP) itself.
 
 VMI phases: Pending -> Scheduling (launcher pod created; unbound WaitForFirstConsumer PVCs get
 `volume.kubernetes.io/selected-node`) -> Scheduled (pod running, volumes bound, DataVolumes
@@ -13,11 +14,16 @@ InterfaceNotLiveMigratable for a bridge on the pod network), as virt-handler rep
 Deleting a VMI shuts it down: its pods go, the phase becomes Succeeded, finalizers go.
 """
 
-import copy
 import hashlib
 
+from lab.controllers.conditions import condition, remove_condition, set_condition
 from lab.controllers.kubevirt import network as net
-from lab.controllers import virt_common as vc
+from lab.controllers.kubevirt.cluster_config import kubevirt
+from lab.controllers.kubevirt.launcher import (LAUNCHER_IMAGE, active_pod, candidate_nodes, complete_pod,
+                                               ensure_launcher_pod, guest_memory, launcher_pods, pick_node,
+                                               pod_constraints, pod_ip, run_pod, unschedulable_message)
+from lab.controllers.kubevirt.volumes import claims, vmi_volumes, volume_claim
+from lab.controllers.objects import format_mib
 from lab.controllers.runtime import Controller, Watch, log, now, owner_keys, step_delay
 
 VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
@@ -25,8 +31,6 @@ DV = ("cdi.kubevirt.io/v1beta1", "DataVolume")
 PVC = ("v1", "PersistentVolumeClaim")
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 VM_FINALIZER = "kubevirt.io/virtualMachineControllerFinalize"
-LAUNCHER_IMAGE = ("registry.redhat.io/container-native-virtualization/virt-launcher-rhel9@sha256:"
-                  + hashlib.sha256(b"virt-launcher v1.8.4").hexdigest())
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 FINAL = ("Succeeded", "Failed")
 DV_READY = ("Succeeded", "WaitForFirstConsumer", "PendingPopulation")
@@ -40,25 +44,6 @@ def transition(status: dict, phase: str) -> list:
     return stamps
 
 
-def volumes(vmi: dict) -> list:
-    return (vmi.get("spec") or {}).get("volumes") or []
-
-
-def claims(vmi: dict) -> list:
-    """[(volume name, PVC name, is DataVolume)] of the VMI's persistent volumes."""
-    out = []
-    for volume in volumes(vmi):
-        claim = vc.volume_claim(volume)
-        if claim:
-            out.append((volume["name"], claim, bool(volume.get("dataVolume"))))
-    return out
-
-
-def pod_ip(pod_name: str) -> str:
-    digest = hashlib.sha256(pod_name.encode()).digest()
-    return f"10.128.{digest[0] % 254 + 1}.{digest[1] % 253 + 2}"
-
-
 def mac_address(vmi_name: str, namespace: str) -> str:
     digest = hashlib.sha256(f"{namespace}/{vmi_name}".encode()).digest()
     return "02:" + ":".join(f"{b:02x}" for b in digest[:5])
@@ -70,207 +55,6 @@ def interface_mac(vmi: dict, interface: str) -> str:
     if interfaces and interfaces[0]["name"] == interface:
         return mac_address(vmi["metadata"]["name"], vmi["metadata"]["namespace"])
     return mac_address(f"{vmi['metadata']['name']}/{interface}", vmi["metadata"]["namespace"])
-
-
-def launcher_pods(api, vmi: dict) -> list:
-    return api.list("v1", "Pod", namespace=vmi["metadata"]["namespace"],
-                    label_selector=f"kubevirt.io/created-by={vmi['metadata']['uid']}")
-
-
-def active_pod(api, vmi: dict):
-    """The launcher pod that runs the guest now: on status.nodeName, not finished, not going away."""
-    node = (vmi.get("status") or {}).get("nodeName")
-    for pod in launcher_pods(api, vmi):
-        if pod["spec"].get("nodeName") == node and (pod.get("status") or {}).get("phase") not in FINAL \
-                and not pod["metadata"].get("deletionTimestamp"):
-            return pod
-    return None
-
-
-# --- scheduling -------------------------------------------------------------------------------
-
-def pod_constraints(vmi: dict, extra_selector=None) -> dict:
-    spec = vmi.get("spec") or {}
-    selector = {**(spec.get("nodeSelector") or {}), **(extra_selector or {}), "kubevirt.io/schedulable": "true"}
-    return {"nodeSelector": selector, "affinity": spec.get("affinity"), "tolerations": spec.get("tolerations")}
-
-
-def candidate_nodes(api, constraints: dict, exclude=()) -> list:
-    nodes = []
-    for node in api.list("v1", "Node"):
-        name = node["metadata"]["name"]
-        if name in exclude or (node.get("spec") or {}).get("unschedulable") or not vc.node_ready(node):
-            continue
-        labels = node["metadata"].get("labels") or {}
-        if not vc.node_selector_matches(labels, constraints["nodeSelector"]):
-            continue
-        if not vc.node_affinity_matches(node, constraints.get("affinity")):
-            continue
-        if not vc.tolerates((node.get("spec") or {}).get("taints"), constraints.get("tolerations")):
-            continue
-        nodes.append(node)
-    return nodes
-
-
-def _preference(node: dict, affinity) -> int:
-    """The scheduler's NodeAffinity score: the weights of the preferred terms the node matches."""
-    terms = ((affinity or {}).get("nodeAffinity") or {}).get("preferredDuringSchedulingIgnoredDuringExecution") or []
-    def required(term):
-        return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [term.get("preference") or {}]}}}
-    return sum(int(t.get("weight", 0)) for t in terms if vc.node_affinity_matches(node, required(t)))
-
-
-def pick_node(api, nodes: list, affinity=None):
-    """The preferred, then least loaded candidate (fewest virt-launcher pods), by name on a tie."""
-    if not nodes:
-        return None
-    load = {}
-    for pod in api.list("v1", "Pod", label_selector="kubevirt.io=virt-launcher"):
-        if (pod.get("status") or {}).get("phase") not in FINAL:
-            node = pod["spec"].get("nodeName")
-            load[node] = load.get(node, 0) + 1
-    return min(nodes, key=lambda n: (-_preference(n, affinity), load.get(n["metadata"]["name"], 0),
-                                     n["metadata"]["name"]))
-
-
-def unschedulable_message(total_nodes: int) -> str:
-    """What kube-scheduler reports on the launcher pod (and KubeVirt copies to the VMI)."""
-    return (f"0/{total_nodes} nodes are available: {total_nodes} node(s) didn't match Pod's node "
-            f"affinity/selector. preemption: 0/{total_nodes} nodes are available: {total_nodes} Preemption is not "
-            "helpful for scheduling.")
-
-
-# --- the virt-launcher pod ----------------------------------------------------------------------
-
-def _guest_memory(vmi: dict) -> float:
-    domain = (vmi.get("spec") or {}).get("domain") or {}
-    guest = (domain.get("memory") or {}).get("guest") or ((domain.get("resources") or {}).get("requests") or {}).get(
-        "memory")
-    return vc.quantity(guest or "1Gi")
-
-
-def _vcpus(vmi: dict) -> int:
-    cpu = (((vmi.get("spec") or {}).get("domain") or {}).get("cpu") or {})
-    return max(1, int(cpu.get("sockets") or 1) * int(cpu.get("cores") or 1) * int(cpu.get("threads") or 1))
-
-
-def build_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
-    meta = vmi["metadata"]
-    namespace = meta["namespace"]
-    suffix = vc.short_hash(meta["uid"] + ((migration or {}).get("metadata", {}).get("uid", "")))
-    labels = {**(meta.get("labels") or {}), "kubevirt.io": "virt-launcher",
-              "kubevirt.io/created-by": meta["uid"], "vm.kubevirt.io/name": meta["name"]}
-    labels.pop("kubevirt.io/nodeName", None)
-    if migration is not None:
-        labels["kubevirt.io/migrationJobUID"] = migration["metadata"]["uid"]
-    pod_volumes = [{"name": n, "emptyDir": {}} for n in ("private", "public", "sockets", "virt-bin-share-dir",
-                                                          "libvirt-runtime", "ephemeral-disks", "container-disks",
-                                                          "hotplug-disks")]
-    mounts = [{"name": n, "mountPath": p} for n, p in (
-        ("private", "/var/run/kubevirt-private"), ("public", "/var/run/kubevirt"),
-        ("ephemeral-disks", "/var/run/kubevirt-ephemeral-disks"),
-        ("container-disks", "/var/run/kubevirt/container-disks"),
-        ("libvirt-runtime", "/var/run/libvirt"), ("sockets", "/var/run/kubevirt/sockets"),
-        ("hotplug-disks", "/var/run/kubevirt/hotplug-disks"))]
-    devices = []
-    for volume_name, claim, _ in claims(vmi):
-        pvc = api.get(*PVC, claim, namespace)
-        block = ((pvc or {}).get("spec") or {}).get("volumeMode") == "Block"
-        pod_volumes.append({"name": volume_name, "persistentVolumeClaim": {"claimName": claim}})
-        if block:
-            devices.append({"name": volume_name, "devicePath": f"/dev/{volume_name}"})
-        else:
-            mounts.append({"name": volume_name, "mountPath": f"/var/run/kubevirt-private/vmi-disks/{volume_name}"})
-    memory = _guest_memory(vmi) + 300 * 2**20  # guest memory plus virt-launcher's overhead
-    constraints = pod_constraints(vmi, (migration or {}).get("spec", {}).get("addedNodeSelector"))
-    spec = {
-        "nodeName": node,
-        "nodeSelector": constraints["nodeSelector"],
-        "automountServiceAccountToken": False,
-        "restartPolicy": "Never",
-        "terminationGracePeriodSeconds": int((vmi.get("spec") or {}).get("terminationGracePeriodSeconds", 180)) + 30,
-        "readinessGates": [{"conditionType": "kubevirt.io/virtual-machine-unpaused"}],
-        "securityContext": {"runAsUser": 107, "runAsGroup": 107, "fsGroup": 107, "runAsNonRoot": True},
-        "containers": [{
-            "name": "compute", "image": LAUNCHER_IMAGE, "imagePullPolicy": "IfNotPresent",
-            "command": ["/usr/bin/virt-launcher-monitor", "--qemu-timeout", "321s", "--name", meta["name"],
-                        "--uid", meta["uid"], "--namespace", namespace, "--kubevirt-share-dir", "/var/run/kubevirt",
-                        "--ephemeral-disk-dir", "/var/run/kubevirt-ephemeral-disks", "--container-disk-dir",
-                        "/var/run/kubevirt/container-disks", "--grace-period-seconds", "195", "--hook-sidecars",
-                        "0", "--ovmf-path", "/usr/share/OVMF", "--run-as-nonroot"],
-            "resources": {"requests": {"cpu": f"{100 * _vcpus(vmi)}m", "memory": vc.format_mib(memory),
-                                       "ephemeral-storage": "50M"},
-                          "limits": {"devices.kubevirt.io/kvm": "1", "devices.kubevirt.io/tun": "1",
-                                     "devices.kubevirt.io/vhost-net": "1"}},
-            "volumeMounts": mounts,
-            **({"volumeDevices": devices} if devices else {}),
-        }],
-        "volumes": pod_volumes,
-    }
-    if len(meta["name"]) <= 63 and "." not in meta["name"]:
-        spec["hostname"] = meta["name"]
-    for key in ("affinity", "tolerations"):
-        if constraints.get(key):
-            spec[key] = copy.deepcopy(constraints[key])
-    annotations = {"kubevirt.io/domain": meta["name"], "kubevirt.io/migrationTransportUnix": "true",
-                   "kubectl.kubernetes.io/default-container": "compute",
-                   "post.hook.backup.velero.io/container": "compute",
-                   "pre.hook.backup.velero.io/container": "compute"}
-    if net.networks_annotation(vmi):
-        annotations[net.NETWORKS_ANNOTATION] = net.networks_annotation(vmi)
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": f"virt-launcher-{meta['name']}-{suffix}", "namespace": namespace,
-                         "labels": labels, "annotations": annotations,
-                         "ownerReferences": [vc.owner_reference(vmi)]},
-            "spec": spec}
-
-
-def ensure_launcher_pod(api, vmi: dict, node: str, migration=None) -> dict:
-    pod = build_launcher_pod(api, vmi, node, migration)
-    created = vc.create(api, pod)
-    return created or api.get("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
-
-
-def run_pod(api, pod: dict) -> dict:
-    """What the kubelet would report for a started virt-launcher pod."""
-    if (pod.get("status") or {}).get("phase") == "Running":
-        return pod
-    node = api.get("v1", "Node", pod["spec"]["nodeName"])
-    host_ip = vc.node_address(node) if node else ""
-    ip = pod_ip(pod["metadata"]["name"])
-    stamp = now()
-    conditions = [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
-                  for t in ("kubevirt.io/virtual-machine-unpaused", "PodReadyToStartContainers", "Initialized",
-                            "Ready", "ContainersReady", "PodScheduled")]
-    status = {"phase": "Running", "conditions": conditions, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
-              "podIP": ip, "podIPs": [{"ip": ip}], "startTime": stamp,
-              "containerStatuses": [{"name": "compute", "ready": True, "started": True, "restartCount": 0,
-                                     "image": LAUNCHER_IMAGE, "imageID": LAUNCHER_IMAGE,
-                                     "containerID": "cri-o://" + hashlib.sha256(pod["metadata"]["uid"].encode())
-                                     .hexdigest(),
-                                     "state": {"running": {"startedAt": stamp}}}]}
-    return vc.update_status(api, pod, status, guarded=False) or pod
-
-
-def complete_pod(api, pod: dict, reason: str = "Completed") -> None:
-    """The launcher exited (guest shut down or migrated away)."""
-    if (pod.get("status") or {}).get("phase") in FINAL:
-        return
-    stamp = now()
-    started = (((pod.get("status") or {}).get("containerStatuses") or [{}])[0].get("state") or {}).get(
-        "running", {}).get("startedAt", stamp)
-    status = {"phase": "Succeeded",
-              "conditions": [{"type": t, "status": "False" if t in ("Ready", "ContainersReady") else "True",
-                              "reason": "PodCompleted" if t in ("Ready", "ContainersReady") else None,
-                              "lastProbeTime": None, "lastTransitionTime": stamp}
-                             for t in ("kubevirt.io/virtual-machine-unpaused", "Initialized", "Ready",
-                                       "ContainersReady", "PodScheduled")],
-              "containerStatuses": [{"name": "compute", "ready": False, "started": False, "restartCount": 0,
-                                     "image": LAUNCHER_IMAGE, "imageID": LAUNCHER_IMAGE,
-                                     "state": {"terminated": {"exitCode": 0, "reason": reason,
-                                                              "startedAt": started, "finishedAt": stamp}}}]}
-    vc.update_status(api, pod, status, guarded=False)
 
 
 # --- what virt-handler reports for a running VMI --------------------------------------------------
@@ -317,9 +101,9 @@ def volume_status(api, vmi: dict) -> list:
     namespace = vmi["metadata"]["namespace"]
     targets = _targets(vmi)
     out = []
-    for volume in volumes(vmi):
+    for volume in vmi_volumes(vmi):
         entry = {"name": volume["name"], "target": targets.get(volume["name"], "")}
-        claim = vc.volume_claim(volume)
+        claim = volume_claim(volume)
         if claim:
             pvc = api.get(*PVC, claim, namespace) or {}
             spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
@@ -334,12 +118,11 @@ def volume_status(api, vmi: dict) -> list:
 
 
 def running_status(api, vmi: dict, pod: dict) -> dict:
-    meta = vmi["metadata"]
     spec = vmi.get("spec") or {}
     domain = spec.get("domain") or {}
     ip = (pod.get("status") or {}).get("podIP") or pod_ip(pod["metadata"]["name"])
     interfaces = net.interface_statuses(api, vmi, pod, ip, lambda interface: interface_mac(vmi, interface))
-    memory = _guest_memory(vmi)
+    memory = guest_memory(vmi)
     cpu = domain.get("cpu") or {}
     return {
         "interfaces": interfaces,
@@ -348,8 +131,8 @@ def running_status(api, vmi: dict, pod: dict) -> dict:
         "qosClass": "Burstable",
         "guestOSInfo": {},
         "machine": {"type": (domain.get("machine") or {}).get("type", "pc-q35-rhel9.6.0")},
-        "memory": {"guestAtBoot": vc.format_mib(memory), "guestCurrent": vc.format_mib(memory),
-                   "guestRequested": vc.format_mib(memory)},
+        "memory": {"guestAtBoot": format_mib(memory), "guestCurrent": format_mib(memory),
+                   "guestRequested": format_mib(memory)},
         "currentCPUTopology": {"sockets": int(cpu.get("sockets") or 1), "cores": int(cpu.get("cores") or 1),
                                "threads": int(cpu.get("threads") or 1)},
         "selinuxContext": "none",
@@ -365,17 +148,17 @@ def _finalize(api, vmi: dict):
     for pod in pods:
         if (pod.get("status") or {}).get("phase") == "Running":
             complete_pod(api, pod)
-        vc.delete(api, "v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period=0)
+        api.delete("v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period=0)
     if pods:
         return step_delay()
     if status.get("phase") not in FINAL:
-        vc.update_status(api, vmi, {"phase": "Succeeded", "phaseTransitionTimestamps": transition(status, "Succeeded"),
-                                    "conditions": vc.set_condition(status.get("conditions"), "Ready", "False",
-                                                                   "PodTerminating", "", probe=True)})
+        api.patch_status(vmi, {"phase": "Succeeded", "phaseTransitionTimestamps": transition(status, "Succeeded"),
+                               "conditions": set_condition(status.get("conditions"), "Ready", "False",
+                                                           "PodTerminating", "", probe=True)}, guarded=True)
         return 0.05
     finalizers = [f for f in vmi["metadata"].get("finalizers") or [] if f not in (VMI_FINALIZER, VM_FINALIZER)]
     if finalizers != (vmi["metadata"].get("finalizers") or []):
-        vc.patch(api, vmi, {"metadata": {"finalizers": finalizers}})
+        api.patch(vmi, {"metadata": {"finalizers": finalizers}}, guarded=True)
     return None
 
 
@@ -409,7 +192,7 @@ def _bound(api, vmi: dict, node: str) -> bool:
             storage_class = api.get("storage.k8s.io/v1", "StorageClass", class_name) if class_name else None
             if (storage_class or {}).get("volumeBindingMode") == "WaitForFirstConsumer" and \
                     SELECTED_NODE not in (pvc["metadata"].get("annotations") or {}):
-                vc.patch(api, pvc, {"metadata": {"annotations": {SELECTED_NODE: node}}}, guarded=False)
+                api.patch(pvc, {"metadata": {"annotations": {SELECTED_NODE: node}}})
         if is_dv:
             dv = api.get(*DV, claim, namespace)
             if ((dv or {}).get("status") or {}).get("phase") != "Succeeded":
@@ -419,119 +202,134 @@ def _bound(api, vmi: dict, node: str) -> bool:
 
 def _sync_failed(api, vmi: dict, conditions: list, reason: str, message: str) -> float:
     """CheckFailure: the sync error as Synchronized=False; virt-controller requeues with backoff."""
-    conditions = vc.set_condition(conditions, "Synchronized", "False", reason, message)
+    conditions = set_condition(conditions, "Synchronized", "False", reason, message)
     if conditions != (vmi.get("status") or {}).get("conditions"):
-        vc.update_status(api, vmi, {"conditions": conditions})
+        api.patch_status(vmi, {"conditions": conditions}, guarded=True)
     return 2.0
 
 
 def reconcile_vmi(api, vmi: dict):
+    """virt-controller's VMI loop: each phase has its step (Pending → Scheduling → Scheduled → Running)."""
     meta = vmi["metadata"]
     if meta.get("deletionTimestamp"):
         return _finalize(api, vmi)
-    if vc.kubevirt(api) is None:
+    if kubevirt(api) is None:
         return 10.0
-    status = vmi.get("status") or {}
-    phase = status.get("phase") or ""
+    phase = (vmi.get("status") or {}).get("phase") or ""
     if phase in FINAL:
         return None
     if VMI_FINALIZER not in (meta.get("finalizers") or []):
-        vmi = vc.add_finalizer(api, vmi, VMI_FINALIZER)
+        api.add_finalizer(vmi, VMI_FINALIZER)
         return 0.05
-    if phase == "":
-        conditions = vc.set_condition(status.get("conditions"), "Ready", "False", "GuestNotRunning",
-                                      "Guest VM is not reported as running", probe=True)
-        vc.update_status(api, vmi, {"phase": "Pending", "phaseTransitionTimestamps": transition(status, "Pending"),
-                                    "conditions": conditions, "guestOSInfo": {}, "qosClass": "Burstable"})
-        return step_delay()
+    step = {"": _accept, "Pending": _schedule, "Scheduling": _start_pod, "Scheduled": _report_running,
+            "Running": _watch_running}.get(phase)
+    return step(api, vmi) if step else None
 
-    if phase == "Pending":
-        ready, reason = _volumes_ready(api, vmi)
-        if not ready:
-            conditions = vc.set_condition(status.get("conditions"), "DataVolumesReady", "False",
-                                          "NotAllDataVolumesReady", reason, probe=True)
-            if conditions != status.get("conditions"):
-                vc.update_status(api, vmi, {"conditions": conditions})
-            return 1.0
-        conditions = vc.remove_condition(status.get("conditions"), "DataVolumesReady")
-        render_error = net.missing_attachment_error(api, vmi)
-        if render_error:
-            return _sync_failed(api, vmi, conditions, net.FAILED_CREATE, render_error)
-        conditions = vc.remove_condition(conditions, "Synchronized")
-        constraints = pod_constraints(vmi)
-        nodes = candidate_nodes(api, constraints)
-        node = pick_node(api, nodes, constraints.get("affinity"))
-        if node is None:
-            total = len(api.list("v1", "Node"))
-            conditions = vc.set_condition(conditions, "PodScheduled", "False", "Unschedulable",
-                                          unschedulable_message(total), probe=True)
-            if conditions != status.get("conditions"):
-                vc.update_status(api, vmi, {"conditions": conditions})
-            return 2.0
-        pod = ensure_launcher_pod(api, vmi, node["metadata"]["name"])
-        conditions = vc.remove_condition(conditions, "PodScheduled")
-        vc.update_status(api, vmi, {"phase": "Scheduling", "conditions": conditions,
-                                    "phaseTransitionTimestamps": transition(status, "Scheduling"),
-                                    "activePods": {pod["metadata"]["uid"]: node["metadata"]["name"]}})
-        api.event(vmi, "Normal", "SuccessfulCreate", f"Created virtual machine pod {pod['metadata']['name']}")
-        return step_delay()
 
-    if phase == "Scheduling":
-        pods = [p for p in launcher_pods(api, vmi) if (p.get("status") or {}).get("phase") not in FINAL
-                and not p["metadata"].get("deletionTimestamp")
-                and "kubevirt.io/migrationJobUID" not in (p["metadata"].get("labels") or {})]
-        if not pods:
-            vc.update_status(api, vmi, {"phase": "Pending"})
-            return step_delay()
-        pod = pods[0]
-        node = pod["spec"]["nodeName"]
-        if not _bound(api, vmi, node):
-            return 1.0
-        pod = run_pod(api, pod)
-        labels = {**(meta.get("labels") or {}), "kubevirt.io/nodeName": node}
-        vmi = vc.patch(api, vmi, {"metadata": {"labels": labels}})
-        if vmi is None:
-            return 0.05
-        vc.update_status(api, vmi, {"phase": "Scheduled", "nodeName": node,
-                                    "phaseTransitionTimestamps": transition(status, "Scheduled"),
-                                    "activePods": {pod["metadata"]["uid"]: node}})
-        return step_delay()
+def _accept(api, vmi: dict):
+    status = vmi.get("status") or {}
+    conditions = set_condition(status.get("conditions"), "Ready", "False", "GuestNotRunning",
+                               "Guest VM is not reported as running", probe=True)
+    api.patch_status(vmi, {"phase": "Pending", "phaseTransitionTimestamps": transition(status, "Pending"),
+                           "conditions": conditions, "guestOSInfo": {}, "qosClass": "Burstable"}, guarded=True)
+    return step_delay()
 
-    if phase == "Scheduled":
-        pod = active_pod(api, vmi)
-        if pod is None:
-            vc.update_status(api, vmi, {"phase": "Failed", "reason": "PodDeleted",
-                                        "phaseTransitionTimestamps": transition(status, "Failed")})
-            return None
-        migratable = live_migratable(api, vmi)
-        conditions = vc.set_condition(status.get("conditions"), "Ready", "True", "", "", probe=True)
-        conditions = vc.set_condition(conditions, "LiveMigratable", *migratable, probe=True)
-        conditions = vc.set_condition(conditions, "StorageLiveMigratable", "True", "", "", probe=True)
-        new = {"phase": "Running", "conditions": conditions,
-               "phaseTransitionTimestamps": transition(status, "Running"),
-               "migrationMethod": "LiveMigration" if migratable[0] == "True" else "BlockMigration",
-               **running_status(api, vmi, pod)}
-        vc.update_status(api, vmi, new)
-        api.event(vmi, "Normal", "Started", "VirtualMachineInstance started.")
+
+def _schedule(api, vmi: dict):
+    """Pending: once the volumes are usable and the networks exist, create the launcher pod on a node."""
+    status = vmi.get("status") or {}
+    ready, reason = _volumes_ready(api, vmi)
+    if not ready:
+        conditions = set_condition(status.get("conditions"), "DataVolumesReady", "False",
+                                   "NotAllDataVolumesReady", reason, probe=True)
+        if conditions != status.get("conditions"):
+            api.patch_status(vmi, {"conditions": conditions}, guarded=True)
+        return 1.0
+    conditions = remove_condition(status.get("conditions"), "DataVolumesReady")
+    render_error = net.missing_attachment_error(api, vmi)
+    if render_error:
+        return _sync_failed(api, vmi, conditions, net.FAILED_CREATE, render_error)
+    conditions = remove_condition(conditions, "Synchronized")
+    constraints = pod_constraints(vmi)
+    nodes = candidate_nodes(api, constraints)
+    node = pick_node(api, nodes, constraints.get("affinity"))
+    if node is None:
+        total = len(api.list("v1", "Node"))
+        conditions = set_condition(conditions, "PodScheduled", "False", "Unschedulable",
+                                   unschedulable_message(total), probe=True)
+        if conditions != status.get("conditions"):
+            api.patch_status(vmi, {"conditions": conditions}, guarded=True)
+        return 2.0
+    pod = ensure_launcher_pod(api, vmi, node["metadata"]["name"])
+    conditions = remove_condition(conditions, "PodScheduled")
+    api.patch_status(vmi, {"phase": "Scheduling", "conditions": conditions,
+                           "phaseTransitionTimestamps": transition(status, "Scheduling"),
+                           "activePods": {pod["metadata"]["uid"]: node["metadata"]["name"]}}, guarded=True)
+    api.event(vmi, "Normal", "SuccessfulCreate", f"Created virtual machine pod {pod['metadata']['name']}")
+    return step_delay()
+
+
+def _start_pod(api, vmi: dict):
+    """Scheduling: once the claims are bound, the pod runs and the VMI is on its node."""
+    status = vmi.get("status") or {}
+    pods = [p for p in launcher_pods(api, vmi) if (p.get("status") or {}).get("phase") not in FINAL
+            and not p["metadata"].get("deletionTimestamp")
+            and "kubevirt.io/migrationJobUID" not in (p["metadata"].get("labels") or {})]
+    if not pods:
+        api.patch_status(vmi, {"phase": "Pending"}, guarded=True)
+        return step_delay()
+    pod = pods[0]
+    node = pod["spec"]["nodeName"]
+    if not _bound(api, vmi, node):
+        return 1.0
+    pod = run_pod(api, pod)
+    labels = {**(vmi["metadata"].get("labels") or {}), "kubevirt.io/nodeName": node}
+    vmi = api.patch(vmi, {"metadata": {"labels": labels}}, guarded=True)
+    api.patch_status(vmi, {"phase": "Scheduled", "nodeName": node,
+                           "phaseTransitionTimestamps": transition(status, "Scheduled"),
+                           "activePods": {pod["metadata"]["uid"]: node}}, guarded=True)
+    return step_delay()
+
+
+def _report_running(api, vmi: dict):
+    """Scheduled: the guest runs; report it Ready, with what the domain looks like."""
+    status = vmi.get("status") or {}
+    pod = active_pod(api, vmi)
+    if pod is None:
+        api.patch_status(vmi, {"phase": "Failed", "reason": "PodDeleted",
+                               "phaseTransitionTimestamps": transition(status, "Failed")}, guarded=True)
         return None
+    migratable = live_migratable(api, vmi)
+    conditions = set_condition(status.get("conditions"), "Ready", "True", "", "", probe=True)
+    conditions = set_condition(conditions, "LiveMigratable", *migratable, probe=True)
+    conditions = set_condition(conditions, "StorageLiveMigratable", "True", "", "", probe=True)
+    new = {"phase": "Running", "conditions": conditions,
+           "phaseTransitionTimestamps": transition(status, "Running"),
+           "migrationMethod": "LiveMigration" if migratable[0] == "True" else "BlockMigration",
+           **running_status(api, vmi, pod)}
+    api.patch_status(vmi, new, guarded=True)
+    api.event(vmi, "Normal", "Started", "VirtualMachineInstance started.")
+    return None
 
-    if phase == "Running":
-        migration = status.get("migrationState") or {}
-        in_flight = migration and not migration.get("completed") and not migration.get("failed")
-        pod = active_pod(api, vmi)
-        if pod is None and not in_flight:
-            # virt-controller: a running VMI whose pod no longer exists has failed.
-            vc.update_status(api, vmi, {"phase": "Failed",
-                                        "phaseTransitionTimestamps": transition(status, "Failed"),
-                                        "conditions": vc.set_condition(status.get("conditions"), "Ready", "False",
-                                                                       "PodNotExists", "", probe=True)})
-            return None
-        migratable = live_migratable(api, vmi)
-        current = vc.condition(vmi, "LiveMigratable") or {}
-        if (current.get("status"), current.get("reason", ""), current.get("message", "")) != migratable:
-            vc.update_status(api, vmi, {"conditions": vc.set_condition(status.get("conditions"), "LiveMigratable",
-                                                                       *migratable, probe=True)})
+
+def _watch_running(api, vmi: dict):
+    """Running: fail when the pod is gone (outside a migration); keep LiveMigratable current."""
+    status = vmi.get("status") or {}
+    migration = status.get("migrationState") or {}
+    in_flight = migration and not migration.get("completed") and not migration.get("failed")
+    pod = active_pod(api, vmi)
+    if pod is None and not in_flight:
+        # virt-controller: a running VMI whose pod no longer exists has failed.
+        api.patch_status(vmi, {"phase": "Failed",
+                               "phaseTransitionTimestamps": transition(status, "Failed"),
+                               "conditions": set_condition(status.get("conditions"), "Ready", "False",
+                                                           "PodNotExists", "", probe=True)}, guarded=True)
         return None
+    migratable = live_migratable(api, vmi)
+    current = condition(vmi, "LiveMigratable") or {}
+    if (current.get("status"), current.get("reason", ""), current.get("message", "")) != migratable:
+        api.patch_status(vmi, {"conditions": set_condition(status.get("conditions"), "LiveMigratable",
+                                                           *migratable, probe=True)}, guarded=True)
     return None
 
 

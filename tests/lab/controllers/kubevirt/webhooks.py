@@ -13,8 +13,9 @@ import random
 
 from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import condition_true
 from lab.controllers.kubevirt import day2_admission
+from lab.controllers.kubevirt.cluster_config import eviction_strategy, feature_gate, kubevirt
 from lab.webhooks import allow, mutate
 
 CLUSTER_INSTANCETYPE = "virtualmachineclusterinstancetype"
@@ -73,7 +74,7 @@ FINAL_MIGRATION = ("Succeeded", "Failed")
 def validate_migration(api, request: dict) -> dict:
     migration = request["object"]
     namespace = request.get("namespace")
-    kv = vc.kubevirt(api)
+    kv = kubevirt(api)
     if kv is None:
         return refused("LiveMigration feature gate is not enabled in kubevirt-config")
     vmi_name = (migration.get("spec") or {}).get("vmiName")
@@ -119,7 +120,7 @@ _TARGET_SUFFIX = "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in r
 
 
 def validate_clone(api, request: dict) -> dict:
-    if request["operation"] == "CREATE" and not vc.feature_gate(vc.kubevirt(api), "Snapshot", beta_default=True):
+    if request["operation"] == "CREATE" and not feature_gate(kubevirt(api), "Snapshot", beta_default=True):
         return refused("snapshot feature gate is not enabled")
     clone = request["object"]
     spec = clone.get("spec") or {}
@@ -206,10 +207,10 @@ def validate_eviction(api, request: dict) -> dict:
         vmi = api.resource("kubevirt.io/v1", "VirtualMachineInstance").get(name=vmi_name, namespace=namespace).to_dict()
     except ApiException as error:
         return _denied(f"kubevirt failed getting the vmi: {error.reason}")
-    strategy = vc.eviction_strategy(vc.kubevirt(api), vmi)
+    strategy = eviction_strategy(kubevirt(api), vmi)
     if not strategy:
         return allow()
-    migratable = vc.condition_true(vmi, "LiveMigratable")
+    migratable = condition_true(vmi, "LiveMigratable")
     if strategy == "LiveMigrate":
         if not migratable:
             return _denied(f"VMI {vmi_name} is configured with an eviction strategy but is not live-migratable")

@@ -3,7 +3,6 @@
 import time
 
 from lab import catalog
-from lab.controllers import virt_common as vc
 from lab.controllers.olm.kinds import OPERATORS_V1A1
 from lab.controllers.runtime import log, now
 
@@ -31,7 +30,7 @@ def ensure_catalog(api) -> None:
     """Create the CatalogSource at start (retrying while the API server is not answering)."""
     for attempt in range(120):
         try:
-            vc.create(api, _catalog_source())
+            api.create_if_absent(_catalog_source())
             return
         except Exception as error:  # the API may still be starting
             log.info("olm: creating CatalogSource failed (%s); retrying", error)
@@ -54,5 +53,5 @@ def reconcile_catalog_source(api, source: dict):
     else:
         status["message"] = f"couldn't connect to registry {meta['name']}: image could not be pulled in the lab"
         status["reason"] = "RegistryServerError"
-    vc.update_status(api, source, status, guarded=False)
+    api.patch_status(source, status)
     return None

@@ -2,9 +2,8 @@
 
 import time
 
-from kubernetes.client.exceptions import ApiException
 
-from lab.controllers import virt_common as vc
+from lab.controllers.objects import parse_time
 from lab.controllers.olm.kinds import CSV, OPERATOR_GROUP, SUBSCRIPTION
 from lab.controllers.olm.webhooks import install_webhooks
 from lab.controllers.runtime import log, now, step_delay
@@ -46,19 +45,15 @@ def _set_phase(api, csv: dict, phase: str, reason: str, message: str, extra=None
     status = dict(csv.get("status") or {})
     if status.get("phase") == phase and status.get("reason") == reason:
         changed = {k: v for k, v in (extra or {}).items() if status.get(k) != v}
-        return vc.update_status(api, csv, changed) if changed else csv
+        return api.patch_status(csv, changed, guarded=True) if changed else csv
     history = list(status.get("conditions") or [])
     stamp = now()
     history.append({"phase": phase, "reason": reason, "message": message,
                     "lastTransitionTime": stamp, "lastUpdateTime": stamp})
     new = {"phase": phase, "reason": reason, "message": message, "lastTransitionTime": stamp,
            "lastUpdateTime": stamp, "conditions": history[-20:], **(extra or {})}
-    updated = vc.update_status(api, csv, new)
-    if updated is not None:
-        try:
-            api.event(csv, "Warning" if phase == "Failed" else "Normal", reason, message)
-        except ApiException:
-            pass
+    updated = api.patch_status(csv, new, guarded=True)
+    api.event(csv, "Warning" if phase == "Failed" else "Normal", reason, message)
     return updated
 
 
@@ -124,7 +119,7 @@ def _deployments_waiting(csv: dict) -> str:
 
 def _since_transition(status: dict) -> float:
     stamp = status.get("lastTransitionTime")
-    return time.time() - vc.parse_time(stamp) if stamp else 0.0
+    return time.time() - parse_time(stamp) if stamp else 0.0
 
 
 def _wait_for_deployments(api, csv: dict, status: dict):
@@ -155,75 +150,103 @@ def _reinstall(api, csv: dict, status: dict):
 
 
 def reconcile_csv(api, csv: dict):
+    """The OLM operator's CSV state machine (transitionCSVState): first its OperatorGroup must fit,
+    then each phase has its step."""
     if csv["metadata"].get("deletionTimestamp"):
         return None
-    meta = csv["metadata"]
-    namespace = meta["namespace"]
+    og, result = _operator_group(api, csv)
+    if og is None:
+        return result
     status = csv.get("status") or {}
     phase = status.get("phase") or ""
-    groups = api.list(*OPERATOR_GROUP, namespace=namespace)
-    if not groups:
-        _set_phase(api, csv, "Failed", "NoOperatorGroup", "csv in namespace with no operatorgroups")
-        return 15.0
-    if len(groups) > 1:
-        _set_phase(api, csv, "Failed", "TooManyOperatorGroups",
-                   "csv created in namespace with multiple operatorgroups, can't pick one automatically")
-        return 15.0
-    og = groups[0]
-    targets = (og.get("status") or {}).get("namespaces")
-    if targets is None:
-        return step_delay()  # the OperatorGroup controller has not reported its namespaces yet
-    wanted = {"olm.operatorGroup": og["metadata"]["name"], "olm.operatorNamespace": namespace,
-              "olm.targetNamespaces": ",".join(targets)}
-    annotations = meta.get("annotations") or {}
-    if any(annotations.get(k) != v for k, v in wanted.items()):
-        vc.patch(api, csv, {"metadata": {"annotations": wanted}})
-        return 0.05
-    problem = _supports(csv["spec"].get("installModes"), namespace, targets)
-    if problem:
-        _set_phase(api, csv, "Failed", "UnsupportedOperatorGroup", problem)
-        return 15.0
     if phase == "Failed" and status.get("reason") in OG_FAILURES:
         # transitionCSVState, case Failed: the OperatorGroup was fixed, requirements are checked again.
         _set_phase(api, csv, "Pending", "RequirementsUnknown", "InstallModes now support target namespaces")
         return step_delay()
-
-    if phase == "":
-        _set_phase(api, csv, "Pending", "RequirementsUnknown", "requirements not yet checked")
-        return step_delay()
-    if phase == "Pending":
-        met, statuses = _requirements(api, csv)
-        if not met:
-            _set_phase(api, csv, "Pending", "RequirementsNotMet", "one or more requirements couldn't be found",
-                       {"requirementStatus": statuses})
-            return 5.0
-        replaced = csv["spec"].get("replaces")
-        if replaced:
-            old = api.get(*CSV, replaced, namespace)
-            if old is not None and (old.get("status") or {}).get("phase") not in ("Replacing", "Deleting"):
-                _set_phase(api, old, "Replacing", "BeingReplaced", f"being replaced by csv: {namespace}/{meta['name']}")
-        _set_phase(api, csv, "InstallReady", "RequirementsMet", "all requirements found, attempting install",
-                   {"requirementStatus": statuses})
-        return step_delay()
-    if phase == "InstallReady":
-        install_webhooks(api, csv, og)
-        _set_phase(api, csv, "Installing", "InstallSucceeded", "waiting for install components to report healthy")
-        return step_delay()
-    if phase == "Installing":
-        install_webhooks(api, csv, og)
-        if _install_checks_failed(status) < install_timeouts_wanted(api, csv):
-            return _wait_for_deployments(api, csv, status)
-        _set_phase(api, csv, "Succeeded", "InstallSucceeded", "install strategy completed with no errors")
-        return step_delay()
     if phase == "Failed" and status.get("reason") == "InstallCheckFailed":
         return _reinstall(api, csv, status)
-    if phase == "Succeeded":
-        install_webhooks(api, csv, og)  # again after a restart: the webhook server's port changed
-        replaced = csv["spec"].get("replaces")
-        if replaced:
-            old = api.get(*CSV, replaced, namespace)
-            if old is not None:
-                _set_phase(api, old, "Deleting", "Replaced", "The CSV has been replaced by a new CSV")
-                vc.delete(api, *CSV, replaced, namespace)
-        return None
+    step = {"": _start, "Pending": _check_requirements, "InstallReady": _install, "Installing": _await_install,
+            "Succeeded": _retire_replaced}.get(phase)
+    return step(api, csv, og) if step else None
+
+
+def _operator_group(api, csv: dict) -> tuple:
+    """(the CSV's one OperatorGroup, None) once the CSV carries its annotations and supports its
+    target namespaces; else (None, the reconcile's result)."""
+    meta = csv["metadata"]
+    namespace = meta["namespace"]
+    groups = api.list(*OPERATOR_GROUP, namespace=namespace)
+    if not groups:
+        _set_phase(api, csv, "Failed", "NoOperatorGroup", "csv in namespace with no operatorgroups")
+        return None, 15.0
+    if len(groups) > 1:
+        _set_phase(api, csv, "Failed", "TooManyOperatorGroups",
+                   "csv created in namespace with multiple operatorgroups, can't pick one automatically")
+        return None, 15.0
+    og = groups[0]
+    targets = (og.get("status") or {}).get("namespaces")
+    if targets is None:
+        return None, step_delay()  # the OperatorGroup controller has not reported its namespaces yet
+    wanted = {"olm.operatorGroup": og["metadata"]["name"], "olm.operatorNamespace": namespace,
+              "olm.targetNamespaces": ",".join(targets)}
+    annotations = meta.get("annotations") or {}
+    if any(annotations.get(k) != v for k, v in wanted.items()):
+        api.patch(csv, {"metadata": {"annotations": wanted}}, guarded=True)
+        return None, 0.05
+    problem = _supports(csv["spec"].get("installModes"), namespace, targets)
+    if problem:
+        _set_phase(api, csv, "Failed", "UnsupportedOperatorGroup", problem)
+        return None, 15.0
+    return og, None
+
+
+def _start(api, csv: dict, og: dict):
+    _set_phase(api, csv, "Pending", "RequirementsUnknown", "requirements not yet checked")
+    return step_delay()
+
+
+def _check_requirements(api, csv: dict, og: dict):
+    """Pending: the owned CRDs must be established; then the CSV it replaces is marked Replacing."""
+    met, statuses = _requirements(api, csv)
+    if not met:
+        _set_phase(api, csv, "Pending", "RequirementsNotMet", "one or more requirements couldn't be found",
+                   {"requirementStatus": statuses})
+        return 5.0
+    meta = csv["metadata"]
+    replaced = csv["spec"].get("replaces")
+    if replaced:
+        old = api.get(*CSV, replaced, meta["namespace"])
+        if old is not None and (old.get("status") or {}).get("phase") not in ("Replacing", "Deleting"):
+            _set_phase(api, old, "Replacing", "BeingReplaced",
+                       f"being replaced by csv: {meta['namespace']}/{meta['name']}")
+    _set_phase(api, csv, "InstallReady", "RequirementsMet", "all requirements found, attempting install",
+               {"requirementStatus": statuses})
+    return step_delay()
+
+
+def _install(api, csv: dict, og: dict):
+    install_webhooks(api, csv, og)
+    _set_phase(api, csv, "Installing", "InstallSucceeded", "waiting for install components to report healthy")
+    return step_delay()
+
+
+def _await_install(api, csv: dict, og: dict):
+    install_webhooks(api, csv, og)
+    status = csv.get("status") or {}
+    if _install_checks_failed(status) < install_timeouts_wanted(api, csv):
+        return _wait_for_deployments(api, csv, status)
+    _set_phase(api, csv, "Succeeded", "InstallSucceeded", "install strategy completed with no errors")
+    return step_delay()
+
+
+def _retire_replaced(api, csv: dict, og: dict):
+    """Succeeded: the CSV it replaces goes (Deleting, then deleted)."""
+    install_webhooks(api, csv, og)  # again after a restart: the webhook server's port changed
+    replaced = csv["spec"].get("replaces")
+    namespace = csv["metadata"]["namespace"]
+    if replaced:
+        old = api.get(*CSV, replaced, namespace)
+        if old is not None:
+            _set_phase(api, old, "Deleting", "Replaced", "The CSV has been replaced by a new CSV")
+            api.delete(*CSV, replaced, namespace)
     return None

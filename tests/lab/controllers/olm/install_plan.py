@@ -1,7 +1,6 @@
 """The catalog operator's InstallPlan side: approval, then the bundle's CSV in the namespace."""
 
 from lab import catalog
-from lab.controllers import virt_common as vc
 from lab.controllers.olm.kinds import OPERATORS_V1A1, package_label
 from lab.controllers.runtime import now, step_delay
 
@@ -40,27 +39,28 @@ def reconcile_install_plan(api, plan: dict):
     csv_name = spec["clusterServiceVersionNames"][0]
     package_name = _package_of(csv_name)
     if phase == "":
-        vc.update_status(api, plan, {
+        api.patch_status(plan, {
             "phase": "Planning", "catalogSources": [catalog.CATALOG_NAME],
             "plan": _plan_steps(csv_name, package_name, namespace, "Unknown") if package_name else [],
             "conditions": [{"type": "Installed", "status": "Unknown", "lastTransitionTime": now(),
-                            "lastUpdateTime": now()}]})
+                            "lastUpdateTime": now()}]}, guarded=True)
         return step_delay()
     if phase in ("Planning", "RequiresApproval"):
         if not spec.get("approved"):
             if phase != "RequiresApproval":
-                vc.update_status(api, plan, {"phase": "RequiresApproval", "conditions": [
+                api.patch_status(plan, {"phase": "RequiresApproval", "conditions": [
                     {"type": "Installed", "status": "False", "reason": "RequiresApproval",
-                     "lastTransitionTime": now(), "lastUpdateTime": now()}]})
+                     "lastTransitionTime": now(), "lastUpdateTime": now()}]}, guarded=True)
             return None  # an update of spec.approved brings it back
-        vc.update_status(api, plan, {"phase": "Installing", "startTime": now(), "conditions": [
+        api.patch_status(plan, {"phase": "Installing", "startTime": now(), "conditions": [
             {"type": "Installed", "status": "Unknown", "reason": "Installing",
-             "lastTransitionTime": now(), "lastUpdateTime": now()}]})
+             "lastTransitionTime": now(), "lastUpdateTime": now()}]}, guarded=True)
         return step_delay()
     if phase == "Installing":
         entry = catalog.bundle(package_name, csv_name) if package_name else None
         if entry is None:
-            vc.update_status(api, plan, {"phase": "Failed", "message": f"bundle {csv_name} not found in catalog"})
+            api.patch_status(plan, {"phase": "Failed", "message": f"bundle {csv_name} not found in catalog"},
+                             guarded=True)
             return None
         bundle = catalog.csv_spec(package_name, entry)
         csv = {"apiVersion": OPERATORS_V1A1, "kind": "ClusterServiceVersion",
@@ -68,10 +68,10 @@ def reconcile_install_plan(api, plan: dict):
                             "labels": {**bundle["labels"], package_label(package_name, namespace): ""},
                             "annotations": dict(bundle["annotations"])},
                "spec": bundle["spec"]}
-        vc.create(api, csv)
-        vc.update_status(api, plan, {
+        api.create_if_absent(csv)
+        api.patch_status(plan, {
             "phase": "Complete", "plan": _plan_steps(csv_name, package_name, namespace, "Created"),
             "conditions": [{"type": "Installed", "status": "True", "lastTransitionTime": now(),
-                            "lastUpdateTime": now()}]})
+                            "lastUpdateTime": now()}]}, guarded=True)
         return None
     return None

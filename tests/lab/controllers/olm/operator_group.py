@@ -1,6 +1,6 @@
 """The OperatorGroup controller: target namespaces, their labels, provided APIs."""
 
-from lab.controllers import virt_common as vc
+from lab.controllers.objects import selector_matches
 from lab.controllers.olm.kinds import CSV, OG_LABEL_PREFIX
 from lab.controllers.runtime import now
 
@@ -13,7 +13,7 @@ def _target_namespaces(api, og: dict) -> list:
         return sorted(set(spec["targetNamespaces"]))
     if spec.get("selector"):
         return sorted(ns["metadata"]["name"] for ns in api.list("v1", "Namespace")
-                      if vc.selector_matches(ns["metadata"].get("labels") or {}, spec["selector"]))
+                      if selector_matches(ns["metadata"].get("labels") or {}, spec["selector"]))
     return [""]  # AllNamespaces
 
 
@@ -35,16 +35,14 @@ def reconcile_operator_group(api, og: dict):
         for name in namespaces:
             ns = api.get("v1", "Namespace", name)
             if ns and label not in (ns["metadata"].get("labels") or {}):
-                vc.patch(api, ns, {"metadata": {"labels": {label: ""}}}, guarded=False)
+                api.patch(ns, {"metadata": {"labels": {label: ""}}})
     provided = _provided_apis(api, og["metadata"]["namespace"])
     annotations = og["metadata"].get("annotations") or {}
     if annotations.get("olm.providedAPIs", "") != provided:
-        og = vc.patch(api, og, {"metadata": {"annotations": {"olm.providedAPIs": provided}}})
-        if og is None:
-            return 0.1
+        og = api.patch(og, {"metadata": {"annotations": {"olm.providedAPIs": provided}}}, guarded=True)
     status = og.get("status") or {}
     if status.get("namespaces") != namespaces:
-        vc.update_status(api, og, {"namespaces": namespaces, "lastUpdated": now()})
+        api.patch_status(og, {"namespaces": namespaces, "lastUpdated": now()}, guarded=True)
     return None
 
 

@@ -1,10 +1,14 @@
 """The catalog operator's Subscription side: resolution, InstallPlans, upgrades one step at a time."""
 
+from dataclasses import dataclass, field
+from typing import Optional
+
 from lab import catalog
-from lab.controllers import virt_common as vc
+from lab.controllers.conditions import remove_condition, set_condition
+from lab.controllers.objects import owner_reference, short_hash
 from lab.controllers.olm.kinds import (CATALOG_SOURCE, CSV, INSTALL_PLAN, OPERATOR_GROUP, OPERATORS_V1A1,
                                        package_label, ref)
-from lab.controllers.runtime import log, now, step_delay
+from lab.controllers.runtime import CONTINUE, log, now, run_steps, step_delay
 
 
 # --- Subscription ----------------------------------------------------------------------------
@@ -61,7 +65,7 @@ def _resolve(sub: dict, catalog_ready: bool):
 
 
 def _install_plan_name(sub: dict, generation: int) -> str:
-    return "install-" + vc.short_hash(f"{sub['metadata']['uid']}/{generation}")
+    return "install-" + short_hash(f"{sub['metadata']['uid']}/{generation}")
 
 
 def _create_install_plan(api, sub: dict, csv_name: str, generation: int) -> dict:
@@ -71,102 +75,144 @@ def _create_install_plan(api, sub: dict, csv_name: str, generation: int) -> dict
         "apiVersion": OPERATORS_V1A1, "kind": "InstallPlan",
         "metadata": {"name": _install_plan_name(sub, generation), "namespace": sub["metadata"]["namespace"],
                      "labels": {package_label(spec["name"], sub["metadata"]["namespace"]): ""},
-                     "ownerReferences": [vc.owner_reference(sub, controller=False, block=False)]},
+                     "ownerReferences": [owner_reference(sub, controller=False, block=False)]},
         "spec": {"approval": approval, "approved": approval == "Automatic",
                  "clusterServiceVersionNames": [csv_name], "generation": generation,
                  "source": spec["source"], "sourceNamespace": spec["sourceNamespace"]},
     }
-    created = vc.create(api, plan)
-    return created or api.get(*INSTALL_PLAN, plan["metadata"]["name"], sub["metadata"]["namespace"])
+    return api.ensure(plan)
+
+
+@dataclass
+class _Sync:
+    """One reconcile of a Subscription: what it read (``status``, ``plan``) and the status it builds."""
+    sub: dict
+    status: dict
+    new: dict = field(default_factory=dict)
+    conditions: list = field(default_factory=list)
+    catalog_healthy: bool = False
+    plan: Optional[dict] = None
+
+    @property
+    def namespace(self) -> str:
+        return self.sub["metadata"]["namespace"]
+
+    def write(self, api) -> None:
+        self.new["conditions"] = self.conditions
+        _write_sub_status(api, self.sub, self.status, self.new)
 
 
 def reconcile_subscription(api, sub: dict):
     if sub["metadata"].get("deletionTimestamp"):
         return None
-    namespace = sub["metadata"]["namespace"]
-    spec = sub["spec"]
-    status = dict(sub.get("status") or {})
-    conditions = status.get("conditions") or []
-    health, unhealthy = _catalog_health(api, sub)
-    conditions = vc.set_condition(conditions, "CatalogSourcesUnhealthy", *unhealthy)
-    new = {"catalogHealth": health, "lastUpdated": now()}
+    return run_steps((_check_catalog_health, _require_one_operator_group, _find_install_plan, _resolve_and_plan,
+                      _follow_install_plan, _report), api, _Sync(sub, dict(sub.get("status") or {})))
 
-    groups = api.list(*OPERATOR_GROUP, namespace=namespace)
-    if len(groups) != 1:
-        # As the catalog operator does (v0.45.0 syncResolvingNamespace -> resolver.IsFailForwardEnabled):
-        # it cannot resolve this namespace and returns before any InstallPlan or condition.
-        log.info("olm: namespace %s: found %d operatorGroups, expected 1", namespace, len(groups))
-        new["conditions"] = conditions
-        _write_sub_status(api, sub, status, new)
-        return 10.0
 
-    plan = None
-    if status.get("installPlanRef"):
-        plan = api.get(*INSTALL_PLAN, status["installPlanRef"]["name"], namespace)
-    installed = status.get("installedCSV")
-    if installed and api.get(*CSV, installed, namespace) is None and (
-            plan is None or (plan.get("status") or {}).get("phase") == "Complete"):
+def _check_catalog_health(api, s: _Sync):
+    health, unhealthy = _catalog_health(api, s.sub)
+    s.conditions = set_condition(s.status.get("conditions") or [], "CatalogSourcesUnhealthy", *unhealthy)
+    s.catalog_healthy = unhealthy[0] == "False"
+    s.new = {"catalogHealth": health, "lastUpdated": now()}
+    return CONTINUE
+
+
+def _require_one_operator_group(api, s: _Sync):
+    groups = api.list(*OPERATOR_GROUP, namespace=s.namespace)
+    if len(groups) == 1:
+        return CONTINUE
+    # As the catalog operator does (v0.45.0 syncResolvingNamespace -> resolver.IsFailForwardEnabled):
+    # it cannot resolve this namespace and returns before any InstallPlan or condition.
+    log.info("olm: namespace %s: found %d operatorGroups, expected 1", s.namespace, len(groups))
+    s.write(api)
+    return 10.0
+
+
+def _find_install_plan(api, s: _Sync):
+    if s.status.get("installPlanRef"):
+        s.plan = api.get(*INSTALL_PLAN, s.status["installPlanRef"]["name"], s.namespace)
+    installed = s.status.get("installedCSV")
+    if installed and api.get(*CSV, installed, s.namespace) is None and (
+            s.plan is None or (s.plan.get("status") or {}).get("phase") == "Complete"):
         # The CSV was deleted while the Subscription stayed: OLM resolves and installs again.
-        installed = None
-        new.update(installedCSV=None, currentCSV=None, installPlanRef=None, installplan=None, state=None)
-        status.update(installedCSV=None, currentCSV=None, installPlanRef=None)
-        plan = None
+        s.new.update(installedCSV=None, currentCSV=None, installPlanRef=None, installplan=None, state=None)
+        s.status.update(installedCSV=None, currentCSV=None, installPlanRef=None)
+        s.plan = None
+    return CONTINUE
 
-    if plan is None and not status.get("currentCSV"):
-        entry, channel, problem = _resolve(sub, unhealthy[0] == "False")
-        if problem:
-            message = f"constraints not satisfiable: {problem}, subscription {sub['metadata']['name']} exists"
-            new["conditions"] = vc.set_condition(conditions, "ResolutionFailed", "True",
-                                                 "ConstraintsNotSatisfiable", message)
-            _write_sub_status(api, sub, status, new)
-            return 10.0
-        generation = int(status.get("installPlanGeneration") or 0) + 1
-        plan = _create_install_plan(api, sub, entry["name"], generation)
-        conditions = vc.remove_condition(conditions, "ResolutionFailed")
-        new.update(currentCSV=entry["name"], installPlanGeneration=generation, state="UpgradePending",
-                   installPlanRef=ref(plan),
-                   installplan={"apiVersion": OPERATORS_V1A1, "kind": "InstallPlan",
-                                "name": plan["metadata"]["name"], "uuid": plan["metadata"]["uid"]})
 
-    if plan is not None:
-        phase = (plan.get("status") or {}).get("phase") or ""
-        current = new.get("currentCSV") or status.get("currentCSV")
-        if phase == "Complete":
-            conditions = vc.remove_condition(conditions, "InstallPlanPending")
-            conditions = vc.remove_condition(conditions, "InstallPlanFailed")
-            csv = api.get(*CSV, current, namespace)
-            if csv is not None:
-                new["installedCSV"] = current
-                channel = spec.get("channel") or (catalog.package(spec["name"]) or {}).get("defaultChannel")
-                successor = catalog.successor(spec["name"], channel, current)
-                if successor is None:
-                    new["state"] = "AtLatestKnown"
-                elif (csv.get("status") or {}).get("phase") == "Succeeded":
-                    generation = int(status.get("installPlanGeneration") or 0) + 1
-                    upgrade = _create_install_plan(api, sub, successor["name"], generation)
-                    new.update(currentCSV=successor["name"], installPlanGeneration=generation,
-                               state="UpgradePending", installPlanRef=ref(upgrade),
-                               installplan={"apiVersion": OPERATORS_V1A1, "kind": "InstallPlan",
-                                            "name": upgrade["metadata"]["name"],
-                                            "uuid": upgrade["metadata"]["uid"]})
-                else:
-                    new["state"] = "UpgradeAvailable"
-        elif phase == "Failed":
-            conditions = vc.set_condition(conditions, "InstallPlanFailed", "True", "InstallComponentFailed",
-                                          (plan.get("status") or {}).get("message", ""))
-            new["state"] = "UpgradeFailed"
-        elif phase == "RequiresApproval":
-            conditions = vc.set_condition(conditions, "InstallPlanPending", "True", "RequiresApproval", "")
-            new["state"] = "UpgradePending"
-        else:
-            conditions = vc.set_condition(conditions, "InstallPlanPending", "True", "Installing", "")
-        if plan is not None and "installPlanRef" not in new:
-            new["installPlanRef"] = ref(plan)
-    new["conditions"] = conditions
-    _write_sub_status(api, sub, status, new)
-    state = new.get("state", status.get("state"))
-    waiting = plan is not None and (plan.get("status") or {}).get("phase") == "RequiresApproval"
-    return 15.0 if (state == "AtLatestKnown" and plan is not None) or waiting else step_delay()
+def _resolve_and_plan(api, s: _Sync):
+    """Nothing installed or on its way: resolve a bundle from the catalog and plan its install."""
+    if s.plan is not None or s.status.get("currentCSV"):
+        return CONTINUE
+    entry, _, problem = _resolve(s.sub, s.catalog_healthy)
+    if problem:
+        message = f"constraints not satisfiable: {problem}, subscription {s.sub['metadata']['name']} exists"
+        s.conditions = set_condition(s.conditions, "ResolutionFailed", "True", "ConstraintsNotSatisfiable", message)
+        s.write(api)
+        return 10.0
+    s.plan = _plan(api, s, entry["name"])
+    s.conditions = remove_condition(s.conditions, "ResolutionFailed")
+    return CONTINUE
+
+
+def _plan(api, s: _Sync, csv_name: str) -> dict:
+    """A new InstallPlan for ``csv_name`` (the next generation), recorded in the new status."""
+    generation = int(s.status.get("installPlanGeneration") or 0) + 1
+    plan = _create_install_plan(api, s.sub, csv_name, generation)
+    s.new.update(currentCSV=csv_name, installPlanGeneration=generation, state="UpgradePending",
+                 installPlanRef=ref(plan),
+                 installplan={"apiVersion": OPERATORS_V1A1, "kind": "InstallPlan",
+                              "name": plan["metadata"]["name"], "uuid": plan["metadata"]["uid"]})
+    return plan
+
+
+def _follow_install_plan(api, s: _Sync):
+    """The plan's phase becomes the Subscription's state; a completed one may lead to an upgrade."""
+    if s.plan is None:
+        return CONTINUE
+    phase = (s.plan.get("status") or {}).get("phase") or ""
+    if phase == "Complete":
+        s.conditions = remove_condition(s.conditions, "InstallPlanPending")
+        s.conditions = remove_condition(s.conditions, "InstallPlanFailed")
+        _upgrade_when_installed(api, s)
+    elif phase == "Failed":
+        s.conditions = set_condition(s.conditions, "InstallPlanFailed", "True", "InstallComponentFailed",
+                                     (s.plan.get("status") or {}).get("message", ""))
+        s.new["state"] = "UpgradeFailed"
+    elif phase == "RequiresApproval":
+        s.conditions = set_condition(s.conditions, "InstallPlanPending", "True", "RequiresApproval", "")
+        s.new["state"] = "UpgradePending"
+    else:
+        s.conditions = set_condition(s.conditions, "InstallPlanPending", "True", "Installing", "")
+    if "installPlanRef" not in s.new:
+        s.new["installPlanRef"] = ref(s.plan)
+    return CONTINUE
+
+
+def _upgrade_when_installed(api, s: _Sync) -> None:
+    """Installed: at the latest known, or one step up the channel once the installed CSV succeeded."""
+    current = s.new.get("currentCSV") or s.status.get("currentCSV")
+    csv = api.get(*CSV, current, s.namespace)
+    if csv is None:
+        return
+    spec = s.sub["spec"]
+    s.new["installedCSV"] = current
+    channel = spec.get("channel") or (catalog.package(spec["name"]) or {}).get("defaultChannel")
+    successor = catalog.successor(spec["name"], channel, current)
+    if successor is None:
+        s.new["state"] = "AtLatestKnown"
+    elif (csv.get("status") or {}).get("phase") == "Succeeded":
+        _plan(api, s, successor["name"])
+    else:
+        s.new["state"] = "UpgradeAvailable"
+
+
+def _report(api, s: _Sync):
+    s.write(api)
+    state = s.new.get("state", s.status.get("state"))
+    waiting = s.plan is not None and (s.plan.get("status") or {}).get("phase") == "RequiresApproval"
+    return 15.0 if (state == "AtLatestKnown" and s.plan is not None) or waiting else step_delay()
 
 
 def _write_sub_status(api, sub: dict, old: dict, new: dict) -> None:
@@ -176,4 +222,4 @@ def _write_sub_status(api, sub: dict, old: dict, new: dict) -> None:
                   [(h["catalogSourceRef"]["name"], h["healthy"]) for h in new["catalogHealth"]]
     if unchanged and health_same:
         return
-    vc.update_status(api, sub, new)
+    api.patch_status(sub, new, guarded=True)

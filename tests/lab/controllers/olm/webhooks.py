@@ -1,7 +1,7 @@
 """The bundle's webhook definitions as admission webhook configurations (OLM's webhook install), and
 their removal once their CSV is gone."""
 
-from lab.controllers import virt_common as vc
+from lab.controllers.objects import short_hash
 from lab.controllers.olm.kinds import CSV, WEBHOOK_DESC_KEY
 from lab.controllers.olm.operator_group import namespace_label_selector
 
@@ -15,7 +15,7 @@ def use_server(server) -> None:
 
 def _webhook_configuration_name(csv: dict, desc: dict) -> str:
     meta = csv["metadata"]
-    return f"{desc['generateName']}-{vc.short_hash(meta['namespace'] + '/' + meta['name'], 8)}"
+    return f"{desc['generateName']}-{short_hash(meta['namespace'] + '/' + meta['name'], 8)}"
 
 
 def install_webhooks(api, csv: dict, og: dict) -> None:
@@ -57,7 +57,7 @@ def install_webhooks(api, csv: dict, og: dict) -> None:
                 existing["webhooks"][0].get(k) == webhook.get(k)
                 for k in ("clientConfig", "namespaceSelector", "admissionReviewVersions")):
             continue
-        vc.apply(api, plural, configuration)
+        api.apply(plural, configuration)
 
 
 # --- webhook configurations whose CSV is gone --------------------------------------------------
@@ -68,7 +68,7 @@ def gc_webhooks(kind: str):
         if labels.get("olm.owner.kind") != "ClusterServiceVersion":
             return None
         if api.get(*CSV, labels.get("olm.owner"), labels.get("olm.owner.namespace")) is None:
-            vc.delete(api, "admissionregistration.k8s.io/v1", kind, configuration["metadata"]["name"])
+            api.delete("admissionregistration.k8s.io/v1", kind, configuration["metadata"]["name"])
         return None
     return reconcile
 
