@@ -1,0 +1,60 @@
+"""trident_install: the TridentOrchestrator spec the options ask for, and what "installed" means (pure parts)."""
+
+import pytest
+
+from ansible_collections.ontap.virtualization.plugins.module_utils import trident_install
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
+from ansible_collections.ontap.virtualization.plugins.modules import trident_orchestrator
+
+OPTIONS = dict((name, None) for name in trident_orchestrator.ARGUMENT_SPEC)
+
+
+def params(**given):
+    return dict(OPTIONS, **dict({"namespace": "trident", "spec": {}}, **given))
+
+
+def test_options_become_spec_fields_and_only_given_ones_are_managed():
+    spec, managed = trident_install.orchestrator_spec(params(node_prep=["iscsi"], image_registry="registry.local:5000",
+                                                             log_format="json", autosupport=False, ipv6=True))
+    assert spec == {"namespace": "trident", "nodePrep": ["iscsi"], "imageRegistry": "registry.local:5000",
+                    "logFormat": "json", "excludeAutosupport": True, "IPv6": True}
+    assert sorted(managed) == ["spec.IPv6", "spec.excludeAutosupport", "spec.imageRegistry", "spec.logFormat",
+                               "spec.namespace", "spec.nodePrep"]
+
+
+def test_an_empty_node_prep_is_managed_as_off():
+    spec, managed = trident_install.orchestrator_spec(params(node_prep=[]))
+    assert spec["nodePrep"] == [] and "spec.nodePrep" in managed
+
+
+def test_more_than_one_node_prep_protocol_is_refused_as_the_installer_would():
+    # internal/nodeprep/protocol ValidateProtocols (v26.06.0): at most one protocol.
+    with pytest.raises(ModuleError, match="node_prep takes one protocol"):
+        trident_install.orchestrator_spec(params(node_prep=["iscsi", "iscsi"]))
+
+
+def test_passthrough_may_not_repeat_an_option():
+    with pytest.raises(ModuleError, match="spec repeats logFormat"):
+        trident_install.orchestrator_spec(params(log_format="text", spec={"logFormat": "json"}))
+    spec, managed = trident_install.orchestrator_spec(params(spec={"nodePluginNodeSelector": {"a": "b"}}))
+    assert spec["nodePluginNodeSelector"] == {"a": "b"} and "spec.nodePluginNodeSelector" in managed
+
+
+@pytest.mark.parametrize("bundle,trident", [("26.6.0", "26.06.0"), ("26.2.1", "26.02.1"), ("25.10.0", "25.10.0"),
+                                            ("v26", None), (None, None)])
+def test_trident_version_of_a_bundle_version(bundle, trident):
+    assert trident_install.trident_version(bundle) == trident
+
+
+def status(state, version="26.06.0", **applied):
+    return {"status": {"status": state, "version": version, "currentInstallationParams": applied}}
+
+
+def test_installed_needs_the_version_and_the_applied_spec():
+    spec = {"namespace": "trident", "nodePrep": ["iscsi"], "IPv6": False}
+    done = trident_install.installed("trident", spec, "26.06.0")
+    assert done(status("Installed", nodePrep=["iscsi"], IPv6="false"))
+    assert not done(status("Installed", nodePrep=[], IPv6="false"))  # the operator has not applied the change yet
+    assert not done(status("Installed", version="26.02.1", nodePrep=["iscsi"], IPv6="false"))  # upgrade not done
+    assert not done(status("Updating", nodePrep=["iscsi"], IPv6="false"))
+    assert "at version 26.06.0" in done.missing(status("Installing"))
