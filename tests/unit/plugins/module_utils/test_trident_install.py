@@ -58,3 +58,55 @@ def test_installed_needs_the_version_and_the_applied_spec():
     assert not done(status("Installed", version="26.02.1", nodePrep=["iscsi"], IPv6="false"))  # upgrade not done
     assert not done(status("Updating", nodePrep=["iscsi"], IPv6="false"))
     assert "at version 26.06.0" in done.missing(status("Installing"))
+
+
+def serve_trident(apiserver):
+    verbs = ["get", "list", "create", "patch", "delete", "watch"]
+    apiserver.group_versions["trident.netapp.io/v1"] = [
+        {"name": "tridentorchestrators", "namespaced": False, "kind": "TridentOrchestrator", "verbs": verbs},
+        {"name": "tridentversions", "namespaced": True, "kind": "TridentVersion", "verbs": verbs}]
+    apiserver.group_versions["storage.k8s.io/v1"] = [
+        {"name": "csidrivers", "namespaced": False, "kind": "CSIDriver", "verbs": verbs}]
+
+
+def torc(name, namespace="trident"):
+    return {"apiVersion": "trident.netapp.io/v1", "kind": "TridentOrchestrator", "metadata": {"name": name},
+            "spec": {"namespace": namespace}, "status": {"status": "Installed", "namespace": namespace}}
+
+
+def test_an_empty_cluster_is_no_refusal(kube, apiserver):
+    serve_trident(apiserver)
+    assert trident_install.refusals(kube, "trident", "trident") == []
+
+
+def test_a_second_orchestrator_and_a_namespace_change_are_refused(kube, apiserver):
+    # controller.go updateOtherCRs (Error) and controllingCRBasedReconcile (Failed on a namespace change), v26.06.0.
+    serve_trident(apiserver)
+    apiserver.put("tridentorchestrators", torc("trident"))
+    problems = trident_install.refusals(kube, "trident-two", "trident-two")
+    assert problems == ["TridentOrchestrator trident already exists: the operator controls one and marks any other "
+                        "Error (bound to another CR). Give name: trident, or remove it first."]
+    problems = trident_install.refusals(kube, "trident", "elsewhere")
+    assert problems[0].startswith("Trident was installed in namespace trident by TridentOrchestrator trident")
+
+
+def test_trident_installed_another_way_is_refused_with_where_it_runs(kube, apiserver):
+    # controller.go removeNonTorcBasedCSIInstallation: the operator would uninstall it first.
+    serve_trident(apiserver)
+    apiserver.put("csidrivers", {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
+                                 "metadata": {"name": "csi.trident.netapp.io"}})
+    apiserver.put("tridentversions", {"apiVersion": "trident.netapp.io/v1", "kind": "TridentVersion",
+                                      "metadata": {"name": "trident", "namespace": "trident"},
+                                      "trident_version": "26.06.0"})
+    problems = trident_install.refusals(kube, "trident", "trident")
+    assert len(problems) == 1 and "already installed without the operator (version 26.06.0 in namespace trident)" \
+        in problems[0]
+
+
+def test_the_operators_own_csi_driver_is_no_refusal(kube, apiserver):
+    serve_trident(apiserver)
+    apiserver.put("tridentorchestrators", torc("trident"))
+    apiserver.put("csidrivers", {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {
+        "name": "csi.trident.netapp.io", "ownerReferences": [
+            {"apiVersion": "trident.netapp.io/v1", "kind": "TridentOrchestrator", "name": "trident", "uid": "u"}]}})
+    assert trident_install.refusals(kube, "trident", "trident") == []
