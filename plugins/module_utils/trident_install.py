@@ -18,6 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.ontap.virtualization.plugins.module_utils import fields, olm, wait
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.trident import CSI_DRIVER, TBC_API_VERSION
@@ -27,6 +29,8 @@ TORC_KIND = "TridentOrchestrator"
 NODE_PREP_PROTOCOLS = ("iscsi",)
 LOG_FORMATS = ("text", "json")
 FAILED = ("Failed", "Error")
+# The operator publishes no observedGeneration: after a change, how long a Failed status may still be the old one.
+SETTLE_SECONDS = 10
 # Options and the spec fields they set; autosupport is the inverse of excludeAutosupport.
 SPEC_FIELDS = {"node_prep": "nodePrep", "image_registry": "imageRegistry", "log_format": "logFormat",
                "silence_autosupport": "silenceAutosupport", "ipv6": "IPv6", "windows": "windows"}
@@ -81,6 +85,16 @@ def installed(name, spec, version):
     return wait.Predicate(what, test)
 
 
+def failed(just_updated, clock=time.monotonic):
+    """Failed or Error; right after an update only once the operator has had time to judge the new spec."""
+    since = clock()
+
+    def test(obj):
+        judged = not just_updated or clock() - since >= SETTLE_SECONDS
+        return judged and fields.get(obj or {}, "status.status") in FAILED
+    return wait.Predicate("status.status is one of " + ", ".join(FAILED), test)
+
+
 def refusals(kube, name, namespace):
     """Why the operator would not install Trident for this orchestrator (sentences; empty when it would)."""
     problems = []
@@ -121,14 +135,14 @@ def install(module, operator, name, spec, managed):
     desired = desired_orchestrator(name, spec)
     if module.check_mode and not module.kube.served(TORC_API, TORC_KIND):
         return None, module.ensurer.preview_create(desired, managed).object  # the operator brings this API
-    orchestrator = module.ensurer.present(desired, managed).object
+    outcome = module.ensurer.present(desired, managed)
     if module.check_mode or not module.params["wait"]:
-        return csv, orchestrator
+        return csv, outcome.object
     ref = module.kube.ref(TORC_API, TORC_KIND, name)
     version = trident_version(fields.get(csv, "spec.version"))
-    failed = wait.field_in("status.status", FAILED)
     try:
-        return csv, module.wait_until(ref, installed(name, spec, version), fail_when=failed)
+        return csv, module.wait_until(ref, installed(name, spec, version), fail_when=failed(outcome.action == "update"),
+                                      recheck=SETTLE_SECONDS)
     except wait.WaitFailed as exc:
         status = fields.get(exc.last or {}, "status") or {}
         if status.get("status") in FAILED and not isinstance(exc, wait.WaitTimedOut):

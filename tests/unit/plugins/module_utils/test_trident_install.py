@@ -110,3 +110,14 @@ def test_the_operators_own_csi_driver_is_no_refusal(kube, apiserver):
         "name": "csi.trident.netapp.io", "ownerReferences": [
             {"apiVersion": "trident.netapp.io/v1", "kind": "TridentOrchestrator", "name": "trident", "uid": "u"}]}})
     assert trident_install.refusals(kube, "trident", "trident") == []
+
+
+def test_a_failed_status_right_after_an_update_is_not_judged_yet():
+    """The operator publishes no observedGeneration: a Failed status may still describe the previous spec."""
+    now = [100.0]
+    broken = {"status": {"status": "Failed"}}
+    after_update = trident_install.failed(True, clock=lambda: now[0])
+    assert not after_update(broken)
+    now[0] += trident_install.SETTLE_SECONDS
+    assert after_update(broken) and not after_update({"status": {"status": "Installing"}})
+    assert trident_install.failed(False)({"status": {"status": "Error"}})
