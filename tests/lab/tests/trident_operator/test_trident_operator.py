@@ -28,9 +28,16 @@ def _orchestrator(name, **spec):
             "spec": {"namespace": TRIDENT, "nodePrep": ["iscsi"], **spec}}
 
 
-def _events(kube, name):
-    return [(e["reason"], e["message"]) for e in kube.list("v1", "Event", "default")
-            if e["involvedObject"]["name"] == name]
+def _events(kube, name, *wanted, timeout=30):
+    """The (reason, message) of the events on a TridentOrchestrator, once all ``wanted`` are among them
+    (the operator records an event just after it writes the status)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = [(e["reason"], e["message"]) for e in kube.list("v1", "Event", "default")
+                  if e["involvedObject"]["name"] == name]
+        if all(event in events for event in wanted) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
 
 
 def test_the_cluster_has_no_trident_and_an_orchestrator_waits_for_the_operator(kube):
@@ -45,8 +52,11 @@ def test_the_cluster_has_no_trident_and_an_orchestrator_waits_for_the_operator(k
 def test_the_operator_installs_trident_with_node_prep(kube):
     """reconcileTridentNotPresent -> installTridentAndUpdateStatus: Installing, then Installed "Trident installed"
     with the operator's version; node prep for iSCSI (protocols.go) leaves iSCSI running on every node, which
-    each TridentNode reports (node_server.go nodeGetInfo)."""
+    each TridentNode reports (node_server.go nodeGetInfo). A Trident installed another way (tridentctl: a CSIDriver
+    no TridentOrchestrator owns) is removed first (removeNonTorcBasedCSIInstallation)."""
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TRIDENT}})
+    kube.apply({"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": "csi.trident.netapp.io"},
+                "spec": {"attachRequired": True}})
     kube.apply({"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
                 "metadata": {"name": "trident", "namespace": TRIDENT}, "spec": {"targetNamespaces": [TRIDENT]}})
     kube.apply({"apiVersion": SUB[0], "kind": SUB[1], "metadata": {"name": "trident-operator", "namespace": TRIDENT},
@@ -61,7 +71,11 @@ def test_the_operator_installs_trident_with_node_prep(kube):
     assert torc["status"]["message"] == "Trident installed"
     assert torc["status"]["version"] == "26.02.1" and torc["status"]["namespace"] == TRIDENT
     assert torc["status"]["currentInstallationParams"]["nodePrep"] == ["iscsi"]
-    assert [reason for reason, _ in _events(kube, "trident")][:2] == ["Installing", "Installed"]
+    removing = ("Installing", "Removing a non-Trident Orchestrator based CSI Trident installation found in the "
+                              "namespace 'trident'.")
+    wanted = [("Installing", "Installing Trident"), removing, ("Installed", "Trident installed")]
+    events = _events(kube, "trident", *wanted)
+    assert all(event in events for event in wanted), events
     driver = kube.get("storage.k8s.io/v1", "CSIDriver", "csi.trident.netapp.io")
     assert driver["metadata"]["ownerReferences"][0]["kind"] == "TridentOrchestrator"
     assert kube.get("trident.netapp.io/v1", "TridentVersion", "trident", TRIDENT)["trident_version"] == "26.02.1"
@@ -117,6 +131,6 @@ def test_an_operator_upgrade_updates_trident(kube):
                 "spec": {"approved": True}})
     torc = kube.wait(*TORC, "trident", None, lambda t: t["status"].get("version") == "26.06.0"
                      and _status(t) == "Installed", "the new version", timeout=90)
-    assert ("Updating", "Updating Trident") in _events(kube, "trident")
+    assert ("Updating", "Updating Trident") in _events(kube, "trident", ("Updating", "Updating Trident"))
     assert kube.get("trident.netapp.io/v1", "TridentVersion", "trident", TRIDENT)["trident_version"] == "26.06.0"
     assert torc["status"]["message"] == "Trident installed"
