@@ -14,7 +14,7 @@ class ModuleDocFragment(object):
 options:
   wait:
     description:
-      - Whether to wait until the work the module started is done (or, when the module removes an object, until it is gone).
+      - Whether to wait until the work the module started is done (or the object is gone, with C(state=absent) where a module has it).
       - The wait watches the object and ends as soon as the cluster reports the expected state.
       - Ignored in check mode.
     type: bool

@@ -68,11 +68,11 @@ def _recreate_if_needed(module, desired, ref, immutable, managed):
     if not changes:
         return False
     if not module.params["recreate"]:
+        paths, values = fields.render_changes(changes)
         raise ModuleError(
             "{0} cannot be changed in place: Kubernetes does not allow updates to {1} ({2}). Set recreate: "
             "true to delete and create it again (volumes and snapshots made with it keep working).".format(
-                describe(ref), ", ".join(fields.render(p) for p, _o, _n in changes),
-                "; ".join("{0}: {1} -> {2}".format(fields.render(p), o, n) for p, o, n in changes)))
+                describe(ref), paths, values))
     module.ensurer.absent(ref, managed)
     if not module.check_mode:
         module.waiter().until_absent(ref, RECREATE_WAIT_SECONDS)

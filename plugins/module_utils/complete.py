@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import wait
-from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, describe
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import describe
 
 
 def run_to_completion(module, desired, done, failed=None):
@@ -34,5 +34,6 @@ def run_to_completion(module, desired, done, failed=None):
     try:
         return module.wait_until(ref, done, fail_when=failed)
     except wait.WaitTimedOut as exc:
-        raise ModuleError("{0} It is left running: run again to follow it, or delete {1} to stop it.".format(
-            exc.msg, describe(ref)), last_status=(exc.last or {}).get("status"))
+        # Still a WaitTimedOut, so that the module leaves the work running instead of undoing its creation.
+        raise wait.WaitTimedOut("{0} It is left running: run again to follow it, or delete {1} to stop it.".format(
+            exc.msg, describe(ref)), exc.last, exc.ref, exc.missing)

@@ -21,6 +21,10 @@ class ModuleError(Exception):
         self.details = details
 
 
+class WorkFailed(ModuleError):
+    """Work the cluster ran to its end failed (a migration): its object stays as the cluster's record of why."""
+
+
 def describe(ref):
     """``TridentBackendConfig trident/backend-nas`` from an object reference."""
     where = "{0}/{1}".format(ref.namespace, ref.name) if ref.namespace else ref.name

@@ -92,3 +92,10 @@ def immutable_changes(live, desired, immutable):
         else:
             changes.append((path, old, new))
     return changes
+
+
+def render_changes(changes):
+    """The paths and the old -> new values of immutable_changes(), as two phrases for an error message."""
+    paths = ", ".join(render(path) for path, _old, _new in changes)
+    values = "; ".join("{0}: {1} -> {2}".format(render(path), old, new) for path, old, new in changes)
+    return paths, values

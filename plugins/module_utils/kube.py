@@ -20,6 +20,7 @@ from collections import namedtuple
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import (
     ModuleError,
     api_error_message,
+    status_body,
     transport_error_message,
 )
 from ansible_collections.ontap.virtualization.plugins.module_utils.retry import (
@@ -155,6 +156,28 @@ class Kube(object):
         deleted = self._call(DELETE, ref, lambda: resource.delete(
             name=ref.name, namespace=ref.namespace, body=body), missing_ok=True)
         return deleted is not None
+
+    def evict(self, ref, dry_run=False):
+        """Ask the eviction API to evict the Pod ``ref``; returns None when it is evicted or gone, else the refusal.
+
+        A refusal (HTTP 429: a PodDisruptionBudget, or KubeVirt migrating the VM away first) is an
+        answer to act on, not throttling: it is returned as ``(status, message)`` and never retried here.
+        """
+        body = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": ref.name, "namespace": ref.namespace}}
+        if dry_run:
+            body["deleteOptions"] = {"dryRun": [DRY_RUN_ALL]}
+        pods = self.resource("v1", "Pod")
+        try:
+            pods.subresources["eviction"].create(body=body, name=ref.name, namespace=ref.namespace)
+        except Exception as exc:  # pylint: disable=broad-except
+            status = getattr(exc, "status", None)
+            if status == 404:
+                return None
+            if status == 429:
+                return status, (status_body(exc) or {}).get("message") or str(exc)
+            raise self.error(exc, CREATE, ref, doing="evict")
+        return None
 
     def watch(self, ref, resource_version, timeout_seconds):
         """Stream ``(event type, object dict)`` for the one object ``ref`` names.

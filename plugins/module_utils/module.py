@@ -18,6 +18,7 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.args import m
 from ansible_collections.ontap.virtualization.plugins.module_utils.ensure import Ensurer
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import (
     ModuleError,
+    WorkFailed,
     describe,
     transport_error_message,
 )
@@ -112,7 +113,7 @@ class KubeModule(object):
             result = action(self)
         except Pending as pending:
             result = self.result(pending=pending.progress)
-        except WaitTimedOut as exc:  # the work goes on in the cluster: leave it, a rerun follows it
+        except (WaitTimedOut, WorkFailed) as exc:  # the work goes on, or its failure is on record: leave it
             self.ansible.fail_json(msg=exc.msg, **self._failure_details(exc))
         except ModuleError as exc:
             self.ansible.fail_json(msg=_sentences(exc.msg, self._undo_creations()), **self._failure_details(exc))

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DONE = {"create": "created", "update": "updated", "delete": "deleted"}
+DONE = {"create": "created", "update": "updated", "delete": "deleted", "evict": "evicted"}
 
 
 class Changes(object):

@@ -374,11 +374,10 @@ def present(module):
     if live:
         changes = fields.immutable_changes(live, backend, trident.IMMUTABLE_BACKEND_PATHS)
         if changes:
+            paths, values = fields.render_changes(changes)
             raise ModuleError("Trident cannot change {0} of an existing backend ({1}). Delete backend {2} and "
                               "create it again, or give the new configuration another name.".format(
-                                  ", ".join(fields.render(path) for path, _old, _new in changes),
-                                  "; ".join("{0}: {1} -> {2}".format(fields.render(p), o, n) for p, o, n in changes),
-                                  params["name"]))
+                                  paths, values, params["name"]))
     preflight.refuse_namespace_trident_ignores(module)
     credentials = {"username": params["username"], "password": params["password"]}
     if not params["username"]:

@@ -147,3 +147,24 @@ def controllers_paused(lab):
                 os.killpg(proc.pid, signal.SIGCONT)
 
     return paused
+
+
+@pytest.fixture(scope="module")
+def virtualization_stack(ansible, custom_objects, api_client):
+    """Trident, the ONTAP classes and OpenShift Virtualization (Available), as playbooks/site.yml leaves them.
+
+    site.yml runs only when something is missing: an earlier test file of the session may have run it already.
+    """
+    from kubernetes import client as kubernetes_client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        kubernetes_client.StorageV1Api(api_client).read_storage_class("ontap-san-iscsi")
+        hco = custom_objects.get_namespaced_custom_object("hco.kubevirt.io", "v1beta1", "openshift-cnv",
+                                                          "hyperconvergeds", "kubevirt-hyperconverged")
+        ready = any(c["type"] == "Available" and c["status"] == "True" for c in hco.get("status", {}).get("conditions", []))
+    except ApiException:
+        ready = False
+    if not ready:
+        run = ansible("playbooks/site.yml")
+        assert run.rc == 0, run.output[-3000:]

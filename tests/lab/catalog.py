@@ -143,7 +143,6 @@ PACKAGES = {
         "minKubeVersion": "1.27.0",
         "capabilities": "Seamless Upgrades",
     },
-
     "trident-operator": {
         # NetApp's certified bundle (the `certified-operators` index on OpenShift; the lab serves every
         # package from its one CatalogSource). The bundle owns the operator's CRDs; the Trident CRDs
@@ -169,7 +168,31 @@ PACKAGES = {
         "description": "NetApp Trident is a storage orchestrator for containers: it provisions persistent "
                        "volumes on ONTAP and other NetApp storage through its CSI driver.",
         "capabilities": "Seamless Upgrades",
-        "image": "docker.io/netapp/trident-operator",
+    },
+    # medik8s/node-maintenance-operator v0.20.1 (the release whose CRD the lab serves; bundle/manifests at that
+    # tag): AllNamespaces only, one validating webhook for NodeMaintenances.
+    "node-maintenance-operator": {
+        "defaultChannel": "stable",
+        "displayName": "Node Maintenance Operator",
+        "provider": "Medik8s",
+        "channels": {"stable": [{"name": "node-maintenance-operator.v0.20.1", "version": "0.20.1"}]},
+        "installModes": _modes(False, False, False, True),
+        "owned": [{"name": "nodemaintenances.nodemaintenance.medik8s.io", "version": "v1beta1",
+                   "kind": "NodeMaintenance", "displayName": "Node Maintenance",
+                   "description": "NodeMaintenance is the Schema for the nodemaintenances API"}],
+        "deployments": ["node-maintenance-operator-controller-manager"],
+        "webhooks": [
+            {"type": "ValidatingAdmissionWebhook", "generateName": "vnodemaintenance.kb.io",
+             "deploymentName": "node-maintenance-operator-controller-manager", "containerPort": 443,
+             "webhookPath": "/validate-nodemaintenance-medik8s-io-v1beta1-nodemaintenance",
+             "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": "Fail",
+             "timeoutSeconds": 15,
+             "rules": [{"apiGroups": ["nodemaintenance.medik8s.io"], "apiVersions": ["v1beta1"],
+                        "operations": ["CREATE", "UPDATE"], "resources": ["nodemaintenances"]}]},
+        ],
+        "keywords": ["medik8s", "Node-maintenance", "nmo"],
+        "description": "Node Maintenance Operator puts nodes into maintenance: it cordons and drains them.",
+        "minKubeVersion": "1.23.0",
     },
 }
 
@@ -223,10 +246,12 @@ def csv_spec(package_name: str, entry: dict) -> dict:
     pkg = PACKAGES[package_name]
     version = entry["version"]
     labels = {"operatorframework.io/arch.amd64": "supported", "operatorframework.io/os.linux": "supported"}
-    images = pkg.get("image") or {
+    images = {
         "kubevirt-hyperconverged":
             "registry.redhat.io/container-native-virtualization/hyperconverged-cluster-operator-rhel9",
         "mtv-operator": "registry.redhat.io/migration-toolkit-virtualization/mtv-rhel9-operator",
+        "node-maintenance-operator": "quay.io/medik8s/node-maintenance-operator",
+        "trident-operator": "docker.io/netapp/trident-operator",
     }[package_name]
     deployments = [{
         "name": name,

@@ -15,7 +15,7 @@ from typing import Callable
 
 from kubernetes import client
 
-from lab import build, kubeconfig, paths, pki, seed
+from lab import build, kubeconfig, paths, pki, seed, vcsim_inventory
 from lab.state import LOOPBACK, Lab
 
 
@@ -102,6 +102,26 @@ def _apiserver_command(lab: Lab) -> list:
         f"--audit-policy-file={paths.LAB_DIR / 'audit-policy.yaml'}",
         f"--audit-log-path={lab.audit_log}", "--audit-log-format=json",
         "--audit-log-maxbackup=0", "--audit-log-maxsize=0",
+        *_aggregation_flags(lab),
+    ]
+
+
+FRONT_PROXY_CLIENT = "front-proxy-client"
+
+
+def _aggregation_flags(lab: Lab) -> list:
+    """The aggregation layer, as kubeadm sets it up: a front-proxy CA of its own (so no user's
+    client cert can pose as the proxy), whose client cert the API server presents to aggregated
+    API servers, naming the user in X-Remote-* headers."""
+    front_proxy = pki.CA.create(lab.path("pki", "front-proxy"))
+    proxy_client = front_proxy.issue(FRONT_PROXY_CLIENT, FRONT_PROXY_CLIENT)
+    return [
+        f"--requestheader-client-ca-file={front_proxy.cert_path}",
+        f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        f"--proxy-client-cert-file={proxy_client.cert}", f"--proxy-client-key-file={proxy_client.key}",
     ]
 
 
@@ -169,8 +189,10 @@ def _vcsim_ready(lab: Lab) -> bool:
 
 def _vcsim_vars(lab: Lab) -> dict:
     port = lab.port("vcsim")
+    # The simulated Forklift's inventory service (lab.controllers.forklift) serves on this port.
     return {"vcsim_url": f"https://{LOOPBACK}:{port}/sdk", "vcsim_host": LOOPBACK,
-            "vcsim_port": port}
+            "vcsim_port": port,
+            "forklift_inventory_url": f"https://{LOOPBACK}:{lab.port('forklift-inventory')}"}
 
 
 # --- later lab parts: started when their package exists -------------------------------------
@@ -208,6 +230,7 @@ COMPONENTS = (
     Step("seed", lambda lab: seed.run(lab.kubeconfig, lab.api_url)),
     Service("kube-controller-manager", _kcm_command, _kcm_ready),
     Service("vcsim", _vcsim_command, _vcsim_ready, _vcsim_vars),
+    Step("vcsim-inventory", vcsim_inventory.seed),
     Service("ontap", _ontap_command, lambda lab: lab.path("ontap", "endpoint.json").exists(),
             _ontap_vars, enabled=_package_present("ontap")),
     Service("controllers", _controllers_command, controllers_ready,

@@ -64,6 +64,7 @@ class WebhookServer:
     """HTTPS on a free 127.0.0.1 port, with a serving cert from the lab CA."""
 
     def __init__(self, ca: pki.CA, name: str = "webhooks"):
+        self.ca = ca  # for other servers of the same process (aggregation.AggregatedServer)
         self.ca_bundle = base64.b64encode(ca.cert_pem).decode()
         serving = ca.issue(name, name, hosts=pki.LOOPBACK_NAMES)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

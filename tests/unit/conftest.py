@@ -7,6 +7,7 @@ second root holding a link to this checkout joins it.
 
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -20,6 +21,20 @@ if not os.path.islink(LINK):
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(__file__))
+
+
+def _isolate(monkeypatch, tmp_path):
+    """No K8S_AUTH_* from the environment, and kubernetes.core's discovery cache in this test's directory.
+
+    The cache file is named after the server's address, and a fake server's port is reused by later tests:
+    a shared cache would answer with another test's API groups. ``tempfile.gettempdir()`` remembers its
+    first answer, so TMPDIR alone is not enough.
+    """
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for key in list(os.environ):
+        if key.startswith("K8S_AUTH_"):
+            monkeypatch.delenv(key)
 
 
 @pytest.fixture
@@ -36,10 +51,7 @@ def kube(apiserver, tmp_path, monkeypatch):
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from ansible_collections.ontap.virtualization.plugins.module_utils.kube import Kube
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    for key in list(os.environ):
-        if key.startswith("K8S_AUTH_"):
-            monkeypatch.delenv(key)
+    _isolate(monkeypatch, tmp_path)
     client = get_api_client(host=apiserver.url, api_key="unit-test-token", validate_certs=False)
     return Kube(client, retry_seconds=5)
 
@@ -54,10 +66,7 @@ def make_module(apiserver, tmp_path, monkeypatch):
     from ansible.module_utils.testing import patch_module_args
     from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    for key in list(os.environ):
-        if key.startswith("K8S_AUTH_"):
-            monkeypatch.delenv(key)
+    _isolate(monkeypatch, tmp_path)
 
     def make(argument_spec, module_options=None, check_mode=False, diff=False, **params):
         args = dict(params, host=apiserver.url, api_key="unit-test-token", validate_certs=False,

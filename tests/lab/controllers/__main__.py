@@ -42,6 +42,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ready-file", type=Path, required=True)
     args = parser.parse_args(argv)
     args.ready_file.unlink(missing_ok=True)
+    os.environ["LAB_STATE_DIR"] = str(args.state_dir)  # lab.paths.state_dir() for the operators' own servers
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(levelname)s %(message)s")
 
     api_client = kubeconfig.api_client(_identity(args.state_dir, args.kubeconfig))

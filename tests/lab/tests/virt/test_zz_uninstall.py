@@ -5,8 +5,8 @@ import os
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from virt_helpers import (CDI, CNV, DATA_SOURCE, DIC, DV, HC, KUBEVIRT, OS_IMAGES, VM, VMI, blank_vm, message,
-                          unique, wait_for, wait_vm_running)
+from virt_helpers import (CDI, CNV, DATA_SOURCE, DIC, DV, HC, KUBEVIRT, OS_IMAGES, VM, VMI, blank_vm, condition,
+                          message, unique, wait_for, wait_vm_running)
 
 UNINSTALL = ("Rejecting the uninstall request, since there are still Virtual Machine Instances present. Either "
              "delete all KubeVirt related workloads or change the uninstall strategy before uninstalling KubeVirt.")
@@ -123,6 +123,9 @@ def test_deleting_the_hyperconverged_removes_what_it_created(stack, kube):
                                                       "ValidatingWebhookConfiguration")}
     assert "virt-api-validator" not in hooks and "virt-operator-validator" not in hooks
     assert "cdi-api-validate" not in hooks  # cdi-apiserver goes with the CDI
+    wait_for(lambda: not [s for s in kube.list("apiregistration.k8s.io/v1", "APIService")  # virt-api's goes too
+                          if s["spec"].get("group") == "subresources.kubevirt.io"]
+             and kube.get("v1", "Service", "virt-api", CNV) is None, "the subresources APIServices to go", timeout=30)
     # HCO's namespace policy belongs to the HyperConverged CRD, not to the HyperConverged: it stays.
     assert kube.get("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "hyperconverged-namespace-policy")
     # The operator itself stays installed (its CSV): a new HyperConverged brings everything back.
@@ -130,3 +133,5 @@ def test_deleting_the_hyperconverged_removes_what_it_created(stack, kube):
                  "metadata": {"name": "kubevirt-hyperconverged", "namespace": CNV}, "spec": {}})
     kube.wait(*KUBEVIRT, "kubevirt-kubevirt-hyperconverged", CNV,
               lambda k: (k.get("status") or {}).get("phase") == "Deployed", "to be deployed again")
+    kube.wait("apiregistration.k8s.io/v1", "APIService", "v1.subresources.kubevirt.io", None,
+              lambda s: condition(s, "Available").get("status") == "True", "to be served again")

@@ -80,3 +80,13 @@ def test_failed_work_fails_with_its_status_and_a_timeout_leaves_it_running(make_
     finish_later(apiserver, "Failed")
     with pytest.raises(wait.WaitFailed, match="reached a state it cannot recover from"):
         run_to_completion(make_module({}, wait_timeout=10), work(), done, failed)
+
+
+def test_a_module_whose_work_times_out_leaves_the_work_running(make_module, apiserver, module_exit):
+    done, failed = wait.phase_in("Succeeded"), wait.phase_in("Failed")
+    module = make_module({}, wait_timeout=1)
+    with pytest.raises(module_exit) as ended:
+        module.run(lambda m: run_to_completion(m, work(), done, failed))
+    assert ended.value.failed and "It is left running" in ended.value.result["msg"]
+    assert "Undone" not in ended.value.result["msg"]
+    assert apiserver.get("widgets", "ns1", "job-1") is not None, "the work the run created is still there"

@@ -1,0 +1,181 @@
+#!/usr/bin/env python
+"""How long does our drain of a node holding many VMs take, against the time the migrations themselves take?
+
+Starts a lab of its own (127.0.0.1 only), installs through playbooks/site.yml, puts N VMs (a blank
+ReadWriteMany disk each, evictionStrategy LiveMigrate) on one worker, then drains that worker with
+playbooks/node_maintenance.yml (method drain). The lab's KubeVirt migrates the VMs within the cluster's
+parallel limits; the span from the first evacuation migration's creation to the last one's success is
+what KubeVirt needed, and our wall time over that span is our overhead (Ansible's start included).
+
+Then the same node, with the VMs back on it, is drained with kubernetes.core.k8s_drain, which stops at
+KubeVirt's first HTTP 429 (it answers so while it migrates the VM away): its failure is printed.
+
+    LAB_STATE_DIR=$PWD/.lab-bench PYTHONPATH=tests .venv/bin/python tests/bench/drain.py [--vms 20]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+import lab as lab_package  # noqa: E402
+from lab import kubeconfig  # noqa: E402
+from kubernetes import client  # noqa: E402
+
+NAMESPACE = "bench-drain"
+NODE = "worker-0"
+VMS = """
+- hosts: openshift
+  gather_facts: false
+  tasks:
+    - kubernetes.core.k8s: {kubeconfig: "{{ k8s_kubeconfig }}", api_version: v1, kind: Namespace, name: %(ns)s}
+    - kubevirt.core.kubevirt_vm:
+        kubeconfig: "{{ k8s_kubeconfig }}"
+        name: "bench-{{ item }}"
+        namespace: %(ns)s
+        labels: {bench: drain}
+        run_strategy: Always
+        data_volume_templates:
+          - metadata: {name: "bench-{{ item }}-data"}
+            spec:
+              source: {blank: {}}
+              storage:
+                storageClassName: "{{ installation_default_virt_class }}"
+                accessModes: [ReadWriteMany]
+                volumeMode: Block
+                resources: {requests: {storage: 1Gi}}
+        spec:
+          domain:
+            memory: {guest: 1Gi}
+            devices: {disks: [{name: data, disk: {bus: virtio}}]}
+          evictionStrategy: LiveMigrate
+          affinity:
+            nodeAffinity:
+              preferredDuringSchedulingIgnoredDuringExecution:
+                - weight: 100
+                  preference: {matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [%(node)s]}]}
+          volumes: [{name: data, dataVolume: {name: "bench-{{ item }}-data"}}]
+        wait: true
+        wait_sleep: 1
+        wait_timeout: 600
+      loop: "{{ range(count) | list }}"
+""" % {"ns": NAMESPACE, "node": NODE}
+BACK = """
+- hosts: openshift
+  gather_facts: false
+  tasks:
+    - ontap.virtualization.vm_live_migration:
+        kubeconfig: "{{ k8s_kubeconfig }}"
+        namespace: %(ns)s
+        label_selector: bench=drain
+        node: %(node)s
+        wait_timeout: 900
+""" % {"ns": NAMESPACE, "node": NODE}
+K8S_DRAIN = """
+- hosts: openshift
+  gather_facts: false
+  tasks:
+    - kubernetes.core.k8s_drain:
+        kubeconfig: "{{ k8s_kubeconfig }}"
+        name: %(node)s
+        state: drain
+        delete_options: {ignore_daemonsets: true, force: true, delete_emptydir_data: true, wait_timeout: 120}
+      register: drained
+      ignore_errors: true
+    - ansible.builtin.debug:
+        msg: "K8S_DRAIN {{ drained | to_json }}"
+""" % {"node": NODE}
+
+
+def playbook(lab, text_or_path, **extra):
+    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(REPO / "build" / "collections",
+                                                         next(p for p in sys.path if p.endswith("site-packages"))))
+    path = text_or_path
+    if "\n" in text_or_path:
+        handle = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
+        handle.write(text_or_path)
+        handle.close()
+        path = handle.name
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), path,
+               "-e", json.dumps(extra)]
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+def must(result, what):
+    rc, output, _seconds = result
+    if rc != 0:
+        sys.exit("{0} failed:\n{1}".format(what, output[-4000:]))
+    return result
+
+
+def stamp(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").timestamp()
+
+
+def migration_span(objects):
+    """(seconds from the first evacuation migration's creation to the last one's success, count)."""
+    items = objects.list_namespaced_custom_object("kubevirt.io", "v1", NAMESPACE,
+                                                  "virtualmachineinstancemigrations")["items"]
+    evacuations = [m for m in items if m["metadata"]["name"].startswith("kubevirt-evacuation-")
+                   and m.get("status", {}).get("phase") == "Succeeded"]
+    starts = [stamp(m["metadata"]["creationTimestamp"]) for m in evacuations]
+    ends = [stamp(s["phaseTransitionTimestamp"]) for m in evacuations
+            for s in m["status"]["phaseTransitionTimestamps"] if s["phase"] == "Succeeded"]
+    return (max(ends) - min(starts) if evacuations else 0.0), len(evacuations)
+
+
+def on_node(objects):
+    items = objects.list_namespaced_custom_object("kubevirt.io", "v1", NAMESPACE, "virtualmachineinstances")["items"]
+    return [v["metadata"]["name"] for v in items if v.get("status", {}).get("nodeName") == NODE]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vms", type=int, default=20)
+    args = parser.parse_args()
+    (REPO / "build" / "collections" / "ansible_collections" / "ontap").mkdir(parents=True, exist_ok=True)
+    link = REPO / "build" / "collections" / "ansible_collections" / "ontap" / "virtualization"
+    if not link.is_symlink():
+        link.symlink_to(REPO)
+    lab = lab_package.start()
+    try:
+        objects = client.CustomObjectsApi(kubeconfig.api_client(lab.kubeconfig))
+        must(playbook(lab, "playbooks/site.yml"), "site.yml")
+        must(playbook(lab, VMS, count=args.vms), "creating the VMs")
+        must(playbook(lab, BACK), "gathering the VMs on " + NODE)
+        print("{0} VMs on {1}".format(len(on_node(objects)), NODE))
+
+        _rc, output, ours = must(playbook(lab, "playbooks/node_maintenance.yml", node_maintenance_node=NODE,
+                                          node_maintenance_method="drain"), "our drain")
+        span, count = migration_span(objects)
+        print("our drain: {0:.1f} s for {1} evacuation migrations; KubeVirt's migrations took {2:.1f} s "
+              "(first created to last succeeded); overhead {3:.1f} s, ratio {4:.2f}".format(
+                  ours, count, span, ours - span, ours / span if span else float("nan")))
+        print("VMs left on {0}: {1}".format(NODE, on_node(objects) or "none"))
+
+        must(playbook(lab, "playbooks/node_maintenance.yml", node_maintenance_node=NODE,
+                      node_maintenance_state="absent"), "uncordon")
+        must(playbook(lab, BACK), "gathering the VMs on " + NODE + " again")
+        before = len(on_node(objects))
+        _rc, output, theirs = playbook(lab, K8S_DRAIN)
+        line = next((text for text in output.splitlines() if "K8S_DRAIN " in text), "")
+        result = json.loads(json.loads("{" + line.strip() + "}")["msg"][len("K8S_DRAIN "):]) if line else {}
+        print("kubernetes.core.k8s_drain with {0} VMs on {1}: failed={2} after {3:.1f} s: {4}".format(
+            before, NODE, result.get("failed"), theirs, result.get("msg")))
+        print("VMs still on {0} when k8s_drain returned: {1}".format(NODE, len(on_node(objects))))
+    finally:
+        lab_package.stop(lab.state_dir)
+
+
+if __name__ == "__main__":
+    main()
