@@ -64,8 +64,10 @@ sanity: build
 	cd $(SANITY_ROOT)/ontap/virtualization && PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 		ansible-test sanity --python 3.11 --requirements --color no
 
+# Its own ANSIBLE_HOME: ansible-lint puts ~/.ansible/collections first, where an installed (older) copy of this
+# collection would shadow the checkout.
 lint: venv collection
-	$(VENV)/bin/ansible-lint --profile production --offline
+	ANSIBLE_HOME=$(CURDIR)/$(BUILD)/ansible-home $(VENV)/bin/ansible-lint --profile production --offline
 
 units: venv
 	$(PY) -m pytest tests/unit -q

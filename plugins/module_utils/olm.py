@@ -177,12 +177,22 @@ def _failed_for(csv, now=time.time):
     return now() - calendar.timegm(since.timetuple())
 
 
+def _installed(operator):
+    """The Subscription has installed what was asked: ``starting_csv`` with Manual approval (later versions wait
+    for their own approval), else the CSV it is on (during an upgrade the installed one is still the old one)."""
+    if operator.approval == "Manual":
+        return wait.field_equals("status.installedCSV", operator.starting_csv)
+
+    def test(obj):
+        status = (obj or {}).get("status") or {}
+        return bool(status.get("installedCSV")) and status.get("currentCSV") in (None, status["installedCSV"])
+    return wait.Predicate("the Subscription reports its current CSV installed", test)
+
+
 def wait_for_csv(module, operator):
     """The installed CSV once it Succeeded; a Failed phase fails only when it outlasts the grace period."""
     subscription_ref = _ref(module.kube, operator, "Subscription", operator.subscription)
-    installed = wait.Predicate("the Subscription reports an installed CSV",
-                               lambda obj: bool(fields.get(obj or {}, "status.installedCSV")))
-    subscription = module.wait_until(subscription_ref, installed)
+    subscription = module.wait_until(subscription_ref, _installed(operator))
     csv_ref = _ref(module.kube, operator, "ClusterServiceVersion", fields.get(subscription, "status.installedCSV"))
     stays_failed = wait.Predicate("status.phase stays Failed for {0}s".format(CSV_FAILED_GRACE_SECONDS),
                                   lambda obj: _failed_for(obj) >= CSV_FAILED_GRACE_SECONDS)

@@ -36,6 +36,12 @@ options:
       - Whether a platform other than bare metal is a problem. OpenShift Virtualization needs bare-metal workers.
     type: bool
     default: true
+  require_trident:
+    description:
+      - Whether a cluster without Trident is a problem. V(false) when the same run installs Trident
+        (M(ontap.virtualization.trident_orchestrator)); the RV(trident) facts are returned either way.
+    type: bool
+    default: true
 attributes:
   platform:
     support: full
@@ -157,12 +163,12 @@ def openshift_facts(kube, params, problems):
     return version, platform
 
 
-def trident_facts(kube, problems):
+def trident_facts(kube, problems, required=True):
     csi_driver = _get_optional(kube, "storage.k8s.io/v1", "CSIDriver", CSI_DRIVER) is not None
     orchestrators = _list_optional(kube, "trident.netapp.io/v1", "TridentOrchestrator")
     orchestrator = ((orchestrators[0].get("status") or {}).get("status") or "") if orchestrators else None
     backend_api = kube.served(TBC_API_VERSION, "TridentBackendConfig")
-    if not (csi_driver or orchestrator == "Installed") or not backend_api:
+    if required and (not (csi_driver or orchestrator == "Installed") or not backend_api):
         problems.append("Trident is not installed (no CSIDriver {0}{1}): install NetApp Trident from OperatorHub "
                         "or with its Helm chart, with nodePrep [iscsi] for iSCSI backends.".format(
                             CSI_DRIVER, "" if backend_api else " and no TridentBackendConfig API"))
@@ -186,7 +192,7 @@ def run(module):
     kube, params = module.kube, module.params
     problems = []
     version, platform = openshift_facts(kube, params, problems)
-    trident = trident_facts(kube, problems)
+    trident = trident_facts(kube, problems, params["require_trident"])
     nodes = kube.list(kube.ref("v1", "Node"), label_selector=WORKER_ROLE)[0]
     workers = sorted(n["metadata"]["name"] for n in nodes
                      if _ready(n) and not (n.get("spec") or {}).get("unschedulable"))
@@ -208,6 +214,7 @@ def main():
     KubeModule(dict(
         min_openshift_version=dict(type="raw", default="4.17"),
         require_bare_metal=dict(type="bool", default=True),
+        require_trident=dict(type="bool", default=True),
     ), wait=False).run(run)
 
 

@@ -60,8 +60,12 @@ def ansible(lab, tmp_path_factory):
 
     ``playbook`` is a path relative to the repository or the YAML text of a playbook.
     """
+    return ansible_runner(lab, tmp_path_factory.mktemp("playbooks"))
+
+
+def ansible_runner(lab, workdir):
+    """The ``ansible`` fixture's runner for any lab (a test file that starts a lab of its own uses it too)."""
     _link_collection()
-    workdir = tmp_path_factory.mktemp("playbooks")
     env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(COLLECTIONS, SITE_PACKAGES),
                ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0")

@@ -143,6 +143,32 @@ PACKAGES = {
         "minKubeVersion": "1.27.0",
         "capabilities": "Seamless Upgrades",
     },
+    "trident-operator": {
+        # NetApp's certified bundle (the `certified-operators` index on OpenShift; the lab serves every
+        # package from its one CatalogSource). The bundle owns the operator's CRDs; the Trident CRDs
+        # (TridentBackendConfig, ...) are created by the operator's installer. Versions follow
+        # Trident's (26.06.0 is bundle version 26.6.0); v26.6.0 replaces v26.2.1 on `stable`.
+        "defaultChannel": "stable",
+        "displayName": "NetApp Trident",
+        "provider": "NetApp, Inc.",
+        "channels": {"stable": [
+            {"name": "trident-operator.v26.2.1", "version": "26.2.1"},
+            {"name": "trident-operator.v26.6.0", "version": "26.6.0", "replaces": "trident-operator.v26.2.1"},
+        ]},
+        "installModes": _modes(True, True, False, True),
+        "owned": [
+            {"name": "tridentorchestrators.trident.netapp.io", "version": "v1", "kind": "TridentOrchestrator",
+             "displayName": "Trident Orchestrator", "description": "Used to deploy NetApp Trident."},
+            {"name": "tridentconfigurators.trident.netapp.io", "version": "v1", "kind": "TridentConfigurator",
+             "displayName": "Trident Configurator", "description": "Automatic backend configuration."},
+        ],
+        "deployments": ["trident-operator"],
+        "webhooks": [],
+        "keywords": ["trident", "netapp", "storage", "csi"],
+        "description": "NetApp Trident is a storage orchestrator for containers: it provisions persistent "
+                       "volumes on ONTAP and other NetApp storage through its CSI driver.",
+        "capabilities": "Seamless Upgrades",
+    },
     # medik8s/node-maintenance-operator v0.20.1 (the release whose CRD the lab serves; bundle/manifests at that
     # tag): AllNamespaces only, one validating webhook for NodeMaintenances.
     "node-maintenance-operator": {
@@ -225,6 +251,7 @@ def csv_spec(package_name: str, entry: dict) -> dict:
             "registry.redhat.io/container-native-virtualization/hyperconverged-cluster-operator-rhel9",
         "mtv-operator": "registry.redhat.io/migration-toolkit-virtualization/mtv-rhel9-operator",
         "node-maintenance-operator": "quay.io/medik8s/node-maintenance-operator",
+        "trident-operator": "docker.io/netapp/trident-operator",
     }[package_name]
     deployments = [{
         "name": name,

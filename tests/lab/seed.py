@@ -5,6 +5,7 @@ harmless, CRDs over the 256 KiB last-applied annotation limit are fine, and a ty
 """
 
 import hashlib
+import os
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +22,19 @@ TRIDENT_VERSION = "26.06.0"
 NAMESPACES = ("openshift-cnv", "openshift-mtv", "trident", "openshift-marketplace",
               "openshift-virtualization-os-images")
 ZONES = ("lab-a", "lab-b", "lab-c")
+# LAB_TRIDENT: how the lab's cluster gets Trident. "preinstalled" (the default, for the lab's own tests):
+# it runs from the start, as if installed with tridentctl or Helm. "operator": the cluster has no Trident
+# until the trident-operator from the catalog installs it for a TridentOrchestrator. The Trident CRDs
+# are there in both modes (the lab's OLM does not unpack bundles, and its controllers watch them).
+TRIDENT_MODES = ("preinstalled", "operator")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on 6 MB
+
+
+def trident_mode() -> str:
+    mode = os.environ.get("LAB_TRIDENT") or TRIDENT_MODES[0]
+    if mode not in TRIDENT_MODES:
+        raise ValueError(f"LAB_TRIDENT={mode!r}: use one of {', '.join(TRIDENT_MODES)}")
+    return mode
 
 
 # --- CRDs --------------------------------------------------------------------------------------
@@ -223,9 +236,10 @@ def run(kubeconfig_path: Path, api_url: str) -> None:
         for obj, status in nodes():
             apply(api, "nodes", obj)
             apply(api, "nodes", status, "status")
-        apply(api, "csidrivers", csi_driver())
         wait_established(api, crds)
-        apply(api, "tridentversions", trident_version())
+        if trident_mode() == "preinstalled":
+            apply(api, "csidrivers", csi_driver())
+            apply(api, "tridentversions", trident_version())
         for plural, (obj, status) in (("clusterversions", cluster_version(crds)),
                                       ("infrastructures", infrastructure(api_url))):
             apply(api, plural, obj)

@@ -78,6 +78,8 @@ def reconcile_claim(api, claim: dict):
     sc = api.get("storage.k8s.io/v1", "StorageClass", spec.get("storageClassName") or "")
     if sc is None or sc["provisioner"] != DRIVER:
         return None
+    if not trident_core.running(api):  # the sidecar runs in Trident's controller pod
+        return trident_core.NOT_RUNNING_RETRY
     if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and not annotations.get(ANN_SELECTED_NODE):
         return None
     source = data_source(claim)

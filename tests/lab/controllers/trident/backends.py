@@ -60,6 +60,8 @@ def _secret_name(tbc: dict) -> str:
 
 
 def reconcile_backend_config(api, tbc: dict):
+    if not trident_core.running(api):
+        return trident_core.NOT_RUNNING_RETRY
     if tbc["metadata"].get("deletionTimestamp"):
         return _delete(api, tbc)
     tbc = api.add_finalizer(tbc, FINALIZER)

@@ -58,6 +58,20 @@ class VolumeRequest:
         return ""
 
 
+# --- whether Trident runs at all -----------------------------------------------------------------
+
+NOT_RUNNING_RETRY = 3.0
+
+
+def running(api) -> bool:
+    """Whether Trident's controller runs: it keeps its TridentVersion in its namespace from its first start.
+
+    Without it (the lab's ``LAB_TRIDENT=operator`` mode before the operator installed Trident)
+    nothing answers for Trident: TridentBackendConfigs stay without status, claims stay Pending.
+    """
+    return api.get(GROUP_VERSION, "TridentVersion", "trident", NAMESPACE) is not None
+
+
 # --- records ---------------------------------------------------------------------------------
 
 def _record(api, kind: str, name: str):

@@ -41,6 +41,7 @@ ITEMS = [
     ("prerequisites_backends", "trident_backend", {"state", "namespace", "check_ontap"}),  # the role checks ONTAP
     ("prerequisites_storage_classes", "storageclass", {"state", "force"}),  # the role only creates classes
     ("prerequisites_snapshot_class", "volumesnapshotclass", {"state", "parameters"}),
+    ("prerequisites_trident_orchestrator", "trident_orchestrator", {"namespace"}),  # the role's namespace
 ]
 
 
@@ -108,6 +109,8 @@ def test_passwords_are_no_log():
      {"namespace", "wait_timeout", "check_ontap"}),
     ("prerequisites_storage_classes", "storage_class.yml", "ontap.virtualization.storageclass", {"wait_timeout"}),
     ("prerequisites_snapshot_class", "snapshot_class_one.yml", "ontap.virtualization.volumesnapshotclass", set()),
+    ("prerequisites_trident_orchestrator", "trident.yml", "ontap.virtualization.trident_orchestrator",
+     {"namespace", "wait_timeout"}),
 ])
 def test_tasks_pass_every_declared_option(variable, tasks_file, action, set_by_role):
     passed = set(task_args("prerequisites", tasks_file, action))

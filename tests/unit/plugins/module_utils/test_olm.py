@@ -125,3 +125,22 @@ def test_a_channel_olm_cannot_resolve_is_refused_and_the_old_spec_put_back(make_
     assert "OLM cannot resolve the changed Subscription ops/pkg-sub (channel stabel of cat): no channel stabel. " \
         "Its previous spec was put back." == err.value.msg
     assert apiserver.get("subscriptions", "ops", "pkg-sub")["spec"]["channel"] == "stable"
+
+
+def test_an_upgrade_in_progress_is_waited_for(make_module, apiserver):
+    """While OLM upgrades, installedCSV is still the old version: the wait is for the one the Subscription is on."""
+    import threading
+    apiserver.put("subscriptions", dict(installed_subscription(), status={
+        "installedCSV": "pkg.v1", "currentCSV": "pkg.v2"}))
+    apiserver.put("clusterserviceversions", csv("Succeeded"))
+    newer = csv("Succeeded")
+    newer["metadata"]["name"] = "pkg.v2"
+    apiserver.put("clusterserviceversions", newer)
+    timer = threading.Timer(0.5, lambda: apiserver.update("subscriptions", "ops", "pkg-sub",
+                                                          {"status": {"installedCSV": "pkg.v2"}}))
+    timer.start()
+    try:
+        found = olm.wait_for_csv(make_module({}, wait_timeout=20), OPERATOR)
+    finally:
+        timer.cancel()
+    assert found["metadata"]["name"] == "pkg.v2"
