@@ -17,7 +17,8 @@ when the classes do not allow either, with the fallback reason as a Warning even
 the claim's annotations. A CSI clone or snapshot restore is made at the source's size (the
 snapshot's restoreSize) and then expanded to the DataVolume's (PrepClaimInProgress), through
 the API server's expansion admission and the CSI resizer. Imports and host-assisted copies
-report progress in steps.
+report progress in steps; a VDDK import (a Forklift migration's) at the lab's simulated
+bandwidth (LAB_MIGRATION_BANDWIDTH MiB/s).
 
 A claim of the DataVolume's name that already exists is adopted when it was populated for it
 (annotation cdi.kubevirt.io/storage.populatedFor, as a VM restore leaves it) or when claim
@@ -26,6 +27,7 @@ DataVolumeClaimAdoption feature gate HCO turns on in the CDI CR); else ErrResour
 """
 
 import copy
+import os
 import time
 from dataclasses import dataclass
 
@@ -283,10 +285,19 @@ def _copy_step(api, dv: dict, target: dict, kind: str) -> bool:
     if progress >= 100:
         return False
     time.sleep(step_delay())
+    if "vddk" in (dv["spec"].get("source") or {}):
+        steps = max(1.0, quantity_bytes(target["spec"]["resources"]["requests"]["storage"])
+                    / (vddk_bandwidth() * step_delay()))
     progress = min(100.0, progress + 100.0 / steps)
     target = api.patch(target, {"metadata": {"annotations": {ANN_PROGRESS: f"{progress:.2f}%"}}})
     _set_phase(api, dv, "ImportInProgress" if kind == "import" else "CloneInProgress", target, f"{progress:.2f}%")
     return True
+
+
+def vddk_bandwidth() -> float:
+    """Bytes per second a VDDK import reads from vSphere: LAB_MIGRATION_BANDWIDTH MiB/s (default 4096),
+    so that bigger disks take longer."""
+    return float(os.environ.get("LAB_MIGRATION_BANDWIDTH", "4096")) * 2**20
 
 
 def _owner(dv: dict) -> dict:

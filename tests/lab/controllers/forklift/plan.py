@@ -192,6 +192,8 @@ def _validate_vms(api, conditions: Staged, plan: dict, collector, maps) -> None:
     uses_offload = current_settings(api).copy_offload and any(
         (pair.get("offloadPlugin") or {}).get("vsphereXcopyConfig") for pair in storage_map["spec"].get("map") or [])
     offload = _offload_by_datastore(storage_map) if uses_offload else None
+    migrating = {vm["id"] for vm in ((plan.get("status") or {}).get("migration") or {}).get("vms") or []
+                 if not any(c["type"] in ("Failed", "Canceled") for c in vm.get("conditions") or [])}
     for entry in plan["spec"].get("vms") or []:
         if not entry.get("id") and not entry.get("name"):
             conditions.set("VMRefNotValid", CRITICAL, "Either `ID` or `Name` required.", reason="NotSet")
@@ -214,12 +216,15 @@ def _validate_vms(api, conditions: Staged, plan: dict, collector, maps) -> None:
             targets.add(entry["targetName"])
         _check_source_vm(findings, plan, entry, document, maps, offload)
         target_name = entry.get("targetName") or document["name"]
-        if api.get(*VIRTUAL_MACHINE, target_name, plan["spec"].get("targetNamespace")) is not None:
+        if document["id"] not in migrating and \
+                api.get(*VIRTUAL_MACHINE, target_name, plan["spec"].get("targetNamespace")) is not None:
             findings.add("VMAlreadyExists", ref)
     findings.stage(conditions)
 
 
 def make_reconcile(collectors):
+    from lab.controllers.forklift import runner  # runner builds on this module
+
     def reconcile_plan(api, plan: dict):
         settings = current_settings(api)
         if settings is None:
@@ -241,7 +246,13 @@ def make_reconcile(collectors):
                 _vddk(conditions, plan, source, settings)
         if not conditions.has_blocker():
             conditions.set("Ready", REQUIRED, "The migration plan is ready.")
-        api.patch_status(plan, {"conditions": conditions.result(),
-                                "observedGeneration": plan["metadata"].get("generation")})
-        return 10.0 if conditions.get("VMMissingChangedBlockTracking") else 30.0
+        status = {"observedGeneration": plan["metadata"].get("generation")}
+        requeue = None
+        if source is not None and not conditions.get("SourceProviderNotReady"):
+            status["migration"], requeue = runner.run(api, plan, conditions, collectors.get(source),
+                                                      (network_map, storage_map), settings)
+            runner.lifecycle(conditions, status["migration"])
+        status["conditions"] = conditions.result()
+        api.patch_status(plan, status, guarded=True)
+        return requeue or (10.0 if conditions.get("VMMissingChangedBlockTracking") else 30.0)
     return reconcile_plan

@@ -1,0 +1,166 @@
+"""What each phase of a VM's itinerary does (pkg/controller/plan/migration.go `execute` at v2.12.5).
+
+A handler returns True when the VM may go to its next phase; it may also set the phase itself.
+"""
+
+import time
+
+from lab.controllers.forklift import itinerary, target
+from lab.controllers.forklift.migration import (CONVERSION_SECONDS, advance, bandwidth_bytes, dns1123_name,
+                                                set_vm_condition, start_step, step)
+from lab.controllers.forklift.kinds import SECRET, VIRTUAL_MACHINE
+from lab.controllers.forklift.plan import dns1123_subdomain
+from lab.controllers.objects import parse_time
+from lab.controllers.runtime import now
+
+ANN_PROGRESS = "cdi.kubevirt.io/storage.populator.progress"
+
+
+def started(ctx, vm) -> bool:
+    vm["started"] = now()
+    name = vm.get("targetName") or vm["name"]
+    vm["newName"] = name if dns1123_subdomain(name) else dns1123_name(name)
+    return True
+
+
+def store_power_state(ctx, vm) -> bool:
+    vm["restorePowerState"] = ctx.source.power_state(vm["id"])
+    return True
+
+
+def power_off_source(ctx, vm) -> bool:
+    ctx.source.power_off(vm["id"])
+    return True
+
+
+def wait_for_power_off(ctx, vm) -> bool:
+    return ctx.source.power_state(vm["id"]) == "Off"
+
+
+def create_data_volumes(ctx, vm) -> bool:
+    """EnsureDataVolumes: one DataVolume per disk not yet made (found by labels and disk-source)."""
+    document = ctx.document(vm)
+    made = {(dv["metadata"].get("annotations") or {}).get(target.ANN_DISK_SOURCE)
+            for dv in target.data_volumes(ctx.api, ctx.plan, vm["id"])}
+    v2v = ctx.v2v(vm)
+    secret_name = "" if v2v else _vddk_secret(ctx, vm)
+    source = {"provider": ctx.collector.provider, "secret": secret_name,
+              "vddk_image": (ctx.collector.provider["spec"].get("settings") or {}).get("vddkInitImage")
+              or ctx.settings.vddk_image}
+    for disk in document["disks"]:
+        if disk["file"] not in made:
+            ctx.api.create(target.data_volume(ctx.plan, ctx.migration, document, disk, ctx.storage_map, source, v2v))
+    return True
+
+
+def _vddk_secret(ctx, vm) -> str:
+    namespace = ctx.plan["spec"]["targetNamespace"]
+    found = ctx.api.list(*SECRET, namespace=namespace, label_selector=target.selector(ctx.plan, vm["id"]))
+    if found:
+        return found[0]["metadata"]["name"]
+    return ctx.api.create(target.vddk_secret(ctx.plan, ctx.migration, vm["id"], ctx.secret_data))["metadata"]["name"]
+
+
+def copy_disks(ctx, vm) -> bool:
+    """updateCopyProgress: each disk's task from its DataVolume (progress × total MB); done when all are."""
+    current = step(vm, itinerary.step_of(ctx.plan, vm["phase"]))
+    by_file = {(dv["metadata"].get("annotations") or {}).get(target.ANN_DISK_SOURCE): dv
+               for dv in target.data_volumes(ctx.api, ctx.plan, vm["id"])}
+    for task in current["tasks"]:
+        dv = by_file.get(task["name"]) or {}
+        phase = (dv.get("status") or {}).get("phase")
+        if phase == "Succeeded":
+            _task_done(task)
+        elif phase in ("ImportInProgress", "CloneInProgress"):
+            percent = float(str((dv.get("status") or {}).get("progress", "0")).rstrip("%") or 0)
+            task.update(phase="Running", started=task.get("started") or now())
+            task["progress"]["completed"] = int(task["progress"]["total"] * percent / 100)
+        else:
+            task.update(phase="Pending", reason=phase or "")
+    _sum(current)
+    return all(t["phase"] == "Completed" for t in current["tasks"])
+
+
+def _task_done(task: dict) -> None:
+    task.update(phase="Completed", reason="Transfer completed.", started=task.get("started") or now(),
+                completed=task.get("completed") or now())
+    task["progress"]["completed"] = task["progress"]["total"]
+
+
+def _sum(current: dict) -> None:
+    current["progress"]["completed"] = sum(t["progress"]["completed"] for t in current["tasks"])
+
+
+def conversion_pod(ctx, vm) -> bool:
+    """The virt-v2v pod: the lab runs no pods, so it is ready at once."""
+    return True
+
+
+def convert_guest(ctx, vm) -> bool:
+    current = step(vm, itinerary.IMAGE_CONVERSION)
+    return time.time() - parse_time(current["started"]) >= CONVERSION_SECONDS
+
+
+def copy_disks_v2v(ctx, vm) -> bool:
+    """virt-v2v copies the disks one after the other at the lab's bandwidth, from the step's start."""
+    current = step(vm, itinerary.DISK_TRANSFER_V2V)
+    budget = (time.time() - parse_time(current["started"])) * bandwidth_bytes() / 2**20
+    for task in current["tasks"]:
+        done = min(task["progress"]["total"], int(budget))
+        budget -= done
+        if done >= task["progress"]["total"]:
+            _task_done(task)
+        elif done > 0:
+            task.update(phase="Running", started=task.get("started") or now())
+            task["progress"]["completed"] = done
+    _sum(current)
+    return all(t["phase"] == "Completed" for t in current["tasks"])
+
+
+def create_vm(ctx, vm) -> bool:
+    """EnsureVM: the VirtualMachine on the disks' claims, in the source's disk order."""
+    document = ctx.document(vm)
+    by_file = {(dv["metadata"].get("annotations") or {}).get(target.ANN_DISK_SOURCE): dv
+               for dv in target.data_volumes(ctx.api, ctx.plan, vm["id"])}
+    claims = [by_file[d["file"]]["metadata"]["name"] for d in document["disks"]]
+    namespace = ctx.plan["spec"]["targetNamespace"]
+    existing = ctx.api.get(*VIRTUAL_MACHINE, vm["newName"], namespace)
+    if existing is None:
+        ctx.api.create(target.virtual_machine(ctx.plan, ctx.migration, ctx.entry(vm), vm, document, claims,
+                                              ctx.network_map))
+    return True
+
+
+def completed(ctx, vm) -> bool:
+    if not vm.get("completed"):
+        vm["completed"] = now()
+        set_vm_condition(vm, "Succeeded", "The VM migration has SUCCEEDED.")
+    return False
+
+
+HANDLERS = {
+    "Started": started, "StorePowerState": store_power_state, "PowerOffSource": power_off_source,
+    "WaitForPowerOff": wait_for_power_off, "CreateDataVolumes": create_data_volumes, "CopyDisks": copy_disks,
+    "AllocateDisks": copy_disks, "CreateGuestConversionPod": conversion_pod, "ConvertGuest": convert_guest,
+    "CopyDisksVirtV2V": copy_disks_v2v, "CreateVM": create_vm, "Completed": completed,
+}
+
+
+def execute(ctx, vm) -> None:
+    """Migration.execute for one VM: a canceled VM completes as Canceled; else its phases run until one waits."""
+    if ctx.canceled(vm) and not vm.get("completed"):
+        if not any(c["type"] == "Canceled" for c in vm.get("conditions") or []):
+            set_vm_condition(vm, "Canceled", "The migration has been canceled.", reason="UserRequested")
+        vm["phase"] = "Completed"
+        return
+    while vm["phase"] != "Completed" or not vm.get("completed"):
+        start_step(step(vm, itinerary.step_of(ctx.plan, vm["phase"])))
+        handler = HANDLERS.get(vm["phase"])
+        if handler is None:
+            vm["error"] = {"phase": vm["phase"], "reasons": [f"Phase [{vm['phase']}] unknown"]}
+            set_vm_condition(vm, "Failed", "The VM migration has FAILED.")
+            vm.update(phase="Completed", completed=now())
+            return
+        if not handler(ctx, vm):
+            return
+        advance(ctx, vm)

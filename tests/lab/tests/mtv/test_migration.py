@@ -1,0 +1,142 @@
+"""Cold migrations run by the simulated Forklift against vcsim, onto ONTAP through Trident and CDI
+(pkg/controller/plan/migration.go `execute`, `Cancel`, `end`; migrator/base/migrator.go
+`coldItinerary`, `Pipeline`, `Step`; kubevirt.go `DataVolumes`, `virtualMachine`; plan.go
+`ShouldUseV2vForTransfer` at v2.12.5)."""
+
+import pytest
+from pyVmomi import vim
+
+from lab.controllers.forklift.source import Source
+from mtv_helpers import GROUP, MTV_NAMESPACE, PROVIDER, condition, unique, wait_for
+
+PLAN = (GROUP, "Plan")
+MIGRATION = (GROUP, "Migration")
+NETWORK_MAP = (GROUP, "NetworkMap")
+STORAGE_MAP = (GROUP, "StorageMap")
+DV = ("cdi.kubevirt.io/v1beta1", "DataVolume")
+VM = ("kubevirt.io/v1", "VirtualMachine")
+SAN_CLASS = "mtv-ontap-san"
+BACKEND = "mtv-ontap-san"
+
+
+@pytest.fixture(scope="module")
+def world(kube, lab, mtv, core_v1, good_credentials, kubevirt_on_ontap):
+    namespace = unique("test-migration")
+    core_v1.create_namespace({"metadata": {"name": namespace}})
+    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": good_credentials})
+    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1], "metadata": {"name": "vcenter", "namespace": namespace},
+                 "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"],
+                          "secret": {"name": "vcenter", "namespace": namespace}}})
+    kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
+    providers = {"source": {"name": "vcenter", "namespace": namespace},
+                 "destination": {"name": "host", "namespace": MTV_NAMESPACE}}
+    for kind, name, entries in (
+            (NETWORK_MAP, "net", [{"source": {"name": n}, "destination": {"type": "pod" if n == "VM Network"
+                                                                           else "ignored"}}
+                                  for n in ("VM Network", "DC0_DVPG0", "DC0_DVPG1")]),
+            (STORAGE_MAP, "san", [{"source": {"name": d}, "destination": {
+                "storageClass": SAN_CLASS, "volumeMode": "Block", "accessMode": "ReadWriteMany"}}
+                for d in ("LocalDS_0", "nfs_ds1")])):
+        kube.create({"apiVersion": kind[0], "kind": kind[1], "metadata": {"name": name, "namespace": namespace},
+                     "spec": {"provider": providers, "map": entries}})
+        kube.wait(*kind, name, namespace, lambda m: condition(m, "Ready"), "to be Ready")
+    yield {"namespace": namespace, "providers": providers}
+    core_v1.delete_namespace(namespace)
+
+
+def start(kube, world, vms, **spec) -> tuple:
+    """A Ready plan and its Migration (as `kubectl mtv start plan` creates it)."""
+    namespace = world["namespace"]
+    name = unique("plan")
+    kube.create({"apiVersion": PLAN[0], "kind": PLAN[1], "metadata": {"name": name, "namespace": namespace},
+                 "spec": {"provider": world["providers"], "targetNamespace": namespace,
+                          "map": {"network": {"name": "net", "namespace": namespace},
+                                  "storage": {"name": "san", "namespace": namespace}}, "vms": vms, **spec}})
+    plan = kube.wait(*PLAN, name, namespace, lambda p: condition(p, "Ready"), "to be Ready")
+    migration = kube.create({"apiVersion": MIGRATION[0], "kind": MIGRATION[1],
+                             "metadata": {"generateName": f"{name}-", "namespace": namespace},
+                             "spec": {"plan": {"name": name, "namespace": namespace, "uid": plan["metadata"]["uid"]}}})
+    return plan, migration
+
+
+def finished(kube, plan: dict, timeout: float = 120) -> dict:
+    meta = plan["metadata"]
+    return kube.wait(*PLAN, meta["name"], meta["namespace"],
+                     lambda p: any(condition(p, t) for t in ("Succeeded", "Failed", "Canceled")), "to finish",
+                     timeout=timeout)
+
+
+def _moref(vcenter, name: str) -> str:
+    content = vcenter.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return next(v for v in view.view if v.name == name)._moId
+    finally:
+        view.Destroy()
+
+
+def power_state(vcenter, name: str) -> str:
+    return Source(vcenter).power_state(_moref(vcenter, name))
+
+
+def powered_on(vcenter, name: str) -> None:
+    """The source running, as the seeded inventory has it (an earlier run may have migrated it)."""
+    source = Source(vcenter)
+    source.power_on(_moref(vcenter, name))
+    wait_for(lambda: source.power_state(_moref(vcenter, name)) == "On" or None, f"{name} to power on")
+
+
+def vm_id(vsphere_inventory, name: str) -> str:
+    return next(ref for ref, props in vsphere_inventory.objects["vms"].items() if props["name"] == name)
+
+
+def test_cold_migration_of_a_two_disk_vm_onto_ontap_luns(kube, world, vcenter, vsphere_inventory, ontap, core_v1):
+    """migration.go execute (cold, CDI transfer since migrateSharedDisks is false: ShouldUseV2vForTransfer):
+    Initialize → DiskTransfer → ImageConversion → VirtualMachineCreation; the source powered off
+    (StorePowerState/PowerOffSource), one DataVolume per disk on the mapped class with the map's modes,
+    the VM Running with the source's CPU, memory, disks and NIC; the plan Succeeded (end)."""
+    powered_on(vcenter, "rhel9-web")
+    plan, migration = start(kube, world, [{"name": "rhel9-web"}], migrateSharedDisks=False)
+    done = finished(kube, plan)
+    assert condition(done, "Succeeded")["message"] == "The plan execution has SUCCEEDED."
+    vm = done["status"]["migration"]["vms"][0]
+    assert vm["phase"] == "Completed" and condition({"status": vm}, "Succeeded")
+    assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskTransfer", "ImageConversion",
+                                                   "VirtualMachineCreation"]
+    assert all(s["phase"] == "Completed" for s in vm["pipeline"])
+    transfer = vm["pipeline"][1]
+    assert [t["progress"] for t in transfer["tasks"]] == [{"total": 10240, "completed": 10240},
+                                                          {"total": 5120, "completed": 5120}]
+    assert vm["restorePowerState"] == "On" and power_state(vcenter, "rhel9-web") == "Off"
+
+    namespace = world["namespace"]
+    selector = f"plan={plan['metadata']['uid']},vmID={vm_id(vsphere_inventory, 'rhel9-web')}"
+    dvs = kube.resource(*DV).get(namespace=namespace, label_selector=selector).to_dict()["items"]
+    assert sorted(dv["status"]["phase"] for dv in dvs) == ["Succeeded", "Succeeded"]
+    assert {dv["spec"]["storage"]["storageClassName"] for dv in dvs} == {SAN_CLASS}
+    assert all("vddk" in dv["spec"]["source"] for dv in dvs)
+    target = kube.wait(*VM, "rhel9-web", namespace, lambda v: (v.get("status") or {}).get("printableStatus")
+                       == "Running", "to run", timeout=120)
+    domain = target["spec"]["template"]["spec"]["domain"]
+    assert domain["memory"]["guest"] == "2048Mi" and domain["cpu"]["sockets"] * domain["cpu"]["cores"] == 1
+    assert len(domain["devices"]["interfaces"]) == 1  # DC0_DVPG0 is mapped to `ignored`
+    claims = [v["persistentVolumeClaim"]["claimName"] for v in target["spec"]["template"]["spec"]["volumes"]]
+    assert len(claims) == 2
+    for claim in claims:
+        pvc = core_v1.read_namespaced_persistent_volume_claim(claim, namespace)
+        assert pvc.spec.volume_mode == "Block" and pvc.spec.access_modes == ["ReadWriteMany"]
+        volume = "trident_" + pvc.spec.volume_name.replace("-", "_")
+        assert len(ontap.luns(volume)) == 1, f"{claim} is not an ONTAP LUN"
+
+
+def test_cold_migration_to_the_host_cluster_lets_virt_v2v_copy(kube, world, vcenter):
+    """plan.go ShouldUseV2vForTransfer: cold to the host cluster with defaults → AllocateDisks (blank
+    DataVolumes, DiskAllocation) and CopyDisksVirtV2V (DiskTransferV2v); migrator.go Pipeline order."""
+    powered_on(vcenter, "rhel9-postgres")
+    plan, _ = start(kube, world, [{"name": "rhel9-postgres"}])
+    done = finished(kube, plan)
+    vm = done["status"]["migration"]["vms"][0]
+    assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskAllocation", "ImageConversion",
+                                                   "DiskTransferV2v", "VirtualMachineCreation"]
+    assert vm["pipeline"][3]["progress"] == {"total": 20480, "completed": 20480}
+    assert power_state(vcenter, "rhel9-postgres") == "Off"
