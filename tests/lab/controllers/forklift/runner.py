@@ -132,7 +132,7 @@ def run(api, plan: dict, staged, collector, maps, settings):
                           secret_data(secret), maps, settings)
             cancel_deleted(status)
             _cancel(ctx, status)
-            end(status)
+            status["completed"] = now()
             executing = False
         if migration is None:
             return status, None

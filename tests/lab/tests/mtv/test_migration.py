@@ -140,3 +140,77 @@ def test_cold_migration_to_the_host_cluster_lets_virt_v2v_copy(kube, world, vcen
                                                    "DiskTransferV2v", "VirtualMachineCreation"]
     assert vm["pipeline"][3]["progress"] == {"total": 20480, "completed": 20480}
     assert power_state(vcenter, "rhel9-postgres") == "Off"
+
+
+def vm_status(kube, plan: dict) -> dict:
+    found = kube.get(*PLAN, plan["metadata"]["name"], plan["metadata"]["namespace"])
+    vms = ((found.get("status") or {}).get("migration") or {}).get("vms") or []
+    return vms[0] if vms else {}
+
+
+def wait_phase(kube, plan: dict, phase: str) -> dict:
+    return wait_for(lambda: vm_status(kube, plan) if vm_status(kube, plan).get("phase") == phase else None,
+                    f"the VM to reach {phase}", timeout=60)
+
+
+def labelled(kube, kind, plan: dict) -> list:
+    selector = f"plan={plan['metadata']['uid']}"
+    return kube.resource(*kind).get(namespace=plan["metadata"]["namespace"], label_selector=selector).to_dict()["items"]
+
+
+def test_cancel_restores_the_source_power_state(kube, world, vcenter):
+    """migration.go execute: a VM listed in Migration.spec.cancel gets Canceled (UserRequested) and
+    completes; Cancel cleans up (DataVolumes and, with deleteVmOnFailMigration, the target VM) and powers the
+    source on again since restorePowerState is On; end: all canceled → the plan Canceled (v2.12.5)."""
+    powered_on(vcenter, "win2022-files")
+    plan, migration = start(kube, world, [{"name": "win2022-files"}], migrateSharedDisks=False)
+    vm = wait_phase(kube, plan, "CopyDisks")
+    assert power_state(vcenter, "win2022-files") == "Off"
+    kube.patch(*MIGRATION, migration["metadata"]["name"], world["namespace"],
+               {"spec": {"cancel": [{"id": vm["id"], "name": vm["name"]}]}})
+    done = finished(kube, plan)
+    assert condition(done, "Canceled")["message"] == "The plan execution has been CANCELED."
+    canceled = done["status"]["migration"]["vms"][0]
+    assert condition({"status": canceled}, "Canceled")["reason"] == "UserRequested"
+    assert canceled["phase"] == "Completed" and canceled["restorePowerState"] == "On"
+    wait_for(lambda: power_state(vcenter, "win2022-files") == "On" or None, "the source to run again")
+    wait_for(lambda: not labelled(kube, DV, plan) or None, "the DataVolumes to be deleted")
+    assert kube.get(*VM, "win2022-files", world["namespace"]) is None
+
+
+def test_deleting_the_migration_cancels_it(kube, world, vcenter):
+    """Deleting the Migration cancels the active snapshot (Canceled, reason Deleted, "The migration has been
+    deleted.") and every unfinished VM, which is powered on again (migration/controller.go, migration.go
+    Cancel at v2.12.5)."""
+    powered_on(vcenter, "cbt-off")
+    plan, migration = start(kube, world, [{"name": "cbt-off"}], migrateSharedDisks=False)
+    wait_phase(kube, plan, "CopyDisks")
+    kube.delete(*MIGRATION, migration["metadata"]["name"], world["namespace"])
+    done = finished(kube, plan)
+    assert condition(done, "Canceled")["reason"] == "Deleted"
+    assert condition({"status": done["status"]["migration"]["vms"][0]}, "Canceled")
+    wait_for(lambda: power_state(vcenter, "cbt-off") == "On" or None, "the source to run again")
+
+
+def test_a_controller_restart_mid_migration_loses_and_duplicates_nothing(kube, world, vcenter, lab):
+    """The plan controller keeps a migration's state in Plan.status.migration and finds what it created by the
+    labels plan/vmID (kubevirt.go EnsureDataVolumes, EnsureVM at v2.12.5): killed mid-transfer and
+    restarted, it ends with one DataVolume per disk, one VM and one history snapshot, Succeeded."""
+    import sys
+    from pathlib import Path
+    sys.path.append(str(Path(__file__).resolve().parents[1] / "virt"))
+    from virt_helpers import restart_controllers
+
+    powered_on(vcenter, "rhel9-app")
+    plan, _ = start(kube, world, [{"name": "rhel9-app"}], migrateSharedDisks=False)
+    wait_phase(kube, plan, "CopyDisks")
+    restart_controllers(lab)
+    done = finished(kube, plan)
+    assert condition(done, "Succeeded")
+    assert len(done["status"]["migration"]["history"]) == 1
+    dvs = labelled(kube, DV, plan)
+    assert sorted(dv["metadata"]["annotations"]["forklift.konveyor.io/disk-source"] for dv in dvs) == [
+        "[nfs_ds1] rhel9-app/rhel9-app.vmdk", "[nfs_ds1] rhel9-app/rhel9-app_1.vmdk",
+        "[nfs_ds1] rhel9-app/rhel9-app_2.vmdk"]
+    assert [vm["metadata"]["name"] for vm in labelled(kube, VM, plan)] == ["rhel9-app"]
+    assert all(s["phase"] == "Completed" for s in done["status"]["migration"]["vms"][0]["pipeline"])
