@@ -4,8 +4,7 @@ pkg/controller/plan/scheduler/vsphere/scheduler.go; pkg/controller/migration/con
 
 Everything a migration knows lives in the Plan's `status.migration` (written guarded by the
 resourceVersion it was computed from), in vcsim and in the labelled target objects, so a
-controller restart resumes each VM at its phase. Warm phases are not simulated yet: a warm VM
-meets the branch upstream takes for a phase it does not know ("Phase [..] unknown", Failed).
+controller restart resumes each VM at its phase.
 
 Disk transfer (CopyDisks) follows the DataVolumes' progress; virt-v2v's copy (CopyDisksVirtV2V)
 runs at LAB_MIGRATION_BANDWIDTH MiB/s, one disk after the other, from the step's start time.

@@ -1,15 +1,16 @@
-"""What each phase of a VM's itinerary does (pkg/controller/plan/migration.go `execute` at v2.12.5).
+"""What each phase of a VM's itinerary does (pkg/controller/plan/migration.go `execute` at v2.12.5);
+the warm ones are in `warm`.
 
 A handler returns True when the VM may go to its next phase; it may also set the phase itself.
 """
 
 import time
 
-from lab.controllers.forklift import itinerary, target
+from lab.controllers.forklift import itinerary, target, warm
 from lab.controllers.forklift.migration import (CONVERSION_SECONDS, advance, bandwidth_bytes, dns1123_name,
                                                 set_vm_condition, start_step, step)
 from lab.controllers.forklift.kinds import SECRET, VIRTUAL_MACHINE
-from lab.controllers.forklift.plan import dns1123_subdomain
+from lab.controllers.forklift.plan import dns1123_subdomain, is_warm
 from lab.controllers.objects import parse_time
 from lab.controllers.runtime import now
 
@@ -49,7 +50,10 @@ def create_data_volumes(ctx, vm) -> bool:
               or ctx.settings.vddk_image}
     for disk in document["disks"]:
         if disk["file"] not in made:
-            ctx.api.create(target.data_volume(ctx.plan, ctx.migration, document, disk, ctx.storage_map, source, v2v))
+            dv = target.data_volume(ctx.plan, ctx.migration, document, disk, ctx.storage_map, source, v2v)
+            if is_warm(ctx.plan):
+                dv["spec"].update(checkpoints=warm.checkpoints(vm), finalCheckpoint=False)
+            ctx.api.create(dv)
     return True
 
 
@@ -69,7 +73,7 @@ def copy_disks(ctx, vm) -> bool:
     for task in current["tasks"]:
         dv = by_file.get(task["name"]) or {}
         phase = (dv.get("status") or {}).get("phase")
-        if phase == "Succeeded":
+        if phase == "Succeeded" or (phase == "Paused" and vm["phase"] == "CopyDisks" and _checkpoint_copied(ctx, dv)):
             _task_done(task)
         elif phase in ("ImportInProgress", "CloneInProgress"):
             percent = float(str((dv.get("status") or {}).get("progress", "0")).rstrip("%") or 0)
@@ -78,7 +82,18 @@ def copy_disks(ctx, vm) -> bool:
         else:
             task.update(phase="Pending", reason=phase or "")
     _sum(current)
-    return all(t["phase"] == "Completed" for t in current["tasks"])
+    done = all(t["phase"] == "Completed" for t in current["tasks"])
+    if done and vm["phase"] == "CopyDisks" and is_warm(ctx.plan):
+        warm.copy_done(ctx, vm)
+    return done
+
+
+def _checkpoint_copied(ctx, dv: dict) -> bool:
+    """The claim records the DataVolume's last checkpoint as copied (base.AnnCheckpointsCopied)."""
+    claim = ctx.api.get("v1", "PersistentVolumeClaim", dv["status"].get("claimName") or dv["metadata"]["name"],
+                        dv["metadata"]["namespace"]) or {"metadata": {}}
+    current = dv["spec"]["checkpoints"][-1]["current"]
+    return f"cdi.kubevirt.io/storage.checkpoint.copied.{current}" in (claim["metadata"].get("annotations") or {})
 
 
 def _task_done(task: dict) -> None:
@@ -143,6 +158,15 @@ HANDLERS = {
     "WaitForPowerOff": wait_for_power_off, "CreateDataVolumes": create_data_volumes, "CopyDisks": copy_disks,
     "AllocateDisks": copy_disks, "CreateGuestConversionPod": conversion_pod, "ConvertGuest": convert_guest,
     "CopyDisksVirtV2V": copy_disks_v2v, "CreateVM": create_vm, "Completed": completed,
+    "CreateInitialSnapshot": warm.create_snapshot, "CreateSnapshot": warm.create_snapshot,
+    "CreateFinalSnapshot": warm.create_snapshot, "WaitForInitialSnapshot": warm.wait_for_snapshot,
+    "WaitForSnapshot": warm.wait_for_snapshot, "WaitForFinalSnapshot": warm.wait_for_snapshot,
+    "StoreInitialSnapshotDeltas": warm.store_deltas, "StoreSnapshotDeltas": warm.store_deltas,
+    "CopyingPaused": warm.copying_paused, "RemovePreviousSnapshot": warm.remove_snapshot,
+    "RemovePenultimateSnapshot": warm.remove_snapshot, "RemoveFinalSnapshot": warm.remove_snapshot,
+    "WaitForPreviousSnapshotRemoval": warm.wait_for_removal,
+    "WaitForPenultimateSnapshotRemoval": warm.wait_for_removal, "AddCheckpoint": warm.add_checkpoint,
+    "AddFinalCheckpoint": warm.add_checkpoint, "Finalize": copy_disks,
 }
 
 
@@ -161,6 +185,8 @@ def execute(ctx, vm) -> None:
             set_vm_condition(vm, "Failed", "The VM migration has FAILED.")
             vm.update(phase="Completed", completed=now())
             return
-        if not handler(ctx, vm):
+        phase = vm["phase"]
+        if handler(ctx, vm):
+            advance(ctx, vm)
+        elif vm["phase"] == phase:
             return
-        advance(ctx, vm)

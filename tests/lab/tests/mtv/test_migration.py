@@ -1,4 +1,4 @@
-"""Cold migrations run by the simulated Forklift against vcsim, onto ONTAP through Trident and CDI
+"""Cold and warm migrations run by the simulated Forklift against vcsim, onto ONTAP through Trident and CDI
 (pkg/controller/plan/migration.go `execute`, `Cancel`, `end`; migrator/base/migrator.go
 `coldItinerary`, `Pipeline`, `Step`; kubevirt.go `DataVolumes`, `virtualMachine`; plan.go
 `ShouldUseV2vForTransfer` at v2.12.5)."""
@@ -16,7 +16,7 @@ STORAGE_MAP = (GROUP, "StorageMap")
 DV = ("cdi.kubevirt.io/v1beta1", "DataVolume")
 VM = ("kubevirt.io/v1", "VirtualMachine")
 SAN_CLASS = "mtv-ontap-san"
-BACKEND = "mtv-ontap-san"
+VDDK = "quay.io/kubev2v/vddk-test-vmdk"  # the test image upstream's e2e uses
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def world(kube, lab, mtv, core_v1, good_credentials, kubevirt_on_ontap):
     core_v1.create_namespace({"metadata": {"name": namespace}})
     core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": good_credentials})
     kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1], "metadata": {"name": "vcenter", "namespace": namespace},
-                 "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"],
+                 "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"], "settings": {"vddkInitImage": VDDK},
                           "secret": {"name": "vcenter", "namespace": namespace}}})
     kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
     providers = {"source": {"name": "vcenter", "namespace": namespace},
@@ -214,3 +214,43 @@ def test_a_controller_restart_mid_migration_loses_and_duplicates_nothing(kube, w
         "[nfs_ds1] rhel9-app/rhel9-app_2.vmdk"]
     assert [vm["metadata"]["name"] for vm in labelled(kube, VM, plan)] == ["rhel9-app"]
     assert all(s["phase"] == "Completed" for s in done["status"]["migration"]["vms"][0]["pipeline"])
+
+
+def dv_events(core_v1, namespace: str, dvs: list) -> set:
+    names = {dv["metadata"]["name"] for dv in dvs}
+    return {e.reason for e in core_v1.list_namespaced_event(namespace).items
+            if e.involved_object.kind == "DataVolume" and e.involved_object.name in names}
+
+
+def test_warm_migration_precopies_until_cutover(kube, world, vcenter, core_v1):
+    """Warm (migrator.go warmItinerary; migration.go execute: CreateInitialSnapshot … CopyDisks → CopyingPaused →
+    RemovePreviousSnapshot → CreateSnapshot → AddCheckpoint → CopyDisks while `spec.cutover` is unset; then
+    StorePowerState … CreateFinalSnapshot → AddFinalCheckpoint → Finalize → ImageConversion → CreateVM at v2.12.5):
+    a vcsim snapshot per precopy, DataVolumes Paused with one checkpoint per precopy, the source running until
+    the cutover, then off; the DataVolumes go ImportScheduled → ImportInProgress → Succeeded; no snapshot is left."""
+    powered_on(vcenter, "Legacy_App01")
+    plan, migration = start(kube, world, [{"name": "Legacy_App01"}], type="warm")
+    paused = wait_for(lambda: (lambda vm: vm if vm.get("phase") == "CopyingPaused"
+                               and (vm.get("warm") or {}).get("successes", 0) >= 2 else None)(vm_status(kube, plan)),
+                      "two precopies", timeout=90)
+    assert [p["snapshot"] != "" for p in paused["warm"]["precopies"]] == [True, True]
+    assert power_state(vcenter, "Legacy_App01") == "On"
+    dvs = labelled(kube, DV, plan)
+    assert [dv["status"]["phase"] for dv in dvs] == ["Paused"]
+    assert len(dvs[0]["spec"]["checkpoints"]) == 2 and not dvs[0]["spec"].get("finalCheckpoint")
+
+    kube.patch(*MIGRATION, migration["metadata"]["name"], world["namespace"],
+               {"spec": {"cutover": "2000-01-01T00:00:00Z"}})
+    done = finished(kube, plan)
+    assert condition(done, "Succeeded")
+    vm = done["status"]["migration"]["vms"][0]
+    assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskTransfer", "Cutover", "ImageConversion",
+                                                   "VirtualMachineCreation"]
+    assert vm["newName"] == "legacy-app01" and vm["restorePowerState"] == "On"
+    dvs = labelled(kube, DV, plan)
+    assert dvs[0]["status"]["phase"] == "Succeeded" and dvs[0]["spec"]["finalCheckpoint"] is True
+    assert {"Paused", "ImportScheduled", "ImportInProgress", "ImportSucceeded"} <= dv_events(
+        core_v1, world["namespace"], dvs)
+    assert power_state(vcenter, "Legacy_App01") == "Off"
+    assert Source(vcenter).snapshot_ids(_moref(vcenter, "Legacy_App01")) == []
+    assert kube.get(*VM, "legacy-app01", world["namespace"]) is not None
