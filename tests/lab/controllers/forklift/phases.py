@@ -14,7 +14,7 @@ from lab.controllers.forklift.plan import dns1123_subdomain, is_warm
 from lab.controllers.objects import parse_time
 from lab.controllers.runtime import now
 
-ANN_PROGRESS = "cdi.kubevirt.io/storage.populator.progress"
+PVC = ("v1", "PersistentVolumeClaim")
 
 
 def started(ctx, vm) -> bool:
@@ -150,7 +150,24 @@ def completed(ctx, vm) -> bool:
     if not vm.get("completed"):
         vm["completed"] = now()
         set_vm_condition(vm, "Succeeded", "The VM migration has SUCCEEDED.")
+        cleanup(ctx, vm)
     return False
+
+
+def cleanup(ctx, vm, source: bool = True) -> None:
+    """Migration.cleanup: the VM's Secrets always; for a VM that did not succeed and with
+    deleteVmOnFailMigration, the target VM, its claims and DataVolumes; the last warm snapshot."""
+    namespace, selector = ctx.plan["spec"]["targetNamespace"], target.selector(ctx.plan, vm["id"])
+    kinds = [SECRET]
+    succeeded = any(c["type"] == "Succeeded" for c in vm.get("conditions") or [])
+    if not succeeded and (ctx.plan["spec"].get("deleteVmOnFailMigration") or ctx.entry(vm).get(
+            "deleteVmOnFailMigration")):
+        kinds += [VIRTUAL_MACHINE, PVC, target.DATA_VOLUME]
+    for kind in kinds:
+        for obj in ctx.api.list(*kind, namespace=namespace, label_selector=selector):
+            ctx.api.delete(*kind, obj["metadata"]["name"], namespace)
+    if source:
+        warm.remove_last_snapshot(ctx, vm)
 
 
 HANDLERS = {

@@ -12,7 +12,7 @@ the VDDK validation Job (an image that is set is taken as valid).
 import re
 
 from lab.controllers.forklift import inventory as inv
-from lab.controllers.forklift.conditions import CRITICAL, REQUIRED, WARN, Staged
+from lab.controllers.forklift.conditions import ADVISORY, CRITICAL, REQUIRED, WARN, Staged
 from lab.controllers.forklift.kinds import NETWORK_MAP, STORAGE_MAP, VIRTUAL_MACHINE
 from lab.controllers.forklift.maps import providers_valid, ref_string
 from lab.controllers.forklift.operator import current_settings
@@ -229,6 +229,10 @@ def make_reconcile(collectors):
         settings = current_settings(api)
         if settings is None:
             return 10.0
+        held = {c["type"] for c in (plan.get("status") or {}).get("conditions") or []}
+        archived = bool(plan["spec"].get("archived"))
+        if (archived and "Archived" in held) or ("Succeeded" in held and not archived):
+            return None  # controller.go Reconcile: archived and succeeded plans are left alone
         conditions = Staged((plan.get("status") or {}).get("conditions"))
         source = providers_valid(api, conditions, plan)
         if source is not None or not conditions.get("SourceProviderNotReady"):
@@ -244,11 +248,15 @@ def make_reconcile(collectors):
                 _migration_type(conditions, plan)
                 _validate_vms(api, conditions, plan, collector, (network_map, storage_map))
                 _vddk(conditions, plan, source, settings)
-        if not conditions.has_blocker():
+        if archived:
+            runner.archive(api, plan, collectors.get(source) if source is not None else None,
+                           (network_map, storage_map), settings)
+            conditions.set("Archived", ADVISORY, "The migration plan has been archived.", reason="UserRequested")
+        elif not conditions.has_blocker():
             conditions.set("Ready", REQUIRED, "The migration plan is ready.")
         status = {"observedGeneration": plan["metadata"].get("generation")}
         requeue = None
-        if source is not None and not conditions.get("SourceProviderNotReady"):
+        if not archived and source is not None and not conditions.get("SourceProviderNotReady"):
             status["migration"], requeue = runner.run(api, plan, conditions, collectors.get(source),
                                                       (network_map, storage_map), settings)
             runner.lifecycle(conditions, status["migration"])

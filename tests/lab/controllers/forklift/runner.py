@@ -6,10 +6,10 @@ more within the ForkliftController's max VMs in flight per ESXi host, cancel wha
 Migration's status.
 """
 
-from lab.controllers.forklift import itinerary, phases, target
+from lab.controllers.forklift import itinerary, phases
 from lab.controllers.forklift.conditions import ADVISORY, CRITICAL, REQUIRED
 from lab.controllers.forklift.credentials import secret_data
-from lab.controllers.forklift.kinds import PROVIDER, SECRET, VIRTUAL_MACHINE
+from lab.controllers.forklift.kinds import PROVIDER, SECRET
 from lab.controllers.forklift.migration import (MIGRATION, Context, active_migration, begin, cancel_deleted, end,
                                                 set_vm_condition)
 from lab.controllers.objects import owner_reference
@@ -18,7 +18,6 @@ from lab.controllers.runtime import now
 POLL_SECONDS = 1.0
 _FREE_PHASES = {"CopyingPaused", "ConvertGuest", "CreateGuestConversionPod", "CreateVM", "PostHook", "Completed"}
 _LIFECYCLE = ("Executing", "Succeeded", "Failed", "Canceled")
-PVC = ("v1", "PersistentVolumeClaim")
 
 
 def _cost(ctx, vm: dict) -> int:
@@ -50,24 +49,12 @@ def _schedule(ctx, status: dict) -> None:
         phases.execute(ctx, vm)
 
 
-def _cleanup(ctx, vm: dict) -> None:
-    """Migration.cleanup for a canceled VM: its DataVolumes, claims and Secrets, and the target VM when
-    deleteVmOnFailMigration is set."""
-    namespace, selector = ctx.plan["spec"]["targetNamespace"], target.selector(ctx.plan, vm["id"])
-    kinds = [target.DATA_VOLUME, PVC, SECRET]
-    if ctx.plan["spec"].get("deleteVmOnFailMigration"):
-        kinds.append(VIRTUAL_MACHINE)
-    for kind in kinds:
-        for obj in ctx.api.list(*kind, namespace=namespace, label_selector=selector):
-            ctx.api.delete(*kind, obj["metadata"]["name"], namespace)
-
-
 def _cancel(ctx, status: dict) -> None:
     """Migration.Cancel: canceled VMs not yet completed are cleaned up and powered on again if they were on."""
     for vm in status["vms"]:
         canceled = any(c["type"] == "Canceled" for c in vm.get("conditions") or [])
         if canceled and not vm.get("completed"):
-            _cleanup(ctx, vm)
+            phases.cleanup(ctx, vm)
             if vm.get("restorePowerState") == "On":
                 ctx.source.power_on(vm["id"])
             for each in vm.get("pipeline") or []:
@@ -154,6 +141,25 @@ def run(api, plan: dict, staged, collector, maps, settings):
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def archive(api, plan: dict, collector, maps, settings) -> None:
+    """Reconciler.archive / Migration.Archive: a best-effort cleanup of every VM of the plan (the source's
+    last warm snapshot only while its provider still answers)."""
+    status = (plan.get("status") or {}).get("migration") or {}
+    snapshot = status["history"][-1] if status.get("history") else None
+    if not status.get("vms") or snapshot is None:
+        return
+    secret = {}
+    if collector is not None:
+        ref = collector.provider["spec"]["secret"]
+        secret = secret_data(api.get(*SECRET, ref["name"], ref["namespace"]) or {})
+    ctx = Context(api, plan, {"metadata": snapshot["migration"], "spec": {}}, collector, secret, maps, settings)
+    try:
+        for vm in status["vms"]:
+            phases.cleanup(ctx, vm, source=collector is not None)
+    finally:
+        ctx.close()
 
 
 def _vm_id(collector, entry: dict) -> str:

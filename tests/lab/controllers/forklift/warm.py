@@ -107,3 +107,11 @@ def copying_paused(ctx, vm) -> bool:
         return False
     due = (vm.get("warm") or {}).get("nextPrecopyAt")
     return bool(due) and parse_time(due) <= time.time()
+
+
+def remove_last_snapshot(ctx, vm) -> None:
+    """removeLastWarmSnapshot: the newest precopy's snapshot, unless its removal has started."""
+    precopies = (vm.get("warm") or {}).get("precopies") or []
+    if precopies and precopies[-1].get("snapshot") and not precopies[-1].get("removeTaskId"):
+        if precopies[-1]["snapshot"] in ctx.source.snapshot_ids(vm["id"]):
+            precopies[-1]["removeTaskId"] = ctx.source.remove_snapshot(precopies[-1]["snapshot"])

@@ -254,3 +254,26 @@ def test_warm_migration_precopies_until_cutover(kube, world, vcenter, core_v1):
     assert power_state(vcenter, "Legacy_App01") == "Off"
     assert Source(vcenter).snapshot_ids(_moref(vcenter, "Legacy_App01")) == []
     assert kube.get(*VM, "legacy-app01", world["namespace"]) is not None
+
+
+def test_archiving_cleans_up_what_did_not_succeed(kube, world, vcenter):
+    """migration.go cleanup: a canceled VM keeps its DataVolumes when deleteVmOnFailMigration is false;
+    controller.go archive / Migration.Archive: archiving cleans up every VM that did not succeed (now with
+    deleteVmOnFailMigration, its DataVolumes and claims), sets Archived (UserRequested, "The migration plan has
+    been archived.") and the plan is no longer Ready (v2.12.5)."""
+    powered_on(vcenter, "independent-disk")
+    plan, migration = start(kube, world, [{"name": "independent-disk"}], migrateSharedDisks=False,
+                            deleteVmOnFailMigration=False)
+    vm = wait_phase(kube, plan, "CopyDisks")
+    kube.patch(*MIGRATION, migration["metadata"]["name"], world["namespace"],
+               {"spec": {"cancel": [{"id": vm["id"], "name": vm["name"]}]}})
+    finished(kube, plan)
+    assert len(labelled(kube, DV, plan)) == 2
+    kube.patch(*PLAN, plan["metadata"]["name"], world["namespace"],
+               {"spec": {"archived": True, "deleteVmOnFailMigration": True}})
+    archived = kube.wait(*PLAN, plan["metadata"]["name"], world["namespace"], lambda p: condition(p, "Archived"),
+                         "to be archived")
+    assert condition(archived, "Archived")["reason"] == "UserRequested"
+    assert condition(archived, "Archived")["message"] == "The migration plan has been archived."
+    assert not condition(archived, "Ready")
+    wait_for(lambda: not labelled(kube, DV, plan) or None, "the DataVolumes to be deleted")
