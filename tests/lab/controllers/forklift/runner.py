@@ -10,8 +10,7 @@ from lab.controllers.forklift import itinerary, phases
 from lab.controllers.forklift.conditions import ADVISORY, CRITICAL, REQUIRED
 from lab.controllers.forklift.credentials import secret_data
 from lab.controllers.forklift.kinds import PROVIDER, SECRET
-from lab.controllers.forklift.migration import (MIGRATION, Context, active_migration, begin, cancel_deleted, end,
-                                                set_vm_condition)
+from lab.controllers.forklift.migration import Context, active_migration, begin, cancel_deleted, end
 from lab.controllers.objects import owner_reference
 from lab.controllers.runtime import now
 

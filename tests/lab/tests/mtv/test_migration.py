@@ -7,7 +7,7 @@ import pytest
 from pyVmomi import vim
 
 from lab.controllers.forklift.source import Source
-from mtv_helpers import GROUP, MTV_NAMESPACE, PROVIDER, condition, unique, wait_for
+from mtv_helpers import FORKLIFT_CONTROLLER, GROUP, MTV_NAMESPACE, PROVIDER, condition, unique, wait_for
 
 PLAN = (GROUP, "Plan")
 MIGRATION = (GROUP, "Migration")
@@ -277,3 +277,25 @@ def test_archiving_cleans_up_what_did_not_succeed(kube, world, vcenter):
     assert condition(archived, "Archived")["message"] == "The migration plan has been archived."
     assert not condition(archived, "Ready")
     wait_for(lambda: not labelled(kube, DV, plan) or None, "the DataVolumes to be deleted")
+
+
+def test_max_vms_in_flight_per_host_and_the_source_power_state_carry_over(kube, world, vcenter, mtv):
+    """scheduler/vsphere/scheduler.go: with `controller_max_vm_inflight: 1` a second VM of the same ESXi host
+    starts only once the first no longer costs a slot (its disks transferred); kubevirt.go determineRunStrategy:
+    a source that was off gives a Halted VM, one that was on an Always VM (v2.12.5)."""
+    kube.patch(*FORKLIFT_CONTROLLER, mtv["metadata"]["name"], mtv["metadata"]["namespace"],
+               {"spec": {"controller_max_vm_inflight": 1}})
+    try:
+        powered_on(vcenter, "with-snapshot")
+        plan, _ = start(kube, world, [{"name": "with-snapshot"}, {"name": "rhel8-stopped"}],
+                        migrateSharedDisks=False)
+        done = finished(kube, plan)
+    finally:
+        kube.patch(*FORKLIFT_CONTROLLER, mtv["metadata"]["name"], mtv["metadata"]["namespace"],
+                   {"spec": {"controller_max_vm_inflight": None}})
+    assert condition(done, "Succeeded")
+    first, second = done["status"]["migration"]["vms"]
+    assert second["started"] >= first["pipeline"][1]["completed"]
+    assert (first["restorePowerState"], second["restorePowerState"]) == ("On", "Off")
+    assert kube.get(*VM, "with-snapshot", world["namespace"])["spec"]["runStrategy"] == "Always"
+    assert kube.get(*VM, "rhel8-stopped", world["namespace"])["spec"]["runStrategy"] == "Halted"
