@@ -37,7 +37,8 @@ class Source:
         spec = vmodl.query.PropertyCollector.FilterSpec(
             objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=obj)],
             propSet=[vmodl.query.PropertyCollector.PropertySpec(type=type(obj), pathSet=[path])])
-        result = self.content.propertyCollector.RetrievePropertiesEx([spec], vmodl.query.PropertyCollector.RetrieveOptions())
+        options = vmodl.query.PropertyCollector.RetrieveOptions()
+        result = self.content.propertyCollector.RetrievePropertiesEx([spec], options)
         for found in (result.objects if result else []):
             for prop in found.propSet or []:
                 return prop.val

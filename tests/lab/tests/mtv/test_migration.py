@@ -24,7 +24,8 @@ def world(kube, lab, mtv, core_v1, good_credentials, kubevirt_on_ontap):
     namespace = unique("test-migration")
     core_v1.create_namespace({"metadata": {"name": namespace}})
     core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": good_credentials})
-    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1], "metadata": {"name": "vcenter", "namespace": namespace},
+    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1],
+                 "metadata": {"name": "vcenter", "namespace": namespace},
                  "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"], "settings": {"vddkInitImage": VDDK},
                           "secret": {"name": "vcenter", "namespace": namespace}}})
     kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
@@ -225,9 +226,10 @@ def dv_events(core_v1, namespace: str, dvs: list) -> set:
 def test_warm_migration_precopies_until_cutover(kube, world, vcenter, core_v1):
     """Warm (migrator.go warmItinerary; migration.go execute: CreateInitialSnapshot … CopyDisks → CopyingPaused →
     RemovePreviousSnapshot → CreateSnapshot → AddCheckpoint → CopyDisks while `spec.cutover` is unset; then
-    StorePowerState … CreateFinalSnapshot → AddFinalCheckpoint → Finalize → ImageConversion → CreateVM at v2.12.5):
-    a vcsim snapshot per precopy, DataVolumes Paused with one checkpoint per precopy, the source running until
-    the cutover, then off; the DataVolumes go ImportScheduled → ImportInProgress → Succeeded; no snapshot is left."""
+    StorePowerState … CreateFinalSnapshot → AddFinalCheckpoint → Finalize → ImageConversion → CreateVM at
+    v2.12.5): a vcsim snapshot per precopy, DataVolumes Paused with one checkpoint per precopy, the source
+    running until the cutover, then off; the DataVolumes go ImportScheduled → ImportInProgress → Succeeded;
+    no snapshot is left."""
     powered_on(vcenter, "Legacy_App01")
     plan, migration = start(kube, world, [{"name": "Legacy_App01"}], type="warm")
     paused = wait_for(lambda: (lambda vm: vm if vm.get("phase") == "CopyingPaused"
