@@ -10,7 +10,7 @@ from lab.controllers.forklift import itinerary, target, warm
 from lab.controllers.forklift.migration import (CONVERSION_SECONDS, advance, bandwidth_bytes, dns1123_name,
                                                 set_vm_condition, start_step, step)
 from lab.controllers.forklift.kinds import SECRET, VIRTUAL_MACHINE
-from lab.controllers.forklift.plan import dns1123_subdomain, is_warm
+from lab.controllers.forklift.plan import dns1123_subdomain, is_warm, shift_datastores
 from lab.controllers.objects import parse_time
 from lab.controllers.runtime import now
 
@@ -41,15 +41,21 @@ def wait_for_power_off(ctx, vm) -> bool:
 def create_data_volumes(ctx, vm) -> bool:
     """EnsureDataVolumes: one DataVolume per disk not yet made (found by labels and disk-source)."""
     document = ctx.document(vm)
-    made = {(dv["metadata"].get("annotations") or {}).get(target.ANN_DISK_SOURCE)
-            for dv in target.data_volumes(ctx.api, ctx.plan, vm["id"])}
+    made = set(target.disk_claims(ctx.api, ctx.plan, vm["id"]))
     v2v = ctx.v2v(vm)
     secret_name = "" if v2v else _vddk_secret(ctx, vm)
     source = {"provider": ctx.collector.provider, "secret": secret_name,
               "vddk_image": (ctx.collector.provider["spec"].get("settings") or {}).get("vddkInitImage")
               or ctx.settings.vddk_image}
-    for disk in document["disks"]:
-        if disk["file"] not in made:
+    shift = shift_datastores(ctx.api, ctx.storage_map)
+    datastores = ctx.collector.documents("datastores")
+    for index, disk in enumerate(document["disks"]):
+        if disk["file"] in made:
+            continue
+        if disk["datastore"]["id"] in shift:
+            ctx.api.create(target.shift_claim(ctx.api, ctx.plan, ctx.migration, document, index, disk,
+                                              ctx.storage_map, datastores[disk["datastore"]["id"]]))
+        else:
             dv = target.data_volume(ctx.plan, ctx.migration, document, disk, ctx.storage_map, source, v2v)
             if is_warm(ctx.plan):
                 dv["spec"].update(checkpoints=warm.checkpoints(vm), finalCheckpoint=False)
@@ -68,11 +74,12 @@ def _vddk_secret(ctx, vm) -> str:
 def copy_disks(ctx, vm) -> bool:
     """updateCopyProgress: each disk's task from its DataVolume (progress × total MB); done when all are."""
     current = step(vm, itinerary.step_of(ctx.plan, vm["phase"]))
-    by_file = {(dv["metadata"].get("annotations") or {}).get(target.ANN_DISK_SOURCE): dv
-               for dv in target.data_volumes(ctx.api, ctx.plan, vm["id"])}
+    by_file = target.disk_claims(ctx.api, ctx.plan, vm["id"])
     for task in current["tasks"]:
-        dv = by_file.get(task["name"]) or {}
+        kind, dv = by_file.get(task["name"]) or ("", {})
         phase = (dv.get("status") or {}).get("phase")
+        if kind == "PersistentVolumeClaim":  # a Shift claim: done once Trident/Shift has bound it
+            phase = "Succeeded" if phase == "Bound" else phase
         if phase == "Succeeded" or (phase == "Paused" and vm["phase"] == "CopyDisks" and _checkpoint_copied(ctx, dv)):
             _task_done(task)
         elif phase in ("ImportInProgress", "CloneInProgress"):
@@ -135,9 +142,8 @@ def copy_disks_v2v(ctx, vm) -> bool:
 def create_vm(ctx, vm) -> bool:
     """EnsureVM: the VirtualMachine on the disks' claims, in the source's disk order."""
     document = ctx.document(vm)
-    by_file = {(dv["metadata"].get("annotations") or {}).get(target.ANN_DISK_SOURCE): dv
-               for dv in target.data_volumes(ctx.api, ctx.plan, vm["id"])}
-    claims = [by_file[d["file"]]["metadata"]["name"] for d in document["disks"]]
+    by_file = target.disk_claims(ctx.api, ctx.plan, vm["id"])
+    claims = [by_file[d["file"]][1]["metadata"]["name"] for d in document["disks"]]
     namespace = ctx.plan["spec"]["targetNamespace"]
     existing = ctx.api.get(*VIRTUAL_MACHINE, vm["newName"], namespace)
     if existing is None:

@@ -6,6 +6,8 @@ Objects carry the labels `plan`, `migration` and `vmID` and are found again by t
 controller that restarts between creating and recording one does not create it twice.
 """
 
+import math
+
 from lab.controllers.forklift.kinds import VIRTUAL_MACHINE
 from lab.controllers.objects import owner_reference
 
@@ -117,3 +119,48 @@ def virtual_machine(plan: dict, migration: dict, entry: dict, status: dict, docu
                                                           for v in volumes],
                                                 "interfaces": interfaces}},
                          "networks": networks, "volumes": volumes}}}}
+
+
+ANN_NETAPP_SHIFT = "forklift.konveyor.io/netapp-shift"
+CDI_CONFIG = ("cdi.kubevirt.io/v1beta1", "CDIConfig")
+PVC = ("v1", "PersistentVolumeClaim")
+
+
+def filesystem_overhead(api, storage_class: str) -> float:
+    """CDIConfig's filesystem overhead for the class (its global value otherwise), as CDI computes it."""
+    config = api.get(*CDI_CONFIG, "config") or {}
+    overhead = (config.get("status") or {}).get("filesystemOverhead") or {}
+    return float((overhead.get("storageClass") or {}).get(storage_class) or overhead.get("global") or 0)
+
+
+def shift_claim(api, plan: dict, migration: dict, document: dict, index: int, disk: dict, storage_map: dict,
+                datastore: dict) -> dict:
+    """Builder.NetAppShiftPVCs: a plain Filesystem claim (RWX unless the map says otherwise) on the Shift
+    class, sized with CDI's filesystem overhead, telling Trident/Shift which NFS VMDK to take over."""
+    destination = _destination(storage_map, disk["datastore"]["id"])
+    aligned = -(-disk["capacity"] // ALIGN) * ALIGN
+    size = math.ceil(aligned / (1 - filesystem_overhead(api, destination["storageClass"])))
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"generateName": f"{plan['metadata']['name']}-{document['id']}-",
+                         "namespace": plan["spec"]["targetNamespace"],
+                         "labels": labels(plan, migration, document["id"]),
+                         "annotations": {ANN_DISK_SOURCE: disk["file"], "forklift.konveyor.io/disk-index": str(index),
+                                         "forklift.konveyor.io/vm-id": document["id"],
+                                         "forklift.konveyor.io/vm-uuid": document["uuid"], ANN_NETAPP_SHIFT: "true",
+                                         "forklift.konveyor.io/nfs-path": datastore.get("nasRemotePath", ""),
+                                         "forklift.konveyor.io/nfs-server": datastore.get("nasRemoteHost", "")}},
+            "spec": {"accessModes": [destination.get("accessMode") or "ReadWriteMany"], "volumeMode": "Filesystem",
+                     "storageClassName": destination["storageClass"],
+                     "resources": {"requests": {"storage": str(size)}}}}
+
+
+def disk_claims(api, plan: dict, vm_id: str) -> dict:
+    """Disk file → (kind, object): the DataVolumes, and the Shift claims made without one."""
+    namespace, found = plan["spec"]["targetNamespace"], {}
+    for dv in data_volumes(api, plan, vm_id):
+        found[(dv["metadata"].get("annotations") or {}).get(ANN_DISK_SOURCE)] = ("DataVolume", dv)
+    for claim in api.list(*PVC, namespace=namespace, label_selector=selector(plan, vm_id)):
+        annotations = claim["metadata"].get("annotations") or {}
+        if annotations.get(ANN_NETAPP_SHIFT) == "true":
+            found[annotations.get(ANN_DISK_SOURCE)] = ("PersistentVolumeClaim", claim)
+    return found

@@ -108,3 +108,20 @@ def kubevirt_on_ontap(lab, kube, core_v1):
                                 "storagePools": "mtv-ontap-san:.*"}})
     install_hco(kube)
     ensure_hyperconverged(kube)
+
+
+@pytest.fixture(scope="session")
+def shift_class(lab, kube, kubevirt_on_ontap):
+    """A Trident ontap-nas backend and a class annotated as a NetApp Shift class (shift.netapp.io)."""
+    kube.ensure({"apiVersion": "trident.netapp.io/v1", "kind": "TridentBackendConfig",
+                 "metadata": {"name": "mtv-ontap-nas", "namespace": "trident"},
+                 "spec": {"version": 1, "storageDriverName": "ontap-nas", "backendName": "mtv-ontap-nas",
+                          "managementLIF": lab.vars["ontap"]["management_lif"], "svm": "svm_virt",
+                          "autoExportPolicy": True, "credentials": {"name": "mtv-ontap-san-credentials"}}})
+    kube.wait("trident.netapp.io/v1", "TridentBackendConfig", "mtv-ontap-nas", "trident",
+              lambda tbc: (tbc.get("status") or {}).get("phase") == "Bound", "to be Bound")
+    kube.ensure({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                 "metadata": {"name": "mtv-shift", "annotations": {"shift.netapp.io/storage-class-type": "shift"}},
+                 "provisioner": "csi.trident.netapp.io", "reclaimPolicy": "Delete",
+                 "parameters": {"backendType": "ontap-nas", "storagePools": "mtv-ontap-nas:.*"}})
+    return "mtv-shift"

@@ -45,14 +45,14 @@ def world(kube, lab, mtv, core_v1, good_credentials, kubevirt_on_ontap):
     core_v1.delete_namespace(namespace)
 
 
-def start(kube, world, vms, **spec) -> tuple:
+def start(kube, world, vms, storage="san", **spec) -> tuple:
     """A Ready plan and its Migration (as `kubectl mtv start plan` creates it)."""
     namespace = world["namespace"]
     name = unique("plan")
     kube.create({"apiVersion": PLAN[0], "kind": PLAN[1], "metadata": {"name": name, "namespace": namespace},
                  "spec": {"provider": world["providers"], "targetNamespace": namespace,
                           "map": {"network": {"name": "net", "namespace": namespace},
-                                  "storage": {"name": "san", "namespace": namespace}}, "vms": vms, **spec}})
+                                  "storage": {"name": storage, "namespace": namespace}}, "vms": vms, **spec}})
     plan = kube.wait(*PLAN, name, namespace, lambda p: condition(p, "Ready"), "to be Ready")
     migration = kube.create({"apiVersion": MIGRATION[0], "kind": MIGRATION[1],
                              "metadata": {"generateName": f"{name}-", "namespace": namespace},
@@ -301,3 +301,62 @@ def test_max_vms_in_flight_per_host_and_the_source_power_state_carry_over(kube, 
     assert (first["restorePowerState"], second["restorePowerState"]) == ("On", "Off")
     assert kube.get(*VM, "with-snapshot", world["namespace"])["spec"]["runStrategy"] == "Always"
     assert kube.get(*VM, "rhel8-stopped", world["namespace"])["spec"]["runStrategy"] == "Halted"
+
+
+@pytest.fixture(scope="module")
+def shift_map(kube, world, shift_class):
+    """A StorageMap of both datastores onto the NetApp Shift class."""
+    kube.create({"apiVersion": STORAGE_MAP[0], "kind": STORAGE_MAP[1],
+                 "metadata": {"name": "shift", "namespace": world["namespace"]},
+                 "spec": {"provider": world["providers"], "map": [
+                     {"source": {"name": d}, "destination": {"storageClass": shift_class}}
+                     for d in ("LocalDS_0", "nfs_ds1")]}})
+    kube.wait(*STORAGE_MAP, "shift", world["namespace"], lambda m: condition(m, "Ready"), "to be Ready")
+    return "shift"
+
+
+def validated(kube, world, vms, storage, **spec) -> dict:
+    name = unique("plan")
+    kube.create({"apiVersion": PLAN[0], "kind": PLAN[1], "metadata": {"name": name, "namespace": world["namespace"]},
+                 "spec": {"provider": world["providers"], "targetNamespace": world["namespace"], "vms": vms,
+                          "map": {"network": {"name": "net", "namespace": world["namespace"]},
+                                  "storage": {"name": storage, "namespace": world["namespace"]}}, **spec}})
+    return kube.wait(*PLAN, name, world["namespace"], lambda p: (p.get("status") or {}).get("conditions"),
+                     "to be validated")
+
+
+def test_net_app_shift_is_validated_as_upstream(kube, world, shift_map):
+    """validation.go validateNetAppShift (v2.12.5): a map onto a class annotated
+    shift.netapp.io/storage-class-type=shift sets status.netAppShiftDestination; warm is Critical
+    NetAppShiftWarmNotSupported; validateVM: a VM with snapshots is Critical VMHasSnapshots ("NetApp Shift plans
+    require VMs to have no VMware snapshots…"), a disk on a datastore without NAS details Critical
+    NetAppShiftDatastoreNASMissing (hasShiftDiskMissingNAS)."""
+    warm = validated(kube, world, [{"name": "rhel9-app"}], shift_map, type="warm")
+    assert warm["status"]["netAppShiftDestination"] is True
+    assert condition(warm, "NetAppShiftWarmNotSupported")["category"] == "Critical"
+    blocked = validated(kube, world, [{"name": "with-snapshot"}], shift_map)
+    assert condition(blocked, "VMHasSnapshots")["message"].startswith("NetApp Shift plans require VMs")
+    assert condition(blocked, "NetAppShiftDatastoreNASMissing")["items"] == ["LocalDS_0"]
+    assert not condition(blocked, "Ready")
+
+
+def test_net_app_shift_takes_over_the_nfs_disks_without_copying(kube, world, vcenter, shift_map):
+    """kubevirt.go NetAppShiftPVCs / builder.go NetAppShiftPVCs (v2.12.5): no DataVolume; one plain Filesystem
+    RWX claim per disk on the Shift class, annotated with the NFS server and path of its datastore, the disk
+    source and netapp-shift; DiskTransfer completes once the claims are bound (updateCopyProgress without
+    DataVolumes), since no data moves; ShouldUseV2vForTransfer is false (CopyDisks, not virt-v2v)."""
+    powered_on(vcenter, "win2022-files")
+    plan, _ = start(kube, world, [{"name": "win2022-files"}], storage=shift_map)
+    done = finished(kube, plan)
+    assert condition(done, "Succeeded")
+    vm = done["status"]["migration"]["vms"][0]
+    assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskTransfer", "ImageConversion",
+                                                   "VirtualMachineCreation"]
+    assert labelled(kube, DV, plan) == []
+    claims = labelled(kube, ("v1", "PersistentVolumeClaim"), plan)
+    assert len(claims) == 1
+    annotations = claims[0]["metadata"]["annotations"]
+    assert (annotations["forklift.konveyor.io/netapp-shift"], annotations["forklift.konveyor.io/nfs-server"],
+            annotations["forklift.konveyor.io/nfs-path"]) == ("true", "127.0.0.1", "/vmware_nfs")
+    assert annotations["forklift.konveyor.io/disk-source"] == "[nfs_ds1] win2022-files/win2022-files.vmdk"
+    assert claims[0]["spec"]["volumeMode"] == "Filesystem" and claims[0]["spec"]["accessModes"] == ["ReadWriteMany"]
