@@ -16,7 +16,8 @@
 
 from lab import paths, pki
 from lab.controllers.forklift.inventory import Collectors
-from lab.controllers.forklift import maps, operator, plan, webhooks
+from lab.controllers.forklift import maps, operator, plan, populator, webhooks
+from lab.controllers.forklift.populator import XCOPY_POPULATOR
 from lab.controllers.forklift.migration import MIGRATION
 from lab.controllers.forklift.kinds import (CSV, FORKLIFT_CONTROLLER, NAD, NETWORK_MAP, PLAN, PROVIDER, SECRET,
                                            STORAGE_CLASS, STORAGE_MAP, VIRTUAL_MACHINE)
@@ -72,6 +73,13 @@ def setup(manager, webhooks_server):
                            watches=[Watch(*kind, _all_of(api, PLAN)) for kind in (PROVIDER, NETWORK_MAP, STORAGE_MAP,
                                                                                    VIRTUAL_MACHINE)]
                            + [Watch(*MIGRATION, _plan_of_migration)]))
+    manager.add(Controller("vsphere-copy-offload-populator", *XCOPY_POPULATOR, populator.reconcile,
+                           watches=[Watch("v1", "PersistentVolumeClaim", _populator_of_claim)]))
+
+
+def _populator_of_claim(claim):
+    ref = claim["spec"].get("dataSourceRef") or {}
+    return [(claim["metadata"]["namespace"], ref["name"])] if ref.get("kind") == XCOPY_POPULATOR[1] else []
 
 
 def _plan_of_migration(migration):

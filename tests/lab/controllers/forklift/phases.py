@@ -10,6 +10,7 @@ from lab.controllers.forklift import itinerary, target, warm
 from lab.controllers.forklift.migration import (CONVERSION_SECONDS, advance, bandwidth_bytes, dns1123_name,
                                                 set_vm_condition, start_step, step)
 from lab.controllers.forklift.kinds import SECRET, VIRTUAL_MACHINE
+from lab.controllers.forklift.populator import XCOPY_POPULATOR
 from lab.controllers.forklift.plan import dns1123_subdomain, is_warm, shift_datastores
 from lab.controllers.objects import parse_time
 from lab.controllers.runtime import now
@@ -52,7 +53,10 @@ def create_data_volumes(ctx, vm) -> bool:
     for index, disk in enumerate(document["disks"]):
         if disk["file"] in made:
             continue
-        if disk["datastore"]["id"] in shift:
+        pair = target.offload_pair(ctx.storage_map, disk["datastore"]["id"]) if ctx.settings.copy_offload else {}
+        if pair:
+            _offload_claim(ctx, document, disk, pair)
+        elif disk["datastore"]["id"] in shift:
             ctx.api.create(target.shift_claim(ctx.api, ctx.plan, ctx.migration, document, index, disk,
                                               ctx.storage_map, datastores[disk["datastore"]["id"]]))
         else:
@@ -61,6 +65,16 @@ def create_data_volumes(ctx, vm) -> bool:
                 dv["spec"].update(checkpoints=warm.checkpoints(vm), finalCheckpoint=False)
             ctx.api.create(dv)
     return True
+
+
+def _offload_claim(ctx, document, disk, pair) -> None:
+    """PopulatorVolumes: the claim, then its populator owned by it (both found again by name)."""
+    claim, populator = target.offload_claim(ctx.plan, ctx.migration, document, disk, pair)
+    created = ctx.api.ensure(claim)
+    populator["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                                 "name": created["metadata"]["name"],
+                                                 "uid": created["metadata"]["uid"]}]
+    ctx.api.ensure(populator)
 
 
 def _vddk_secret(ctx, vm) -> str:
@@ -78,10 +92,12 @@ def copy_disks(ctx, vm) -> bool:
     for task in current["tasks"]:
         kind, dv = by_file.get(task["name"]) or ("", {})
         phase = (dv.get("status") or {}).get("phase")
-        if kind == "PersistentVolumeClaim":  # a Shift claim: done once Trident/Shift has bound it
-            phase = "Succeeded" if phase == "Bound" else phase
+        if kind == "PersistentVolumeClaim":  # Shift or copy offload: done once the claim is bound
+            phase = "Succeeded" if phase == "Bound" else _populator_progress(ctx, dv, task)
         if phase == "Succeeded" or (phase == "Paused" and vm["phase"] == "CopyDisks" and _checkpoint_copied(ctx, dv)):
             _task_done(task)
+        elif phase == "Running":
+            pass
         elif phase in ("ImportInProgress", "CloneInProgress"):
             percent = float(str((dv.get("status") or {}).get("progress", "0")).rstrip("%") or 0)
             task.update(phase="Running", started=task.get("started") or now())
@@ -93,6 +109,17 @@ def copy_disks(ctx, vm) -> bool:
     if done and vm["phase"] == "CopyDisks" and is_warm(ctx.plan):
         warm.copy_done(ctx, vm)
     return done
+
+
+def _populator_progress(ctx, claim: dict, task: dict) -> str:
+    """updatePopulatorCopyProgress: a copy-offload claim's progress from its populator's status."""
+    if not (claim["metadata"].get("annotations") or {}).get(target.ANN_COPY_OFFLOAD):
+        return "Pending"
+    populator = ctx.api.get(*XCOPY_POPULATOR, claim["metadata"]["name"], claim["metadata"]["namespace"]) or {}
+    percent = int((populator.get("status") or {}).get("progress") or 0)
+    task.update(phase="Running", started=task.get("started") or now())
+    task["progress"]["completed"] = task["progress"]["total"] * percent // 100
+    return "Running"
 
 
 def _checkpoint_copied(ctx, dv: dict) -> bool:

@@ -155,12 +155,46 @@ def shift_claim(api, plan: dict, migration: dict, document: dict, index: int, di
 
 
 def disk_claims(api, plan: dict, vm_id: str) -> dict:
-    """Disk file → (kind, object): the DataVolumes, and the Shift claims made without one."""
+    """Disk file → (kind, object): the DataVolumes, and the Shift and copy-offload claims made without one."""
     namespace, found = plan["spec"]["targetNamespace"], {}
     for dv in data_volumes(api, plan, vm_id):
         found[(dv["metadata"].get("annotations") or {}).get(ANN_DISK_SOURCE)] = ("DataVolume", dv)
     for claim in api.list(*PVC, namespace=namespace, label_selector=selector(plan, vm_id)):
         annotations = claim["metadata"].get("annotations") or {}
-        if annotations.get(ANN_NETAPP_SHIFT) == "true":
+        if annotations.get(ANN_NETAPP_SHIFT) == "true" or annotations.get(ANN_COPY_OFFLOAD):
             found[annotations.get(ANN_DISK_SOURCE)] = ("PersistentVolumeClaim", claim)
     return found
+
+
+ANN_COPY_OFFLOAD = "copy-offload"
+
+
+def offload_pair(storage_map: dict, datastore_id: str) -> dict:
+    """The map pair of a datastore when it copies with the XCOPY plugin, else {}."""
+    references = {r["id"]: r for r in (storage_map.get("status") or {}).get("references") or []}
+    for pair in storage_map["spec"].get("map") or []:
+        source = pair.get("source") or {}
+        if source.get("id") == datastore_id or references.get(datastore_id, {}).get("name") == source.get("name"):
+            return pair if (pair.get("offloadPlugin") or {}).get("vsphereXcopyConfig") else {}
+    return {}
+
+
+def offload_claim(plan: dict, migration: dict, document: dict, disk: dict, pair: dict) -> tuple:
+    """Builder.PopulatorVolumes: a Block claim (RWX unless the map says otherwise) populated by a
+    VSphereXcopyVolumePopulator of the same name, and that populator (owned by the claim once it has a uid)."""
+    name = f"{plan['metadata']['name']}-{document['id']}-{disk['key']}"
+    claim_labels = {**labels(plan, migration, document["id"]), "vmdkKey": str(disk["key"])}
+    config = pair["offloadPlugin"]["vsphereXcopyConfig"]
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": name, "namespace": plan["spec"]["targetNamespace"], "labels": claim_labels,
+                          "annotations": {ANN_DISK_SOURCE: disk["file"], ANN_COPY_OFFLOAD: disk["file"]}},
+             "spec": {"storageClassName": pair["destination"]["storageClass"], "volumeMode": "Block",
+                      "accessModes": [pair["destination"].get("accessMode") or "ReadWriteMany"],
+                      "resources": {"requests": {"storage": str(disk["capacity"])}},
+                      "dataSourceRef": {"apiGroup": "forklift.konveyor.io", "kind": "VSphereXcopyVolumePopulator",
+                                        "name": name}}}
+    populator = {"apiVersion": "forklift.konveyor.io/v1beta1", "kind": "VSphereXcopyVolumePopulator",
+                 "metadata": {"name": name, "namespace": plan["spec"]["targetNamespace"], "labels": claim_labels},
+                 "spec": {"vmId": document["id"], "vmdkPath": disk["file"], "secretName": config["secretRef"],
+                          "storageVendorProduct": config["storageVendorProduct"]}}
+    return claim, populator

@@ -360,3 +360,41 @@ def test_net_app_shift_takes_over_the_nfs_disks_without_copying(kube, world, vce
             annotations["forklift.konveyor.io/nfs-path"]) == ("true", "127.0.0.1", "/vmware_nfs")
     assert annotations["forklift.konveyor.io/disk-source"] == "[nfs_ds1] win2022-files/win2022-files.vmdk"
     assert claims[0]["spec"]["volumeMode"] == "Filesystem" and claims[0]["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_copy_offload_lets_the_array_copy(kube, world, vcenter, core_v1, ontap):
+    """builder.go SupportsVolumePopulators / PopulatorVolumes, migration.go updatePopulatorCopyProgress (v2.12.5):
+    a map pair with `offloadPlugin.vsphereXcopyConfig` (feature_copy_offload on) gives no DataVolume but a Block
+    RWX claim per disk whose dataSourceRef names a VSphereXcopyVolumePopulator (vmId, vmdkPath, vendor); the
+    populator reports progress and hands the claim an ONTAP LUN; the transfer runs through CopyDisks."""
+    namespace = world["namespace"]
+    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "ontap-xcopy"}, "stringData": {
+        "STORAGE_HOSTNAME": "127.0.0.1", "STORAGE_USERNAME": "admin", "STORAGE_PASSWORD": "lab",
+        "ONTAP_SVM": "svm_virt"}})
+    kube.create({"apiVersion": STORAGE_MAP[0], "kind": STORAGE_MAP[1], "metadata": {"name": "xcopy",
+                                                                                    "namespace": namespace},
+                 "spec": {"provider": world["providers"], "map": [
+                     {"source": {"name": d}, "destination": {"storageClass": SAN_CLASS},
+                      "offloadPlugin": {"vsphereXcopyConfig": {"secretRef": "ontap-xcopy",
+                                                               "storageVendorProduct": "ontap"}}}
+                     for d in ("LocalDS_0", "nfs_ds1")]}})
+    kube.wait(*STORAGE_MAP, "xcopy", namespace, lambda m: condition(m, "Ready"), "to be Ready")
+    powered_on(vcenter, "usb-controller")
+    plan, _ = start(kube, world, [{"name": "usb-controller"}], storage="xcopy")
+    done = finished(kube, plan)
+    assert condition(done, "Succeeded")
+    vm = done["status"]["migration"]["vms"][0]
+    assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskTransfer", "ImageConversion",
+                                                   "VirtualMachineCreation"]
+    assert labelled(kube, DV, plan) == []
+    claims = labelled(kube, ("v1", "PersistentVolumeClaim"), plan)
+    assert len(claims) == 1
+    claim = claims[0]
+    assert claim["spec"]["dataSourceRef"]["kind"] == "VSphereXcopyVolumePopulator"
+    assert (claim["spec"]["volumeMode"], claim["spec"]["accessModes"]) == ("Block", ["ReadWriteMany"])
+    populator = kube.get(GROUP, "VSphereXcopyVolumePopulator", claim["spec"]["dataSourceRef"]["name"], namespace)
+    assert (populator["spec"]["vmdkPath"], populator["spec"]["storageVendorProduct"]) == (
+        "[LocalDS_0] usb-controller/usb-controller.vmdk", "ontap")
+    assert populator["status"]["progress"] == "100"
+    volume = "trident_" + claim["spec"]["volumeName"].replace("-", "_")
+    assert len(ontap.luns(volume)) == 1
