@@ -12,7 +12,7 @@ from lab.controllers.forklift.migration import (CONVERSION_SECONDS, advance, ban
 from lab.controllers.forklift.kinds import SECRET, VIRTUAL_MACHINE
 from lab.controllers.forklift.populator import XCOPY_POPULATOR
 from lab.controllers.forklift.plan import dns1123_subdomain, is_warm, shift_datastores
-from lab.controllers.objects import parse_time
+from lab.controllers.objects import owner_reference, parse_time
 from lab.controllers.runtime import now
 
 PVC = ("v1", "PersistentVolumeClaim")
@@ -167,15 +167,23 @@ def copy_disks_v2v(ctx, vm) -> bool:
 
 
 def create_vm(ctx, vm) -> bool:
-    """EnsureVM: the VirtualMachine on the disks' claims, in the source's disk order."""
-    document = ctx.document(vm)
-    by_file = target.disk_claims(ctx.api, ctx.plan, vm["id"])
-    claims = [by_file[d["file"]][1]["metadata"]["name"] for d in document["disks"]]
+    """EnsureVM: the VirtualMachine on the disks' claims, in the source's disk order; the claims then
+    belong to the VM alone, and the DataVolumes go (DeleteDataVolumes). A VM found again (after a
+    restart) names its claims itself."""
     namespace = ctx.plan["spec"]["targetNamespace"]
-    existing = ctx.api.get(*VIRTUAL_MACHINE, vm["newName"], namespace)
-    if existing is None:
-        ctx.api.create(target.virtual_machine(ctx.plan, ctx.migration, ctx.entry(vm), vm, document, claims,
-                                              ctx.network_map))
+    created = ctx.api.get(*VIRTUAL_MACHINE, vm["newName"], namespace)
+    if created is None:
+        by_file = target.disk_claims(ctx.api, ctx.plan, vm["id"])
+        claims = [by_file[d["file"]][1]["metadata"]["name"] for d in ctx.document(vm)["disks"]]
+        created = ctx.api.create(target.virtual_machine(ctx.plan, ctx.migration, ctx.entry(vm), vm, ctx.document(vm),
+                                                        claims, ctx.network_map))
+    owner = owner_reference(created, controller=False, block=False)
+    for volume in created["spec"]["template"]["spec"]["volumes"]:
+        claim = ctx.api.get(*PVC, volume["persistentVolumeClaim"]["claimName"], namespace)
+        if claim is not None and claim["metadata"].get("ownerReferences") != [owner]:
+            ctx.api.patch(claim, {"metadata": {"ownerReferences": [owner]}})
+    for dv in target.data_volumes(ctx.api, ctx.plan, vm["id"]):
+        ctx.api.delete(*target.DATA_VOLUME, dv["metadata"]["name"], namespace)
     return True
 
 

@@ -87,17 +87,20 @@ def powered_on(vcenter, name: str) -> None:
     wait_for(lambda: source.power_state(_moref(vcenter, name)) == "On" or None, f"{name} to power on")
 
 
-def vm_id(vsphere_inventory, name: str) -> str:
-    return next(ref for ref, props in vsphere_inventory.objects["vms"].items() if props["name"] == name)
-
-
-def test_cold_migration_of_a_two_disk_vm_onto_ontap_luns(kube, world, vcenter, vsphere_inventory, ontap, core_v1):
+def test_cold_migration_of_a_two_disk_vm_onto_ontap_luns(kube, world, vcenter, ontap, core_v1):
     """migration.go execute (cold, CDI transfer since migrateSharedDisks is false: ShouldUseV2vForTransfer):
     Initialize → DiskTransfer → ImageConversion → VirtualMachineCreation; the source powered off
-    (StorePowerState/PowerOffSource), one DataVolume per disk on the mapped class with the map's modes,
-    the VM Running with the source's CPU, memory, disks and NIC; the plan Succeeded (end)."""
+    (StorePowerState/PowerOffSource), one VDDK DataVolume per disk on the mapped class with the map's modes,
+    the VM Running with the source's CPU, memory, disks and NIC, owning the claims once the DataVolumes are
+    deleted (EnsureVM, DeleteDataVolumes); the plan Succeeded (end)."""
     powered_on(vcenter, "rhel9-web")
     plan, migration = start(kube, world, [{"name": "rhel9-web"}], migrateSharedDisks=False)
+    wait_phase(kube, plan, "CopyDisks")
+    dvs = labelled(kube, DV, plan)
+    assert sorted(dv["metadata"]["annotations"]["forklift.konveyor.io/disk-source"] for dv in dvs) == [
+        "[LocalDS_0] rhel9-web/rhel9-web.vmdk", "[nfs_ds1] rhel9-web/rhel9-web_1.vmdk"]
+    assert {(dv["spec"]["storage"]["storageClassName"], dv["spec"]["storage"]["volumeMode"],
+             dv["spec"]["source"]["vddk"]["initImageURL"]) for dv in dvs} == {(SAN_CLASS, "Block", VDDK)}
     done = finished(kube, plan)
     assert condition(done, "Succeeded")["message"] == "The plan execution has SUCCEEDED."
     vm = done["status"]["migration"]["vms"][0]
@@ -111,11 +114,8 @@ def test_cold_migration_of_a_two_disk_vm_onto_ontap_luns(kube, world, vcenter, v
     assert vm["restorePowerState"] == "On" and power_state(vcenter, "rhel9-web") == "Off"
 
     namespace = world["namespace"]
-    selector = f"plan={plan['metadata']['uid']},vmID={vm_id(vsphere_inventory, 'rhel9-web')}"
-    dvs = kube.resource(*DV).get(namespace=namespace, label_selector=selector).to_dict()["items"]
-    assert sorted(dv["status"]["phase"] for dv in dvs) == ["Succeeded", "Succeeded"]
-    assert {dv["spec"]["storage"]["storageClassName"] for dv in dvs} == {SAN_CLASS}
-    assert all("vddk" in dv["spec"]["source"] for dv in dvs)
+    assert "ImportSucceeded" in dv_events(core_v1, namespace, dvs)
+    assert labelled(kube, DV, plan) == []  # DeleteDataVolumes once the VM owns the claims
     target = kube.wait(*VM, "rhel9-web", namespace, lambda v: (v.get("status") or {}).get("printableStatus")
                        == "Running", "to run", timeout=120)
     domain = target["spec"]["template"]["spec"]["domain"]
@@ -126,6 +126,7 @@ def test_cold_migration_of_a_two_disk_vm_onto_ontap_luns(kube, world, vcenter, v
     for claim in claims:
         pvc = core_v1.read_namespaced_persistent_volume_claim(claim, namespace)
         assert pvc.spec.volume_mode == "Block" and pvc.spec.access_modes == ["ReadWriteMany"]
+        assert [(o.kind, o.name) for o in pvc.metadata.owner_references] == [("VirtualMachine", "rhel9-web")]
         volume = "trident_" + pvc.spec.volume_name.replace("-", "_")
         assert len(ontap.luns(volume)) == 1, f"{claim} is not an ONTAP LUN"
 
@@ -196,7 +197,7 @@ def test_deleting_the_migration_cancels_it(kube, world, vcenter):
 def test_a_controller_restart_mid_migration_loses_and_duplicates_nothing(kube, world, vcenter, lab):
     """The plan controller keeps a migration's state in Plan.status.migration and finds what it created by the
     labels plan/vmID (kubevirt.go EnsureDataVolumes, EnsureVM at v2.12.5): killed mid-transfer and
-    restarted, it ends with one DataVolume per disk, one VM and one history snapshot, Succeeded."""
+    restarted, it ends with one claim per disk, all on the one VM, and one history snapshot, Succeeded."""
     import sys
     from pathlib import Path
     sys.path.append(str(Path(__file__).resolve().parents[1] / "virt"))
@@ -209,11 +210,13 @@ def test_a_controller_restart_mid_migration_loses_and_duplicates_nothing(kube, w
     done = finished(kube, plan)
     assert condition(done, "Succeeded")
     assert len(done["status"]["migration"]["history"]) == 1
-    dvs = labelled(kube, DV, plan)
-    assert sorted(dv["metadata"]["annotations"]["forklift.konveyor.io/disk-source"] for dv in dvs) == [
-        "[nfs_ds1] rhel9-app/rhel9-app.vmdk", "[nfs_ds1] rhel9-app/rhel9-app_1.vmdk",
-        "[nfs_ds1] rhel9-app/rhel9-app_2.vmdk"]
+    claims = labelled(kube, ("v1", "PersistentVolumeClaim"), plan)
+    assert len(claims) == 3 and all(c["metadata"]["ownerReferences"][0]["name"] == "rhel9-app" for c in claims)
+    assert len({claim["spec"]["volumeName"] for claim in claims}) == 3
     assert [vm["metadata"]["name"] for vm in labelled(kube, VM, plan)] == ["rhel9-app"]
+    volumes = kube.get(*VM, "rhel9-app", world["namespace"])["spec"]["template"]["spec"]["volumes"]
+    assert sorted(v["persistentVolumeClaim"]["claimName"] for v in volumes) == sorted(
+        c["metadata"]["name"] for c in claims)
     assert all(s["phase"] == "Completed" for s in done["status"]["migration"]["vms"][0]["pipeline"])
 
 
@@ -249,8 +252,6 @@ def test_warm_migration_precopies_until_cutover(kube, world, vcenter, core_v1):
     assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskTransfer", "Cutover", "ImageConversion",
                                                    "VirtualMachineCreation"]
     assert vm["newName"] == "legacy-app01" and vm["restorePowerState"] == "On"
-    dvs = labelled(kube, DV, plan)
-    assert dvs[0]["status"]["phase"] == "Succeeded" and dvs[0]["spec"]["finalCheckpoint"] is True
     assert {"Paused", "ImportScheduled", "ImportInProgress", "ImportSucceeded"} <= dv_events(
         core_v1, world["namespace"], dvs)
     assert power_state(vcenter, "Legacy_App01") == "Off"
