@@ -209,8 +209,8 @@ class SnapshotSets(object):
                                               vm_snapshot["metadata"]["namespace"])) or {}
         found = []
         for backup in fields.get(content, "spec.volumeBackups") or []:
-            ref = self.kube.ref(*KINDS[VOLUME_SNAPSHOTS])._replace(name=backup.get("volumeSnapshotName"),
-                                                                    namespace=vm_snapshot["metadata"]["namespace"])
+            ref = self.kube.ref(*KINDS[VOLUME_SNAPSHOTS])._replace(
+                name=backup.get("volumeSnapshotName"), namespace=vm_snapshot["metadata"]["namespace"])
             found.append(self._volume(self.kube.get(ref) or {"metadata": {"name": ref.name}}, backup["volumeName"]))
         return found
 

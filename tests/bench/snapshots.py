@@ -34,45 +34,47 @@ VMS = """
 - hosts: openshift
   gather_facts: false
   tasks:
-    - kubernetes.core.k8s: {kubeconfig: "{{ k8s_kubeconfig }}", api_version: v1, kind: Namespace, name: %(ns)s}
+    - kubernetes.core.k8s: {kubeconfig: "{{ k8s_kubeconfig }}", api_version: v1, kind: Namespace, name: NAMESPACE_}
     - name: One ONTAP disk per VM
       kubernetes.core.k8s:
         kubeconfig: "{{ k8s_kubeconfig }}"
-        namespace: %(ns)s
+        namespace: NAMESPACE_
         definition: |
           {% for i in range(count) %}
-          - apiVersion: v1
-            kind: PersistentVolumeClaim
-            metadata: {name: bench-{{ i }}-data}
-            spec:
-              storageClassName: {{ installation_default_virt_class }}
-              accessModes: [ReadWriteMany]
-              volumeMode: Block
-              resources: {requests: {storage: 1Gi}}
-          - apiVersion: kubevirt.io/v1
-            kind: VirtualMachine
-            metadata: {name: bench-{{ i }}, labels: {bench: snapshots}}
-            spec:
-              runStrategy: Halted
-              template:
-                spec:
-                  domain: {memory: {guest: 256Mi}, devices: {disks: [{name: data, disk: {bus: virtio}}]}}
-                  volumes: [{name: data, persistentVolumeClaim: {claimName: bench-{{ i }}-data}}]
+          ---
+          apiVersion: v1
+          kind: PersistentVolumeClaim
+          metadata: {name: bench-{{ i }}-data}
+          spec:
+            storageClassName: {{ installation_default_virt_class }}
+            accessModes: [ReadWriteMany]
+            volumeMode: Block
+            resources: {requests: {storage: 1Gi}}
+          ---
+          apiVersion: kubevirt.io/v1
+          kind: VirtualMachine
+          metadata: {name: bench-{{ i }}, labels: {bench: snapshots}}
+          spec:
+            runStrategy: Halted
+            template:
+              spec:
+                domain: {memory: {guest: 256Mi}, devices: {disks: [{name: data, disk: {bus: virtio}}]}}
+                volumes: [{name: data, persistentVolumeClaim: {claimName: bench-{{ i }}-data}}]
           {% endfor %}
     - name: Every disk bound
-      kubernetes.core.k8s_info: {kubeconfig: "{{ k8s_kubeconfig }}", kind: PersistentVolumeClaim, namespace: %(ns)s}
+      kubernetes.core.k8s_info: {kubeconfig: "{{ k8s_kubeconfig }}", kind: PersistentVolumeClaim, namespace: NAMESPACE_}
       register: claims
       until: claims.resources | selectattr('status.phase', 'equalto', 'Bound') | list | length == count
       retries: 300
       delay: 1
-""" % {"ns": NAMESPACE}
+""".replace("NAMESPACE_", NAMESPACE)
 OURS = """
 - hosts: openshift
   gather_facts: false
   tasks:
     - ontap.virtualization.vm_snapshot:
         kubeconfig: "{{ k8s_kubeconfig }}"
-        namespace: %(ns)s
+        namespace: NAMESPACE_
         label_selector: bench=snapshots
         snapshot: ours
         progress_interval: 0
@@ -80,14 +82,14 @@ OURS = """
       register: taken
     - ansible.builtin.assert:
         that: taken.snapshots | selectattr('ready') | list | length == count
-""" % {"ns": NAMESPACE}
+""".replace("NAMESPACE_", NAMESPACE)
 LOOP = """
 - hosts: openshift
   gather_facts: false
   tasks:
     - kubernetes.core.k8s:
         kubeconfig: "{{ k8s_kubeconfig }}"
-        namespace: %(ns)s
+        namespace: NAMESPACE_
         wait: true
         definition:
           apiVersion: snapshot.storage.k8s.io/v1
@@ -95,7 +97,7 @@ LOOP = """
           metadata: {name: "loop-bench-{{ item }}-data"}
           spec: {volumeSnapshotClassName: "{{ snapshot_class }}", source: {persistentVolumeClaimName: "bench-{{ item }}-data"}}
       loop: "{{ range(count) | list }}"
-""" % {"ns": NAMESPACE}
+""".replace("NAMESPACE_", NAMESPACE)
 
 
 def playbook(lab, text_or_path, **extra):
