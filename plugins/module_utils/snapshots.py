@@ -172,12 +172,14 @@ class SnapshotSets(object):
                                       fail_when=failed)
 
     def of_vm(self, vm):
-        """{set name: [objects]} of one VM's sets taken by this method."""
+        """{set name: [objects]} of one VM's sets taken by this method, leaving out those being deleted."""
         ref = self.ref._replace(namespace=vm["metadata"]["namespace"])
         items, _version = self.kube.list(ref, label_selector="{0}={1},{2}={3}".format(
             MANAGED_BY, COLLECTION, VM_LABEL, vm["metadata"]["name"]))
         sets = {}
         for item in items:
+            if fields.get(item, "metadata.deletionTimestamp"):
+                continue  # its deletion is asked for already (it waits for a restore from it, or for Trident)
             sets.setdefault(fields.get(item, ["metadata", "labels", SET_LABEL]), []).append(item)
         return sets
 

@@ -63,15 +63,16 @@ def test_keep_prunes_the_older_sets_and_their_ontap_snapshots(taken, ansible, cu
     [older] = [e for e in taken["first"]["snapshots"] if e["vm"] == "snap-a"]
     result = result_of(ansible(snap(names=["snap-a"], snapshot="second", keep=1)))
     assert not result.get("failed") and result["pruned"] == {"snap-a": ["first"]}, result
-    sets = [s["metadata"]["labels"]["ontap.virtualization/snapshot"]
-            for s in listed(custom_objects, VOLUME_SNAPSHOTS, "ontap.virtualization/vm=snap-a")]
-    assert sets == ["second"]
     gone = older["volumes"][0]
     ontap = Ontap(ontap_vars)
-    for _ in range(60):
-        if gone["ontap_snapshot"] not in ontap.snapshot_names(gone["ontap_volume"]):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        sets = [s["metadata"]["labels"]["ontap.virtualization/snapshot"]
+                for s in listed(custom_objects, VOLUME_SNAPSHOTS, "ontap.virtualization/vm=snap-a")]
+        if sets == ["second"] and gone["ontap_snapshot"] not in ontap.snapshot_names(gone["ontap_volume"]):
             break
         time.sleep(0.5)
+    assert sets == ["second"]
     assert gone["ontap_snapshot"] not in ontap.snapshot_names(gone["ontap_volume"])
     again = result_of(ansible(snap(names=["snap-a"], snapshot="second", keep=1)))
     assert again["changed"] is False and again["pruned"] == {}, again
