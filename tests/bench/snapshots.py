@@ -9,9 +9,10 @@ then in the same run:
   VolumeSnapshot, waits until each is ready to use and reports the ONTAP snapshot behind it;
 - the loop: one kubernetes.core.k8s task per VM creating the same kind of VolumeSnapshot with
   ``wait: true`` (which, for a kind without conditions, waits only until the object exists, so the
-  loop is not even asked to wait for readiness).
+  loop is not even asked to wait for readiness); then, outside Ansible, the time until all of the
+  loop's snapshots are ready too, which is what the one task delivers.
 
-It prints both wall times (Ansible's start included in each) and the ratio; the goal is at most 0.2.
+It prints the wall times (Ansible's start included in each) and the ratios; the goal is at most 0.2.
 
     LAB_STATE_DIR=$PWD/.lab-bench PYTHONPATH=tests .venv/bin/python tests/bench/snapshots.py [--vms 100]
 """
@@ -64,7 +65,7 @@ VMS = """
     - name: Every disk bound
       kubernetes.core.k8s_info: {kubeconfig: "{{ k8s_kubeconfig }}", kind: PersistentVolumeClaim, namespace: NAMESPACE_}
       register: claims
-      until: claims.resources | selectattr('status.phase', 'equalto', 'Bound') | list | length == count
+      until: claims.resources | selectattr('status.phase', 'equalto', 'Bound') | list | length >= count
       retries: 300
       delay: 1
 """.replace("NAMESPACE_", NAMESPACE)
@@ -81,7 +82,7 @@ OURS = """
         wait_timeout: 1800
       register: taken
     - ansible.builtin.assert:
-        that: taken.snapshots | selectattr('ready') | list | length == count
+        that: taken.snapshots | selectattr('ready') | list | length >= count
 """.replace("NAMESPACE_", NAMESPACE)
 LOOP = """
 - hosts: openshift
@@ -124,6 +125,20 @@ def must(result, what):
     return result
 
 
+def all_ready(lab, prefix, count, seconds=1800):
+    """The monotonic time at which ``count`` VolumeSnapshots named ``prefix...`` are all ready to use."""
+    from kubernetes import client
+    from lab import kubeconfig
+    objects = client.CustomObjectsApi(kubeconfig.api_client(lab.kubeconfig))
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        items = objects.list_namespaced_custom_object("snapshot.storage.k8s.io", "v1", NAMESPACE, "volumesnapshots")["items"]
+        if sum(1 for s in items if s["metadata"]["name"].startswith(prefix) and (s.get("status") or {}).get("readyToUse")) >= count:
+            return time.monotonic()
+        time.sleep(0.2)
+    sys.exit("the loop's snapshots were not all ready within {0} s".format(seconds))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=100)
@@ -139,12 +154,15 @@ def main():
         must(playbook(lab, "playbooks/site.yml"), "site.yml")
         must(playbook(lab, VMS, count=args.vms), "creating the VMs")
         _rc, _out, ours = must(playbook(lab, OURS, count=args.vms), "vm_snapshot")
+        started = time.monotonic()
         _rc, _out, loop = must(playbook(lab, LOOP, count=args.vms, snapshot_class=args.snapshot_class), "the k8s loop")
+        loop_ready = all_ready(lab, "loop-bench-", args.vms) - started
         print("| {0} VMs, one disk each | seconds |".format(args.vms))
         print("| --- | --- |")
         print("| vm_snapshot, one task (waits until every snapshot is ready) | {0:.1f} |".format(ours))
         print("| kubernetes.core.k8s, {0} tasks with wait: true | {1:.1f} |".format(args.vms, loop))
-        print("ratio ours / loop: {0:.2f} (goal <= 0.2)".format(ours / loop))
+        print("| the same loop, until its snapshots are ready as well | {0:.1f} |".format(loop_ready))
+        print("ratio ours / loop: {0:.2f} (goal <= 0.2); ours / loop until ready: {1:.2f}".format(ours / loop, ours / loop_ready))
     finally:
         if not reuse:
             lab_package.stop(lab.state_dir)
