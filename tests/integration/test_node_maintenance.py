@@ -99,6 +99,21 @@ def test_a_vm_that_cannot_migrate_is_refused_by_name_and_nothing_is_written(
         time.sleep(1)
 
 
+def test_a_vm_that_cannot_migrate_is_stopped_when_asked_and_the_node_drained(
+        virtualization_stack, ansible, core_v1, custom_objects):
+    make_vms(ansible, {"name": "nm-stop", "access": "ReadWriteOnce", "pin": {"kubernetes.io/hostname": "worker-2"}})
+    try:
+        run = maintain(ansible, "worker-2", node_maintenance_method="drain", node_maintenance_non_migratable="stop")
+        assert run.rc == 0, run.output[-4000:]
+        vm = custom_objects.get_namespaced_custom_object("kubevirt.io", "v1", NAMESPACE, "virtualmachines", "nm-stop")
+        assert vm["spec"].get("runStrategy") == "Halted" and "running" not in vm["spec"]
+        assert vmis_on(custom_objects, "worker-2") == [] and core_v1.read_node("worker-2").spec.unschedulable
+    finally:
+        out = maintain(ansible, "worker-2", node_maintenance_state="absent")
+        custom_objects.delete_namespaced_custom_object("kubevirt.io", "v1", NAMESPACE, "virtualmachines", "nm-stop")
+    assert out.rc == 0 and not core_v1.read_node("worker-2").spec.unschedulable
+
+
 @pytest.fixture(scope="module")
 def drained(virtualization_stack, ansible, audit, custom_objects, core_v1):
     make_vms(ansible, {"name": "nm-a", "access": "ReadWriteMany"}, {"name": "nm-b", "access": "ReadWriteMany"})
