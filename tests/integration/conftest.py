@@ -125,7 +125,8 @@ def controllers_paused(lab):
     """controllers_paused() -> a context in which the lab's simulated controllers are stopped (SIGSTOP).
 
     The API server answers and kube-controller-manager runs; nothing simulated reconciles,
-    and the lab's admission webhooks (served by the same process) time out. For tests of a
+    and the lab's admission webhooks and the aggregated v1.subresources.kubevirt.io API (served by
+    the same process) time out, so a namespace deletion cannot finish inside it. For tests of a
     wait that cannot end, on objects no webhook admits, without racing a fast controller.
     """
     import contextlib
