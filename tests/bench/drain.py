@@ -31,42 +31,10 @@ from kubernetes import client  # noqa: E402
 
 NAMESPACE = "bench-drain"
 NODE = "worker-0"
-VMS = """
-- hosts: openshift
-  gather_facts: false
-  tasks:
-    - kubernetes.core.k8s: {kubeconfig: "{{ k8s_kubeconfig }}", api_version: v1, kind: Namespace, name: %(ns)s}
-    - kubevirt.core.kubevirt_vm:
-        kubeconfig: "{{ k8s_kubeconfig }}"
-        name: "bench-{{ item }}"
-        namespace: %(ns)s
-        labels: {bench: drain}
-        run_strategy: Always
-        data_volume_templates:
-          - metadata: {name: "bench-{{ item }}-data"}
-            spec:
-              source: {blank: {}}
-              storage:
-                storageClassName: "{{ installation_default_virt_class }}"
-                accessModes: [ReadWriteMany]
-                volumeMode: Block
-                resources: {requests: {storage: 1Gi}}
-        spec:
-          domain:
-            memory: {guest: 1Gi}
-            devices: {disks: [{name: data, disk: {bus: virtio}}]}
-          evictionStrategy: LiveMigrate
-          affinity:
-            nodeAffinity:
-              preferredDuringSchedulingIgnoredDuringExecution:
-                - weight: 100
-                  preference: {matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [%(node)s]}]}
-          volumes: [{name: data, dataVolume: {name: "bench-{{ item }}-data"}}]
-        wait: true
-        wait_sleep: 1
-        wait_timeout: 600
-      loop: "{{ range(count) | list }}"
-""" % {"ns": NAMESPACE, "node": NODE}
+VMS_PLAYBOOK = "tests/playbooks/vms_with_a_data_disk.yml"
+PREFER_NODE = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+    {"weight": 100, "preference": {"matchExpressions": [
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": [NODE]}]}}]}}
 BACK = """
 - hosts: openshift
   gather_facts: false
@@ -151,7 +119,9 @@ def main():
     try:
         objects = client.CustomObjectsApi(kubeconfig.api_client(lab.kubeconfig))
         must(playbook(lab, "playbooks/site.yml"), "site.yml")
-        must(playbook(lab, VMS, count=args.vms), "creating the VMs")
+        vms = [{"name": "bench-{0}".format(i), "labels": {"bench": "drain"}, "memory": "1Gi", "affinity": PREFER_NODE}
+               for i in range(args.vms)]
+        must(playbook(lab, VMS_PLAYBOOK, vm_namespace=NAMESPACE, vms=vms), "creating the VMs")
         must(playbook(lab, BACK), "gathering the VMs on " + NODE)
         print("{0} VMs on {1}".format(len(on_node(objects)), NODE))
 

@@ -21,43 +21,10 @@ PLAY = """
       ansible.builtin.debug:
         msg: "RESULT {{ result | to_json }}"
 """
-VMS = """
-- hosts: openshift
-  gather_facts: false
-  tasks:
-    - name: Namespace
-      kubernetes.core.k8s: {kubeconfig: "{{ k8s_kubeconfig }}", api_version: v1, kind: Namespace, name: %(ns)s}
-    - name: VMs with a blank data disk, ReadWriteMany or not
-      kubevirt.core.kubevirt_vm:
-        kubeconfig: "{{ k8s_kubeconfig }}"
-        name: "{{ item.name }}"
-        namespace: %(ns)s
-        labels: {tier: "{{ item.tier }}"}
-        run_strategy: Always
-        data_volume_templates:
-          - metadata: {name: "{{ item.name }}-data"}
-            spec:
-              source: {blank: {}}
-              storage:
-                storageClassName: "{{ installation_default_virt_class }}"
-                accessModes: ["{{ item.access }}"]
-                volumeMode: Block
-                resources: {requests: {storage: 1Gi}}
-        spec:
-          domain:
-            memory: {guest: 256Mi}
-            devices:
-              disks: [{name: data, disk: {bus: virtio}}]
-          evictionStrategy: LiveMigrate
-          volumes: [{name: data, dataVolume: {name: "{{ item.name }}-data"}}]
-        wait: true
-        wait_sleep: 1
-        wait_timeout: 300
-      loop:
-        - {name: lm-a, access: ReadWriteMany, tier: web}
-        - {name: lm-b, access: ReadWriteMany, tier: web}
-        - {name: lm-rwo, access: ReadWriteOnce, tier: db}
-""" % {"ns": NAMESPACE}
+VMS_PLAYBOOK = "tests/playbooks/vms_with_a_data_disk.yml"
+VMS = [{"name": "lm-a", "access": "ReadWriteMany", "labels": {"tier": "web"}},
+       {"name": "lm-b", "access": "ReadWriteMany", "labels": {"tier": "web"}},
+       {"name": "lm-rwo", "access": "ReadWriteOnce", "labels": {"tier": "db"}}]
 
 
 def module_play(args: dict) -> str:
@@ -71,7 +38,7 @@ def result_of(run) -> dict:
 
 @pytest.fixture(scope="module")
 def vms(virtualization_stack, ansible, core_v1):
-    run = ansible(VMS)
+    run = ansible(VMS_PLAYBOOK, extra_vars={"vm_namespace": NAMESPACE, "vms": VMS})
     assert run.rc == 0, run.output[-3000:]
     yield
     core_v1.delete_namespace(NAMESPACE)  # its VM with a ReadWriteOnce disk would hold up a later drain

@@ -8,40 +8,7 @@ NAMESPACE = "node-maintenance"
 PLAYBOOK = "playbooks/node_maintenance.yml"
 NM = ("nodemaintenance.medik8s.io", "v1beta1", "nodemaintenances")
 NMO_NAMESPACE = "openshift-workload-availability"
-VMS = """
-- hosts: openshift
-  gather_facts: false
-  tasks:
-    - name: Namespace
-      kubernetes.core.k8s: {kubeconfig: "{{ k8s_kubeconfig }}", api_version: v1, kind: Namespace, name: %(ns)s}
-    - name: VMs with a blank data disk
-      kubevirt.core.kubevirt_vm:
-        kubeconfig: "{{ k8s_kubeconfig }}"
-        name: "{{ item.name }}"
-        namespace: %(ns)s
-        run_strategy: Always
-        data_volume_templates:
-          - metadata: {name: "{{ item.name }}-data"}
-            spec:
-              source: {blank: {}}
-              storage:
-                storageClassName: "{{ installation_default_virt_class }}"
-                accessModes: ["{{ item.access }}"]
-                volumeMode: Block
-                resources: {requests: {storage: 1Gi}}
-        spec:
-          domain:
-            memory: {guest: 256Mi}
-            devices:
-              disks: [{name: data, disk: {bus: virtio}}]
-          evictionStrategy: LiveMigrate
-          nodeSelector: "{{ item.pin | default({}) }}"
-          volumes: [{name: data, dataVolume: {name: "{{ item.name }}-data"}}]
-        wait: true
-        wait_sleep: 1
-        wait_timeout: 300
-      loop: "{{ vms }}"
-"""
+VMS_PLAYBOOK = "tests/playbooks/vms_with_a_data_disk.yml"
 NMO = """
 - hosts: openshift
   gather_facts: false
@@ -64,7 +31,7 @@ NMO = """
 
 
 def make_vms(ansible, *vms):
-    run = ansible(VMS % {"ns": NAMESPACE}, extra_vars={"vms": list(vms)})
+    run = ansible(VMS_PLAYBOOK, extra_vars={"vm_namespace": NAMESPACE, "vms": list(vms)})
     assert run.rc == 0, run.output[-3000:]
 
 
@@ -84,7 +51,7 @@ def maintain(ansible, node, check=False, **variables):
 
 def test_a_vm_that_cannot_migrate_is_refused_by_name_and_nothing_is_written(
         virtualization_stack, ansible, audit, core_v1, custom_objects):
-    make_vms(ansible, {"name": "nm-rwo", "access": "ReadWriteOnce", "pin": {"kubernetes.io/hostname": "worker-2"}})
+    make_vms(ansible, {"name": "nm-rwo", "access": "ReadWriteOnce", "node_selector": {"kubernetes.io/hostname": "worker-2"}})
     try:
         mark = audit.mark()
         run = maintain(ansible, "worker-2", node_maintenance_method="drain")
@@ -101,7 +68,7 @@ def test_a_vm_that_cannot_migrate_is_refused_by_name_and_nothing_is_written(
 
 def test_a_vm_that_cannot_migrate_is_stopped_when_asked_and_the_node_drained(
         virtualization_stack, ansible, core_v1, custom_objects):
-    make_vms(ansible, {"name": "nm-stop", "access": "ReadWriteOnce", "pin": {"kubernetes.io/hostname": "worker-2"}})
+    make_vms(ansible, {"name": "nm-stop", "access": "ReadWriteOnce", "node_selector": {"kubernetes.io/hostname": "worker-2"}})
     try:
         run = maintain(ansible, "worker-2", node_maintenance_method="drain", node_maintenance_non_migratable="stop")
         assert run.rc == 0, run.output[-4000:]
