@@ -69,3 +69,59 @@ def vsphere_provider(kube, lab, mtv, namespace, core_v1):
 def good_credentials(lab) -> dict:
     return {"user": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
             "ca.crt": open(lab.vars["ca_cert"]).read()}
+
+
+@pytest.fixture(scope="session")
+def ontap(lab):
+    from lab.tests.storage.storage_helpers import Ontap
+    return Ontap(lab.vars["ontap"], lab.vars["ca_cert"])
+
+
+@pytest.fixture(scope="session")
+def kubevirt_on_ontap(lab, kube, core_v1):
+    """What a migration lands on: a Trident ontap-san backend on the ONTAP stand-in, the class
+    `mtv-ontap-san` (Block RWX), and OpenShift Virtualization with its HyperConverged Available."""
+    import base64
+    import sys
+    from pathlib import Path
+    from kubernetes.client.exceptions import ApiException
+    sys.path.append(str(Path(__file__).resolve().parents[1] / "virt"))  # the virt suite's installer helpers
+    from lab.tests.virt.conftest import ensure_hyperconverged, install_hco
+    admin = lab.vars["ontap"]["cluster_admin"]
+    try:
+        core_v1.create_namespaced_secret("trident", {"metadata": {"name": "mtv-ontap-san-credentials"}, "data": {
+            "username": base64.b64encode(admin["username"].encode()).decode(),
+            "password": base64.b64encode(admin["password"].encode()).decode()}})
+    except ApiException as error:
+        if error.status != 409:
+            raise
+    kube.ensure({"apiVersion": "trident.netapp.io/v1", "kind": "TridentBackendConfig",
+                 "metadata": {"name": "mtv-ontap-san", "namespace": "trident"},
+                 "spec": {"version": 1, "storageDriverName": "ontap-san", "backendName": "mtv-ontap-san",
+                          "managementLIF": lab.vars["ontap"]["management_lif"], "svm": "svm_virt",
+                          "credentials": {"name": "mtv-ontap-san-credentials"}}})
+    kube.wait("trident.netapp.io/v1", "TridentBackendConfig", "mtv-ontap-san", "trident",
+              lambda tbc: (tbc.get("status") or {}).get("phase") == "Bound", "to be Bound")
+    kube.ensure({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "mtv-ontap-san"},
+                 "provisioner": "csi.trident.netapp.io", "reclaimPolicy": "Delete", "allowVolumeExpansion": True,
+                 "parameters": {"backendType": "ontap-san", "sanType": "iscsi",
+                                "storagePools": "mtv-ontap-san:.*"}})
+    install_hco(kube)
+    ensure_hyperconverged(kube)
+
+
+@pytest.fixture(scope="session")
+def shift_class(lab, kube, kubevirt_on_ontap):
+    """A Trident ontap-nas backend and a class annotated as a NetApp Shift class (shift.netapp.io)."""
+    kube.ensure({"apiVersion": "trident.netapp.io/v1", "kind": "TridentBackendConfig",
+                 "metadata": {"name": "mtv-ontap-nas", "namespace": "trident"},
+                 "spec": {"version": 1, "storageDriverName": "ontap-nas", "backendName": "mtv-ontap-nas",
+                          "managementLIF": lab.vars["ontap"]["management_lif"], "svm": "svm_virt",
+                          "autoExportPolicy": True, "credentials": {"name": "mtv-ontap-san-credentials"}}})
+    kube.wait("trident.netapp.io/v1", "TridentBackendConfig", "mtv-ontap-nas", "trident",
+              lambda tbc: (tbc.get("status") or {}).get("phase") == "Bound", "to be Bound")
+    kube.ensure({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                 "metadata": {"name": "mtv-shift", "annotations": {"shift.netapp.io/storage-class-type": "shift"}},
+                 "provisioner": "csi.trident.netapp.io", "reclaimPolicy": "Delete",
+                 "parameters": {"backendType": "ontap-nas", "storagePools": "mtv-ontap-nas:.*"}})
+    return "mtv-shift"
