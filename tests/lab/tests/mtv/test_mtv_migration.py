@@ -7,6 +7,7 @@ import pytest
 from pyVmomi import vim
 
 from lab.controllers.forklift.source import Source
+from lab.tests.shared import restart_controllers
 from mtv_helpers import FORKLIFT_CONTROLLER, GROUP, MTV_NAMESPACE, PROVIDER, condition, unique, wait_for
 
 PLAN = (GROUP, "Plan")
@@ -198,11 +199,6 @@ def test_a_controller_restart_mid_migration_loses_and_duplicates_nothing(kube, w
     """The plan controller keeps a migration's state in Plan.status.migration and finds what it created by the
     labels plan/vmID (kubevirt.go EnsureDataVolumes, EnsureVM at v2.12.5): killed mid-transfer and
     restarted, it ends with one claim per disk, all on the one VM, and one history snapshot, Succeeded."""
-    import sys
-    from pathlib import Path
-    sys.path.append(str(Path(__file__).resolve().parents[1] / "virt"))
-    from virt_helpers import restart_controllers
-
     powered_on(vcenter, "rhel9-app")
     plan, _ = start(kube, world, [{"name": "rhel9-app"}], migrateSharedDisks=False)
     wait_phase(kube, plan, "CopyDisks")
