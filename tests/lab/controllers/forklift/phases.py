@@ -9,13 +9,12 @@ import time
 from lab.controllers.forklift import itinerary, target, warm
 from lab.controllers.forklift.migration import (CONVERSION_SECONDS, advance, bandwidth_bytes, dns1123_name,
                                                 set_vm_condition, start_step, step)
-from lab.controllers.forklift.kinds import SECRET, VIRTUAL_MACHINE
+from lab.controllers.forklift.kinds import PVC, SECRET, VIRTUAL_MACHINE
 from lab.controllers.forklift.populator import XCOPY_POPULATOR
 from lab.controllers.forklift.plan import dns1123_subdomain, is_warm, shift_datastores
 from lab.controllers.objects import owner_reference, parse_time
 from lab.controllers.runtime import now
 
-PVC = ("v1", "PersistentVolumeClaim")
 
 
 def started(ctx, vm) -> bool:

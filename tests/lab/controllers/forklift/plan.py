@@ -13,7 +13,8 @@ import re
 
 from lab.controllers.forklift import inventory as inv
 from lab.controllers.forklift.conditions import ADVISORY, CRITICAL, REQUIRED, WARN, Staged
-from lab.controllers.forklift.kinds import NETWORK_MAP, STORAGE_CLASS, STORAGE_MAP, VIRTUAL_MACHINE
+from lab.controllers.forklift.kinds import NETWORK_MAP, PVC, STORAGE_CLASS, STORAGE_MAP, VIRTUAL_MACHINE
+from lab.controllers.forklift.target import ANN_DISK_SOURCE
 from lab.controllers.forklift.maps import providers_valid, ref_string
 from lab.controllers.forklift.operator import current_settings
 
@@ -236,8 +237,74 @@ def _check_disks(findings, plan, document, ref, offload) -> None:
         findings.add("IndependentDiskWarning", ref)
 
 
+def _migrates_shared_disks(plan: dict, entry: dict) -> bool:
+    """validator.go shouldMigrateSharedDisks: the VM's own setting, else the plan's (CRD default true)."""
+    if entry.get("migrateSharedDisks") is not None:
+        return entry["migrateSharedDisks"]
+    return plan["spec"].get("migrateSharedDisks", True)
+
+
+def _shared_disks(api, plan: dict, entry: dict, document: dict, collector):
+    """validator.go SharedDisks (v2.12.5): (category, message) when the VM's shared disks stop or warn, else None.
+    Warm: a message without category; a VM holding one of the disks (itself included) not powered off:
+    Critical; then the target namespace's `shareable` claims (annotated with the disk file) by
+    findSharedPVCs: missing ones warn when shared disks are not migrated, existing ones when they are,
+    as do disks that VMs of the plan would copy twice."""
+    shared = [d for d in document["disks"] if d["shared"]]
+    if not shared:
+        return None
+    if is_warm(plan):
+        return "", "The shared disks cannot be used with warm migration"
+    files = {d["file"] for d in shared}
+    vms = collector.documents("vms").values()
+    holders = {vm["id"]: vm for vm in vms if any(d["file"] in files for d in vm["disks"])}
+    running = [vm["name"] for vm in holders.values() if vm["powerState"] != "poweredOff"]
+    if running:
+        return CRITICAL, (f"Virtual Machines {_quoted(running)} are running with attached shared disk, please power "
+                          "them off")
+    namespace = plan["spec"].get("targetNamespace")
+    claims = {(c["metadata"].get("annotations") or {}).get(ANN_DISK_SOURCE)
+              for c in api.list(*PVC, namespace=namespace, label_selector="shareable=true")}
+    if not _migrates_shared_disks(plan, entry):
+        missing = [d["file"] for d in shared if d["file"] not in claims]
+        if missing:
+            return WARN, (f"Missing shared disks PVC {_quoted(missing)} in namespace '{namespace}', the VMs can be "
+                          "migrated but the disk will not be attached")
+        return None
+    existing = [d["file"] for d in shared if d["file"] in claims]
+    if existing:
+        return WARN, (f"Already existing shared disks PVCs {_quoted(existing)} in namespace '{namespace}', the VMs "
+                      "can be migrated but the disk will be duplicated")
+    copies = {}
+    for other in plan["spec"].get("vms") or []:
+        if not _migrates_shared_disks(plan, other):
+            continue
+        try:
+            found = inv.find(collector, "vms", other)
+        except (inv.NotFound, inv.NotUnique):
+            continue
+        for disk in found["disks"]:
+            if disk["shared"] and disk["file"] in files:
+                copies[disk["file"]] = copies.get(disk["file"], 0) + 1
+    message = ""
+    twice = [(f, n) for f, n in copies.items() if n > 1]
+    for file, count in twice:
+        message = f"the shared disk '{file}' will be coppied {count}x, {message}"  # sic
+    if message:
+        noun = "disk" if len(twice) == 1 else "disks"
+        return WARN, (f"{message} please detach the {noun} from all but one of the VMs, or remove the VMs from the "
+                      f"plan to avoid duplicating the {noun}")
+    return None
+
+
+def _quoted(items: list) -> str:
+    """utils.go stringifyWithQuotes."""
+    return "'" + "', '".join(items) + "'"
+
+
 def _validate_vms(api, conditions: Staged, plan: dict, collector, maps, net_app_shift: bool = False) -> None:
     findings = _VmFindings()
+    shared_disks = []
     shift = (collector, shift_datastores(api, maps[1])) if net_app_shift else None
     seen, targets = set(), set()
     storage_map = maps[1]
@@ -267,11 +334,18 @@ def _validate_vms(api, conditions: Staged, plan: dict, collector, maps, net_app_
                 findings.add("DuplicateVM/targetName", ref)
             targets.add(entry["targetName"])
         _check_source_vm(findings, plan, entry, document, maps, offload, shift)
+        found = _shared_disks(api, plan, entry, document, collector)
+        if found is not None:  # validation.go: SharedWarnDisks-<id> when Warn, else SharedDisks-<id>
+            category, message = found
+            shared_disks.append((f"{'SharedWarnDisks' if category == WARN else 'SharedDisks'}-{document['id']}",
+                                 category, message, ref))
         target_name = entry.get("targetName") or document["name"]
         if document["id"] not in migrating and \
                 api.get(*VIRTUAL_MACHINE, target_name, plan["spec"].get("targetNamespace")) is not None:
             findings.add("VMAlreadyExists", ref)
     findings.stage(conditions)
+    for type_, category, message, ref in shared_disks:
+        conditions.set(type_, category, message, items=[ref])
 
 
 def make_reconcile(collectors):

@@ -9,12 +9,11 @@ copy is the fast path.
 import os
 import time
 
-from lab.controllers.forklift.kinds import GROUP_VERSION
+from lab.controllers.forklift.kinds import GROUP_VERSION, PVC
 from lab.controllers.objects import quantity
 from lab.controllers.runtime import step_delay
 
 XCOPY_POPULATOR = (GROUP_VERSION, "VSphereXcopyVolumePopulator")
-PVC = ("v1", "PersistentVolumeClaim")
 WAIT = 1.0
 
 

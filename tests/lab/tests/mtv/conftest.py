@@ -141,6 +141,17 @@ def _ontap_backend(lab, kube, request, name: str, driver: str, class_body: dict,
 
 
 @pytest.fixture(scope="module")
+def unserved_class(kube, request) -> str:
+    """A Trident ontap-san class that maps and plans name (nothing is provisioned on it); it goes when pytest
+    leaves this directory."""
+    name = "mtv-test-san"
+    when_leaving_directory(request, name, lambda: kube.delete(*STORAGE_CLASS, name))
+    kube.ensure({"apiVersion": STORAGE_CLASS[0], "kind": STORAGE_CLASS[1], "metadata": {"name": name},
+                 "provisioner": "csi.trident.netapp.io", "parameters": {"backendType": "ontap-san"}})
+    return name
+
+
+@pytest.fixture(scope="module")
 def kubevirt_on_ontap(lab, kube, request):
     """What a migration lands on: a Trident ontap-san backend on the ONTAP stand-in, the class
     `mtv-ontap-san` (Block RWX), and OpenShift Virtualization with its HyperConverged Available.

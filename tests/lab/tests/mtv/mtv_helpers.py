@@ -1,7 +1,10 @@
-"""Helpers for the MTV tests: the Forklift kinds, a dict-in dict-out client, waits."""
+"""Helpers for the MTV tests: the Forklift kinds, a dict-in dict-out client, waits, source VMs' power."""
 
 import uuid
 
+from pyVmomi import vim
+
+from lab.controllers.forklift.source import Source
 from lab.tests.shared import CSV, OPERATOR_GROUP, SUBSCRIPTION, Kube, condition, wait_for  # noqa: F401
 
 GROUP = "forklift.konveyor.io/v1beta1"
@@ -13,3 +16,29 @@ MTV_CSV = "mtv-operator.v2.12.5"
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def moref(vcenter, name: str) -> str:
+    content = vcenter.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return next(v for v in view.view if v.name == name)._moId
+    finally:
+        view.Destroy()
+
+
+def power_state(vcenter, name: str) -> str:
+    return Source(vcenter).power_state(moref(vcenter, name))
+
+
+def powered_on(vcenter, name: str) -> None:
+    """The source running, as the seeded inventory has it (an earlier run may have migrated it)."""
+    source = Source(vcenter)
+    source.power_on(moref(vcenter, name))
+    wait_for(lambda: source.power_state(moref(vcenter, name)) == "On" or None, f"{name} to power on")
+
+
+def powered_off(vcenter, name: str) -> None:
+    source = Source(vcenter)
+    source.power_off(moref(vcenter, name))
+    wait_for(lambda: source.power_state(moref(vcenter, name)) == "Off" or None, f"{name} to power off")

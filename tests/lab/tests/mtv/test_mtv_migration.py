@@ -4,11 +4,11 @@
 `ShouldUseV2vForTransfer` at v2.12.5)."""
 
 import pytest
-from pyVmomi import vim
 
 from lab.controllers.forklift.source import Source
 from lab.tests.shared import restart_controllers
-from mtv_helpers import FORKLIFT_CONTROLLER, GROUP, MTV_NAMESPACE, PROVIDER, condition, unique, wait_for
+from mtv_helpers import (FORKLIFT_CONTROLLER, GROUP, MTV_NAMESPACE, PROVIDER, condition, moref, power_state, powered_on,
+                         unique, wait_for)
 
 PLAN = (GROUP, "Plan")
 MIGRATION = (GROUP, "Migration")
@@ -66,26 +66,6 @@ def finished(kube, plan: dict, timeout: float = 120) -> dict:
     return kube.wait(*PLAN, meta["name"], meta["namespace"],
                      lambda p: any(condition(p, t) for t in ("Succeeded", "Failed", "Canceled")), "to finish",
                      timeout=timeout)
-
-
-def _moref(vcenter, name: str) -> str:
-    content = vcenter.RetrieveContent()
-    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-    try:
-        return next(v for v in view.view if v.name == name)._moId
-    finally:
-        view.Destroy()
-
-
-def power_state(vcenter, name: str) -> str:
-    return Source(vcenter).power_state(_moref(vcenter, name))
-
-
-def powered_on(vcenter, name: str) -> None:
-    """The source running, as the seeded inventory has it (an earlier run may have migrated it)."""
-    source = Source(vcenter)
-    source.power_on(_moref(vcenter, name))
-    wait_for(lambda: source.power_state(_moref(vcenter, name)) == "On" or None, f"{name} to power on")
 
 
 def test_cold_migration_of_a_two_disk_vm_onto_ontap_luns(kube, world, vcenter, ontap, core_v1):
@@ -222,13 +202,30 @@ def dv_events(core_v1, namespace: str, dvs: list) -> set:
             if e.involved_object.kind == "DataVolume" and e.involved_object.name in names}
 
 
+def phases_from(kube, dv: dict, timeout: float = 120) -> list:
+    """The DataVolume's phases from `dv` on until Succeeded, each change once: a watch from its resourceVersion
+    delivers every update, however short a phase lasts."""
+    meta = dv["metadata"]
+    phases = [dv["status"]["phase"]]
+    for event in kube.resource(*DV).watch(namespace=meta["namespace"], field_selector=f"metadata.name={meta['name']}",
+                                          resource_version=meta["resourceVersion"], timeout=timeout):
+        if event["type"] == "DELETED":
+            break
+        phase = (event["raw_object"].get("status") or {}).get("phase")
+        if phase != phases[-1]:
+            phases.append(phase)
+        if phase == "Succeeded":
+            break
+    return phases
+
+
 def test_warm_migration_precopies_until_cutover(kube, world, vcenter, core_v1):
     """Warm (migrator.go warmItinerary; migration.go execute: CreateInitialSnapshot … CopyDisks → CopyingPaused →
     RemovePreviousSnapshot → CreateSnapshot → AddCheckpoint → CopyDisks while `spec.cutover` is unset; then
     StorePowerState … CreateFinalSnapshot → AddFinalCheckpoint → Finalize → ImageConversion → CreateVM at
     v2.12.5): a vcsim snapshot per precopy, DataVolumes Paused with one checkpoint per precopy, the source
-    running until the cutover, then off; the DataVolumes go ImportScheduled → ImportInProgress → Succeeded;
-    no snapshot is left."""
+    running until the cutover, then off; the DataVolume goes Paused → ImportScheduled → ImportInProgress →
+    Succeeded (CDI's multi-stage import of the final checkpoint); no snapshot is left."""
     powered_on(vcenter, "Legacy_App01")
     plan, migration = start(kube, world, [{"name": "Legacy_App01"}], type="warm")
     paused = wait_for(lambda: (lambda vm: vm if vm.get("phase") == "CopyingPaused"
@@ -242,6 +239,7 @@ def test_warm_migration_precopies_until_cutover(kube, world, vcenter, core_v1):
 
     kube.patch(*MIGRATION, migration["metadata"]["name"], world["namespace"],
                {"spec": {"cutover": "2000-01-01T00:00:00Z"}})
+    assert phases_from(kube, dvs[0])[-4:] == ["Paused", "ImportScheduled", "ImportInProgress", "Succeeded"]
     done = finished(kube, plan)
     assert condition(done, "Succeeded")
     vm = done["status"]["migration"]["vms"][0]
@@ -251,7 +249,7 @@ def test_warm_migration_precopies_until_cutover(kube, world, vcenter, core_v1):
     assert {"Paused", "ImportScheduled", "ImportInProgress", "ImportSucceeded"} <= dv_events(
         core_v1, world["namespace"], dvs)
     assert power_state(vcenter, "Legacy_App01") == "Off"
-    assert Source(vcenter).snapshot_ids(_moref(vcenter, "Legacy_App01")) == []
+    assert Source(vcenter).snapshot_ids(moref(vcenter, "Legacy_App01")) == []
     assert kube.get(*VM, "legacy-app01", world["namespace"]) is not None
 
 
@@ -337,13 +335,8 @@ def test_net_app_shift_is_validated_as_upstream(kube, world, shift_map):
     assert not condition(blocked, "Ready")
 
 
-def test_net_app_shift_takes_over_the_nfs_disks_without_copying(kube, world, vcenter, shift_map):
-    """kubevirt.go NetAppShiftPVCs / builder.go NetAppShiftPVCs (v2.12.5): no DataVolume; one plain Filesystem
-    RWX claim per disk on the Shift class, annotated with the NFS server and path of its datastore, the disk
-    source and netapp-shift; DiskTransfer completes once the claims are bound (updateCopyProgress without
-    DataVolumes), since no data moves; ShouldUseV2vForTransfer is false (CopyDisks, not virt-v2v)."""
-    powered_on(vcenter, "win2022-files")
-    plan, _ = start(kube, world, [{"name": "win2022-files"}], storage=shift_map)
+def the_claim_of_a_plan_without_data_volumes(kube, plan: dict) -> dict:
+    """The one claim of a one-disk VM whose plan Succeeded through CopyDisks (not virt-v2v) without DataVolumes."""
     done = finished(kube, plan)
     assert condition(done, "Succeeded")
     vm = done["status"]["migration"]["vms"][0]
@@ -352,11 +345,22 @@ def test_net_app_shift_takes_over_the_nfs_disks_without_copying(kube, world, vce
     assert labelled(kube, DV, plan) == []
     claims = labelled(kube, ("v1", "PersistentVolumeClaim"), plan)
     assert len(claims) == 1
-    annotations = claims[0]["metadata"]["annotations"]
+    return claims[0]
+
+
+def test_net_app_shift_takes_over_the_nfs_disks_without_copying(kube, world, vcenter, shift_map):
+    """kubevirt.go NetAppShiftPVCs / builder.go NetAppShiftPVCs (v2.12.5): no DataVolume; one plain Filesystem
+    RWX claim per disk on the Shift class, annotated with the NFS server and path of its datastore, the disk
+    source and netapp-shift; DiskTransfer completes once the claims are bound (updateCopyProgress without
+    DataVolumes), since no data moves; ShouldUseV2vForTransfer is false (CopyDisks, not virt-v2v)."""
+    powered_on(vcenter, "win2022-files")
+    plan, _ = start(kube, world, [{"name": "win2022-files"}], storage=shift_map)
+    claim = the_claim_of_a_plan_without_data_volumes(kube, plan)
+    annotations = claim["metadata"]["annotations"]
     assert (annotations["forklift.konveyor.io/netapp-shift"], annotations["forklift.konveyor.io/nfs-server"],
             annotations["forklift.konveyor.io/nfs-path"]) == ("true", "127.0.0.1", "/vmware_nfs")
     assert annotations["forklift.konveyor.io/disk-source"] == "[nfs_ds1] win2022-files/win2022-files.vmdk"
-    assert claims[0]["spec"]["volumeMode"] == "Filesystem" and claims[0]["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim["spec"]["volumeMode"] == "Filesystem" and claim["spec"]["accessModes"] == ["ReadWriteMany"]
 
 
 def test_copy_offload_lets_the_array_copy(kube, world, vcenter, core_v1, ontap):
@@ -378,15 +382,7 @@ def test_copy_offload_lets_the_array_copy(kube, world, vcenter, core_v1, ontap):
     kube.wait(*STORAGE_MAP, "xcopy", namespace, lambda m: condition(m, "Ready"), "to be Ready")
     powered_on(vcenter, "usb-controller")
     plan, _ = start(kube, world, [{"name": "usb-controller"}], storage="xcopy")
-    done = finished(kube, plan)
-    assert condition(done, "Succeeded")
-    vm = done["status"]["migration"]["vms"][0]
-    assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskTransfer", "ImageConversion",
-                                                   "VirtualMachineCreation"]
-    assert labelled(kube, DV, plan) == []
-    claims = labelled(kube, ("v1", "PersistentVolumeClaim"), plan)
-    assert len(claims) == 1
-    claim = claims[0]
+    claim = the_claim_of_a_plan_without_data_volumes(kube, plan)
     assert claim["spec"]["dataSourceRef"]["kind"] == "VSphereXcopyVolumePopulator"
     assert (claim["spec"]["volumeMode"], claim["spec"]["accessModes"]) == ("Block", ["ReadWriteMany"])
     populator = kube.get(GROUP, "VSphereXcopyVolumePopulator", claim["spec"]["dataSourceRef"]["name"], namespace)
