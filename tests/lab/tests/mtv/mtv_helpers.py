@@ -18,6 +18,20 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
+def namespace_with_provider(kube, core_v1, url: str, credentials: dict, prefix: str, settings=None) -> str:
+    """A new namespace holding the Secret `vcenter` and the vSphere Provider `vcenter` on `url`, once it is Ready."""
+    namespace = unique(prefix)
+    core_v1.create_namespace({"metadata": {"name": namespace}})
+    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": credentials})
+    spec = {"type": "vsphere", "url": url, "secret": {"name": "vcenter", "namespace": namespace}}
+    if settings:
+        spec["settings"] = settings
+    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1],
+                 "metadata": {"name": "vcenter", "namespace": namespace}, "spec": spec})
+    kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
+    return namespace
+
+
 def moref(vcenter, name: str) -> str:
     content = vcenter.RetrieveContent()
     view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)

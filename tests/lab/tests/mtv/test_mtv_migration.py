@@ -7,8 +7,8 @@ import pytest
 
 from lab.controllers.forklift.source import Source
 from lab.tests.shared import restart_controllers
-from mtv_helpers import (FORKLIFT_CONTROLLER, GROUP, MTV_NAMESPACE, PROVIDER, condition, moref, power_state, powered_on,
-                         unique, wait_for)
+from mtv_helpers import (FORKLIFT_CONTROLLER, GROUP, MTV_NAMESPACE, condition, moref, namespace_with_provider,
+                         power_state, powered_on, unique, wait_for)
 
 PLAN = (GROUP, "Plan")
 MIGRATION = (GROUP, "Migration")
@@ -22,14 +22,8 @@ VDDK = "quay.io/kubev2v/vddk-test-vmdk"  # the test image upstream's e2e uses
 
 @pytest.fixture(scope="module")
 def world(kube, lab, mtv, core_v1, good_credentials, kubevirt_on_ontap):
-    namespace = unique("test-migration")
-    core_v1.create_namespace({"metadata": {"name": namespace}})
-    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": good_credentials})
-    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1],
-                 "metadata": {"name": "vcenter", "namespace": namespace},
-                 "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"], "settings": {"vddkInitImage": VDDK},
-                          "secret": {"name": "vcenter", "namespace": namespace}}})
-    kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
+    namespace = namespace_with_provider(kube, core_v1, lab.vars["vcsim_url"], good_credentials, "test-migration",
+                                        settings={"vddkInitImage": VDDK})
     providers = {"source": {"name": "vcenter", "namespace": namespace},
                  "destination": {"name": "host", "namespace": MTV_NAMESPACE}}
     for kind, name, entries in (

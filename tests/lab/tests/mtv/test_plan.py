@@ -4,7 +4,8 @@ Critical ones keep the plan from Ready."""
 
 import pytest
 
-from mtv_helpers import GROUP, MTV_NAMESPACE, PROVIDER, condition, moref, powered_off, powered_on, unique
+from mtv_helpers import (GROUP, MTV_NAMESPACE, condition, moref, namespace_with_provider, powered_off, powered_on,
+                         unique)
 
 PLAN = (GROUP, "Plan")
 NETWORK_MAP = (GROUP, "NetworkMap")
@@ -14,14 +15,7 @@ STORAGE_MAP = (GROUP, "StorageMap")
 @pytest.fixture(scope="module")
 def world(kube, lab, mtv, core_v1, good_credentials, unserved_class):
     """A namespace with a Ready vSphere provider and Ready maps covering every seeded network and datastore."""
-    namespace = unique("test-plan")
-    core_v1.create_namespace({"metadata": {"name": namespace}})
-    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": good_credentials})
-    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1],
-                 "metadata": {"name": "vcenter", "namespace": namespace},
-                 "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"],
-                          "secret": {"name": "vcenter", "namespace": namespace}}})
-    kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
+    namespace = namespace_with_provider(kube, core_v1, lab.vars["vcsim_url"], good_credentials, "test-plan")
     providers = {"source": {"name": "vcenter", "namespace": namespace},
                  "destination": {"name": "host", "namespace": MTV_NAMESPACE}}
     maps = {
