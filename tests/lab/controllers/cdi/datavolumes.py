@@ -17,7 +17,8 @@ when the classes do not allow either, with the fallback reason as a Warning even
 the claim's annotations. A CSI clone or snapshot restore is made at the source's size (the
 snapshot's restoreSize) and then expanded to the DataVolume's (PrepClaimInProgress), through
 the API server's expansion admission and the CSI resizer. Imports and host-assisted copies
-report progress in steps.
+report progress in steps; a VDDK import (a Forklift migration's) at the lab's simulated
+bandwidth (LAB_MIGRATION_BANDWIDTH MiB/s).
 
 A claim of the DataVolume's name that already exists is adopted when it was populated for it
 (annotation cdi.kubevirt.io/storage.populatedFor, as a VM restore leaves it) or when claim
@@ -26,6 +27,7 @@ DataVolumeClaimAdoption feature gate HCO turns on in the CDI CR); else ErrResour
 """
 
 import copy
+import os
 import time
 from dataclasses import dataclass
 
@@ -33,7 +35,7 @@ from lab.controllers.cdi import storage as cdi_storage
 from lab.controllers.cdi.storage import CDI, LABELS, SNAPSHOTS, quantity_bytes
 from lab.controllers.csi.provisioner import binary_quantity
 from lab.controllers.csi.resizer import finish_node_expansion
-from lab.controllers.runtime import Controller, Watch, now, owner_keys, step_delay
+from lab.controllers.runtime import CONTINUE, Controller, Watch, now, owner_keys, step_delay
 
 COMPONENT = "datavolume-controller"
 ANN_CONTENT_TYPE = "cdi.kubevirt.io/storage.contentType"
@@ -47,6 +49,8 @@ ANN_SOURCE_NAMESPACE = "cdi.kubevirt.io/dataSourceNamespace"
 ANN_POPULATED_FOR = "cdi.kubevirt.io/storage.populatedFor"
 ANN_ALLOW_ADOPTION = "cdi.kubevirt.io/allowClaimAdoption"
 ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
+ANN_CHECKPOINT_COPIED = "cdi.kubevirt.io/storage.checkpoint.copied"
+ANN_CURRENT_CHECKPOINT = "cdi.kubevirt.io/storage.checkpoint.current"
 LABEL_OWNED_BY = "cdi.kubevirt.io/OwnedByUID"
 IMPORT_STEPS = 4  # progress updates of an import (one per step_delay)
 COPY_STEPS = 8  # a host-assisted copy is the slow path
@@ -256,7 +260,11 @@ def reconcile(api, dv: dict):
     if kind == "clone" and annotations.get(ANN_CLONE_TYPE) in ("csi-clone", "snapshot") and \
             not _prepped(api, dv, target, prime):
         return WAIT
-    if (kind == "import" or annotations.get(ANN_CLONE_TYPE) == "copy") and _copy_step(api, dv, target, kind):
+    if kind == "import" and dv["spec"].get("checkpoints"):
+        staged = _multistage(api, dv, target)
+        if staged is not CONTINUE:
+            return staged
+    elif (kind == "import" or annotations.get(ANN_CLONE_TYPE) == "copy") and _copy_step(api, dv, target, kind):
         return 0.0
     _rebind(api, target, prime)
     return WAIT
@@ -276,17 +284,52 @@ def _adopt(api, dv: dict, target: dict):
     return api.patch(target, {"metadata": {"ownerReferences": references + [owner]}})
 
 
-def _copy_step(api, dv: dict, target: dict, kind: str) -> bool:
+def _copy_step(api, dv: dict, target: dict, kind: str, steps: float = None) -> bool:
     """One step of an import or host-assisted copy (progress in the claim's annotation); False once done."""
-    steps = IMPORT_STEPS if kind == "import" else COPY_STEPS
+    fixed = steps is not None
+    steps = steps or (IMPORT_STEPS if kind == "import" else COPY_STEPS)
     progress = float((target["metadata"].get("annotations") or {}).get(ANN_PROGRESS, "0.0%").rstrip("%"))
     if progress >= 100:
         return False
     time.sleep(step_delay())
+    if "vddk" in (dv["spec"].get("source") or {}) and not fixed:
+        steps = max(1.0, quantity_bytes(target["spec"]["resources"]["requests"]["storage"])
+                    / (vddk_bandwidth() * step_delay()))
     progress = min(100.0, progress + 100.0 / steps)
     target = api.patch(target, {"metadata": {"annotations": {ANN_PROGRESS: f"{progress:.2f}%"}}})
     _set_phase(api, dv, "ImportInProgress" if kind == "import" else "CloneInProgress", target, f"{progress:.2f}%")
     return True
+
+
+def _multistage(api, dv: dict, target: dict):
+    """A multi-stage (warm) import: each checkpoint is copied in turn and recorded on the claim
+    (cdi.kubevirt.io/storage.checkpoint.copied.<current>); between checkpoints the DataVolume is
+    Paused, and a new one starts as ImportScheduled; once the final checkpoint is copied the claim
+    is handed over (CONTINUE) and the DataVolume Succeeds. Only the first checkpoint is a full
+    copy: vcsim's guests write nothing, so a delta takes one step."""
+    checkpoint = dv["spec"]["checkpoints"][-1]
+    copied = f"{ANN_CHECKPOINT_COPIED}.{checkpoint['current']}"
+    annotations = target["metadata"].get("annotations") or {}
+    if copied in annotations:
+        if dv["spec"].get("finalCheckpoint"):
+            return CONTINUE
+        _set_phase(api, dv, "Paused", target)
+        return None
+    if (dv.get("status") or {}).get("phase") == "Paused":
+        target = api.patch(target, {"metadata": {"annotations": {ANN_PROGRESS: "0.0%"}}})
+        _set_phase(api, dv, "ImportScheduled", target, "0.0%")
+        return WAIT
+    full = not checkpoint.get("previous")
+    if _copy_step(api, dv, target, "import", steps=None if full else 1):
+        return 0.0
+    api.patch(target, {"metadata": {"annotations": {copied: "", ANN_CURRENT_CHECKPOINT: checkpoint["current"]}}})
+    return 0.0
+
+
+def vddk_bandwidth() -> float:
+    """Bytes per second a VDDK import reads from vSphere: LAB_MIGRATION_BANDWIDTH MiB/s (default 4096),
+    so that bigger disks take longer."""
+    return float(os.environ.get("LAB_MIGRATION_BANDWIDTH", "4096")) * 2**20
 
 
 def _owner(dv: dict) -> dict:

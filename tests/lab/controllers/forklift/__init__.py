@@ -9,13 +9,16 @@
   (`vsphere`), documents shaped like the inventory's, VM concerns like the rego rules.
 - `web`: the inventory REST service on 127.0.0.1 (lab var `forklift_inventory_url`).
 
-Migrations come next (issue 14, second half) as modules beside these, sharing
-`conditions`, `settings`, the collectors and `plan`.
+- `runner` (the plan controller's migration pass) with `migration` (snapshots, VM status),
+  `itinerary` (phases and pipeline steps), `phases` (what each phase does), `source` (the
+  source VM in vcsim) and `target` (DataVolumes, the VirtualMachine).
 """
 
 from lab import paths, pki
 from lab.controllers.forklift.inventory import Collectors
-from lab.controllers.forklift import maps, operator, plan, webhooks
+from lab.controllers.forklift import maps, operator, plan, populator, webhooks
+from lab.controllers.forklift.populator import XCOPY_POPULATOR
+from lab.controllers.forklift.migration import MIGRATION
 from lab.controllers.forklift.kinds import (CSV, FORKLIFT_CONTROLLER, NAD, NETWORK_MAP, PLAN, PROVIDER, SECRET,
                                            STORAGE_CLASS, STORAGE_MAP, VIRTUAL_MACHINE)
 from lab.controllers.forklift.provider import make_reconcile
@@ -68,4 +71,17 @@ def setup(manager, webhooks_server):
                                watches=[Watch(*PROVIDER, _all_of(api, kind)), Watch(*destination, _all_of(api, kind))]))
     manager.add(Controller("forklift-plan", *PLAN, plan.make_reconcile(collectors), resync_seconds=60,
                            watches=[Watch(*kind, _all_of(api, PLAN)) for kind in (PROVIDER, NETWORK_MAP, STORAGE_MAP,
-                                                                                   VIRTUAL_MACHINE)]))
+                                                                                   VIRTUAL_MACHINE)]
+                           + [Watch(*MIGRATION, _plan_of_migration)]))
+    manager.add(Controller("vsphere-copy-offload-populator", *XCOPY_POPULATOR, populator.reconcile,
+                           watches=[Watch("v1", "PersistentVolumeClaim", _populator_of_claim)]))
+
+
+def _populator_of_claim(claim):
+    ref = claim["spec"].get("dataSourceRef") or {}
+    return [(claim["metadata"]["namespace"], ref["name"])] if ref.get("kind") == XCOPY_POPULATOR[1] else []
+
+
+def _plan_of_migration(migration):
+    ref = migration["spec"].get("plan") or {}
+    return [(ref.get("namespace") or migration["metadata"]["namespace"], ref["name"])] if ref.get("name") else []

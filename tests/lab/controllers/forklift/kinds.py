@@ -5,6 +5,7 @@ PROVIDER = (GROUP_VERSION, "Provider")
 FORKLIFT_CONTROLLER = (GROUP_VERSION, "ForkliftController")
 CSV = ("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
 SECRET = ("v1", "Secret")
+PVC = ("v1", "PersistentVolumeClaim")
 OPERATOR_CSV_PREFIX = "mtv-operator."
 HOST_PROVIDER = "host"
 NETWORK_MAP = (GROUP_VERSION, "NetworkMap")

@@ -7,7 +7,14 @@
 import pytest
 
 from lab.controllers.forklift import vsphere
-from mtv_helpers import CSV, FORKLIFT_CONTROLLER, MTV_CSV, MTV_NAMESPACE, OPERATOR_GROUP, PROVIDER, SUBSCRIPTION, Kube
+from lab.tests.shared import ensure_hyperconverged, hco_installed, install_hco, uninstall_hco, when_leaving_directory
+from lab.tests.storage.storage_helpers import Ontap
+from mtv_helpers import (CSV, FORKLIFT_CONTROLLER, MTV_CSV, MTV_NAMESPACE, OPERATOR_GROUP, PROVIDER, SUBSCRIPTION, Kube,
+                         wait_for)
+
+TRIDENT = "trident"
+BACKEND = ("trident.netapp.io/v1", "TridentBackendConfig")
+STORAGE_CLASS = ("storage.k8s.io/v1", "StorageClass")
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +35,47 @@ def vsphere_inventory(vcenter) -> vsphere.Snapshot:
     return vsphere.collect(vcenter)
 
 
-@pytest.fixture(scope="session")
-def mtv(kube):
+def _terminating_namespaces_gone(kube) -> None:
+    """The namespaces this suite's tests deleted (with their Providers, plans, VMs, claims) are gone."""
+    wait_for(lambda: not [n for n in kube.list("v1", "Namespace") if n["metadata"].get("deletionTimestamp")],
+             "the namespaces of the MTV tests to be deleted", timeout=300)
+
+
+def _uninstall_mtv(kube: Kube, found: dict) -> None:
+    """What the mtv fixture added, removed as OLM's docs say (Subscription, then CSV); the host Provider and
+    forklift-api's webhook configurations carry the ForkliftController as owner upstream (the Ansible operator
+    sets it), so deleting the ForkliftController takes them; the lab has no such owner references."""
+    _terminating_namespaces_gone(kube)
+    if not found["forklift_controller"]:
+        kube.delete(*FORKLIFT_CONTROLLER, "forklift-controller", MTV_NAMESPACE)
+        kube.wait_gone(*FORKLIFT_CONTROLLER, "forklift-controller", MTV_NAMESPACE)
+        kube.delete(*PROVIDER, "host", MTV_NAMESPACE)
+        for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+            kube.delete("admissionregistration.k8s.io/v1", kind, "forklift-api-providers")
+    if not found["subscription"]:
+        kube.delete(*SUBSCRIPTION, "mtv-operator", MTV_NAMESPACE)
+        kube.delete(*CSV, MTV_CSV, MTV_NAMESPACE)
+        kube.wait_gone(*CSV, MTV_CSV, MTV_NAMESPACE)
+    if not found["operator_group"]:
+        kube.delete(*OPERATOR_GROUP, "migration", MTV_NAMESPACE)
+
+
+@pytest.fixture(scope="module")
+def mtv(kube, request):
     """MTV installed as the procedure does: OperatorGroup + Subscription in openshift-mtv, the CSV
-    Succeeded, the ForkliftController `forklift-controller`; returns the ForkliftController."""
-    if not kube.list(*OPERATOR_GROUP, MTV_NAMESPACE):
+    Succeeded, the ForkliftController `forklift-controller`; returns the ForkliftController.
+
+    Per module, but reused when present: what it added goes once pytest leaves this directory."""
+    found = {"operator_group": bool(kube.list(*OPERATOR_GROUP, MTV_NAMESPACE)),
+             "subscription": bool([s for s in kube.list(*SUBSCRIPTION, MTV_NAMESPACE)
+                                   if s["spec"]["name"] == "mtv-operator"]),
+             "forklift_controller": kube.get(*FORKLIFT_CONTROLLER, "forklift-controller", MTV_NAMESPACE) is not None}
+    when_leaving_directory(request, "mtv", lambda: _uninstall_mtv(kube, found))
+    if not found["operator_group"]:
         kube.ensure({"apiVersion": OPERATOR_GROUP[0], "kind": "OperatorGroup",
                      "metadata": {"name": "migration", "namespace": MTV_NAMESPACE},
                      "spec": {"targetNamespaces": [MTV_NAMESPACE]}})
-    if not [s for s in kube.list(*SUBSCRIPTION, MTV_NAMESPACE) if s["spec"]["name"] == "mtv-operator"]:
+    if not found["subscription"]:
         kube.ensure({"apiVersion": SUBSCRIPTION[0], "kind": "Subscription",
                      "metadata": {"name": "mtv-operator", "namespace": MTV_NAMESPACE},
                      "spec": {"source": "redhat-operators", "sourceNamespace": "openshift-marketplace",
@@ -69,3 +108,68 @@ def vsphere_provider(kube, lab, mtv, namespace, core_v1):
 def good_credentials(lab) -> dict:
     return {"user": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
             "ca.crt": open(lab.vars["ca_cert"]).read()}
+
+
+@pytest.fixture(scope="session")
+def ontap(lab):
+    return Ontap(lab.vars["ontap"], lab.vars["ca_cert"])
+
+
+def _ontap_backend(lab, kube, request, name: str, driver: str, class_body: dict, **spec) -> str:
+    """A Trident backend `name` on the ONTAP stand-in (admin credentials) and the class `class_body`
+    pinned to it; both go, once this directory's claims are, when pytest leaves the directory."""
+    secret = f"{name}-credentials"
+
+    def remove():
+        _terminating_namespaces_gone(kube)
+        kube.delete(*STORAGE_CLASS, class_body["metadata"]["name"])
+        kube.delete(*BACKEND, name, TRIDENT)
+        kube.wait_gone(*BACKEND, name, TRIDENT, timeout=120)  # Trident keeps it while volumes are left
+        kube.delete("v1", "Secret", secret, TRIDENT)
+    when_leaving_directory(request, name, remove)
+    admin = lab.vars["ontap"]["cluster_admin"]
+    kube.ensure({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret, "namespace": TRIDENT},
+                 "stringData": {"username": admin["username"], "password": admin["password"]}})
+    kube.ensure({"apiVersion": BACKEND[0], "kind": BACKEND[1], "metadata": {"name": name, "namespace": TRIDENT},
+                 "spec": {"version": 1, "storageDriverName": driver, "backendName": name,
+                          "managementLIF": lab.vars["ontap"]["management_lif"], "svm": "svm_virt",
+                          "credentials": {"name": secret}, **spec}})
+    kube.wait(*BACKEND, name, TRIDENT, lambda tbc: (tbc.get("status") or {}).get("phase") == "Bound", "to be Bound")
+    kube.ensure({"apiVersion": STORAGE_CLASS[0], "kind": STORAGE_CLASS[1], "provisioner": "csi.trident.netapp.io",
+                 "reclaimPolicy": "Delete", **class_body})
+    return class_body["metadata"]["name"]
+
+
+@pytest.fixture(scope="module")
+def unserved_class(kube, request) -> str:
+    """A Trident ontap-san class that maps and plans name (nothing is provisioned on it); it goes when pytest
+    leaves this directory."""
+    name = "mtv-test-san"
+    when_leaving_directory(request, name, lambda: kube.delete(*STORAGE_CLASS, name))
+    kube.ensure({"apiVersion": STORAGE_CLASS[0], "kind": STORAGE_CLASS[1], "metadata": {"name": name},
+                 "provisioner": "csi.trident.netapp.io", "parameters": {"backendType": "ontap-san"}})
+    return name
+
+
+@pytest.fixture(scope="module")
+def kubevirt_on_ontap(lab, kube, request):
+    """What a migration lands on: a Trident ontap-san backend on the ONTAP stand-in, the class
+    `mtv-ontap-san` (Block RWX), and OpenShift Virtualization with its HyperConverged Available.
+
+    Per module, but reused when present: what it added goes (HCO uninstalled the way the virt suite's
+    test_zz_uninstall.py does it, then the operator) once pytest leaves this directory."""
+    _ontap_backend(lab, kube, request, "mtv-ontap-san", "ontap-san", {
+        "metadata": {"name": "mtv-ontap-san"}, "allowVolumeExpansion": True,
+        "parameters": {"backendType": "ontap-san", "sanType": "iscsi", "storagePools": "mtv-ontap-san:.*"}})
+    found = hco_installed(kube)
+    when_leaving_directory(request, "hco", lambda: uninstall_hco(kube, found))
+    install_hco(kube)
+    ensure_hyperconverged(kube)
+
+
+@pytest.fixture(scope="module")
+def shift_class(lab, kube, request, kubevirt_on_ontap):
+    """A Trident ontap-nas backend and a class annotated as a NetApp Shift class (shift.netapp.io)."""
+    return _ontap_backend(lab, kube, request, "mtv-ontap-nas", "ontap-nas", {
+        "metadata": {"name": "mtv-shift", "annotations": {"shift.netapp.io/storage-class-type": "shift"}},
+        "parameters": {"backendType": "ontap-nas", "storagePools": "mtv-ontap-nas:.*"}}, autoExportPolicy=True)

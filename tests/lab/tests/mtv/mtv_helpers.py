@@ -1,78 +1,58 @@
-"""Helpers for the MTV tests: the Forklift kinds, a dict-in dict-out client, waits."""
+"""Helpers for the MTV tests: the Forklift kinds, a dict-in dict-out client, waits, source VMs' power."""
 
 import uuid
 
-from kubernetes.client.exceptions import ApiException
+from pyVmomi import vim
 
-from lab import procs
+from lab.controllers.forklift.source import Source
+from lab.tests.shared import CSV, OPERATOR_GROUP, SUBSCRIPTION, Kube, condition, wait_for  # noqa: F401
 
 GROUP = "forklift.konveyor.io/v1beta1"
 PROVIDER = (GROUP, "Provider")
 FORKLIFT_CONTROLLER = (GROUP, "ForkliftController")
-CSV = ("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
-SUBSCRIPTION = ("operators.coreos.com/v1alpha1", "Subscription")
-OPERATOR_GROUP = ("operators.coreos.com/v1", "OperatorGroup")
 MTV_NAMESPACE = "openshift-mtv"
 MTV_CSV = "mtv-operator.v2.12.5"
-TIMEOUT = 60
-
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def condition(obj: dict, type_: str) -> dict:
-    return next((c for c in ((obj or {}).get("status") or {}).get("conditions") or [] if c["type"] == type_), {})
+def namespace_with_provider(kube, core_v1, url: str, credentials: dict, prefix: str, settings=None) -> str:
+    """A new namespace holding the Secret `vcenter` and the vSphere Provider `vcenter` on `url`, once it is Ready."""
+    namespace = unique(prefix)
+    core_v1.create_namespace({"metadata": {"name": namespace}})
+    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": credentials})
+    spec = {"type": "vsphere", "url": url, "secret": {"name": "vcenter", "namespace": namespace}}
+    if settings:
+        spec["settings"] = settings
+    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1],
+                 "metadata": {"name": "vcenter", "namespace": namespace}, "spec": spec})
+    kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
+    return namespace
 
 
-def wait_for(check, what: str, timeout: float = TIMEOUT):
-    return procs.wait_until(check, what, timeout=timeout)
+def moref(vcenter, name: str) -> str:
+    content = vcenter.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return next(v for v in view.view if v.name == name)._moId
+    finally:
+        view.Destroy()
 
 
-class Kube:
-    def __init__(self, dynamic_client):
-        self.client = dynamic_client
+def power_state(vcenter, name: str) -> str:
+    return Source(vcenter).power_state(moref(vcenter, name))
 
-    def resource(self, api_version, kind):
-        return self.client.resources.get(api_version=api_version, kind=kind)
 
-    def create(self, obj: dict) -> dict:
-        return self.resource(obj["apiVersion"], obj["kind"]).create(
-            body=obj, namespace=obj["metadata"].get("namespace")).to_dict()
+def powered_on(vcenter, name: str) -> None:
+    """The source running, as the seeded inventory has it (an earlier run may have migrated it)."""
+    source = Source(vcenter)
+    source.power_on(moref(vcenter, name))
+    wait_for(lambda: source.power_state(moref(vcenter, name)) == "On" or None, f"{name} to power on")
 
-    def ensure(self, obj: dict) -> dict:
-        try:
-            return self.create(obj)
-        except ApiException as error:
-            if error.status != 409:
-                raise
-            return self.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"], obj["metadata"].get("namespace"))
 
-    def get(self, api_version, kind, name, namespace=None):
-        try:
-            return self.resource(api_version, kind).get(name=name, namespace=namespace).to_dict()
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-
-    def list(self, api_version, kind, namespace=None) -> list:
-        return self.resource(api_version, kind).get(namespace=namespace).to_dict().get("items") or []
-
-    def patch(self, api_version, kind, name, namespace, patch: dict) -> dict:
-        return self.resource(api_version, kind).patch(body=patch, name=name, namespace=namespace,
-                                                      content_type="application/merge-patch+json").to_dict()
-
-    def delete(self, api_version, kind, name, namespace=None) -> None:
-        try:
-            self.resource(api_version, kind).delete(name=name, namespace=namespace)
-        except ApiException as error:
-            if error.status != 404:
-                raise
-
-    def wait(self, api_version, kind, name, namespace, predicate, what: str, timeout: float = TIMEOUT) -> dict:
-        def check():
-            obj = self.get(api_version, kind, name, namespace)
-            return obj if obj is not None and predicate(obj) else None
-        return wait_for(check, f"{kind} {namespace}/{name} {what}", timeout)
+def powered_off(vcenter, name: str) -> None:
+    source = Source(vcenter)
+    source.power_off(moref(vcenter, name))
+    wait_for(lambda: source.power_state(moref(vcenter, name)) == "Off" or None, f"{name} to power off")

@@ -74,12 +74,10 @@ def test_a_storage_map_needs_its_storage_class(kube, namespace, source):
     assert not condition(mp, "Ready")
 
 
-def test_a_storage_map_of_a_known_datastore_to_an_existing_class_is_ready(kube, namespace, source):
+def test_a_storage_map_of_a_known_datastore_to_an_existing_class_is_ready(kube, namespace, source, unserved_class):
     """storage/validation.go validateSource by id, validateDestination (v2.12.5)."""
-    kube.ensure({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "mtv-test-san"},
-                 "provisioner": "csi.trident.netapp.io", "parameters": {"backendType": "ontap-san"}})
     mp = _map(kube, STORAGE_MAP, namespace, source, [
-        {"source": {"name": "nfs_ds1"}, "destination": {"storageClass": "mtv-test-san", "volumeMode": "Block",
+        {"source": {"name": "nfs_ds1"}, "destination": {"storageClass": unserved_class, "volumeMode": "Block",
                                                         "accessMode": "ReadWriteMany"}}])
     assert condition(mp, "Ready")["message"] == "The storage map is ready."
 

@@ -4,27 +4,18 @@ Critical ones keep the plan from Ready."""
 
 import pytest
 
-from mtv_helpers import GROUP, MTV_NAMESPACE, PROVIDER, condition, unique
+from mtv_helpers import (GROUP, MTV_NAMESPACE, condition, moref, namespace_with_provider, powered_off, powered_on,
+                         unique)
 
 PLAN = (GROUP, "Plan")
 NETWORK_MAP = (GROUP, "NetworkMap")
 STORAGE_MAP = (GROUP, "StorageMap")
-STORAGE_CLASS = "mtv-test-san"
 
 
 @pytest.fixture(scope="module")
-def world(kube, lab, mtv, core_v1, good_credentials):
+def world(kube, lab, mtv, core_v1, good_credentials, unserved_class):
     """A namespace with a Ready vSphere provider and Ready maps covering every seeded network and datastore."""
-    namespace = unique("test-plan")
-    core_v1.create_namespace({"metadata": {"name": namespace}})
-    core_v1.create_namespaced_secret(namespace, {"metadata": {"name": "vcenter"}, "stringData": good_credentials})
-    kube.create({"apiVersion": PROVIDER[0], "kind": PROVIDER[1],
-                 "metadata": {"name": "vcenter", "namespace": namespace},
-                 "spec": {"type": "vsphere", "url": lab.vars["vcsim_url"],
-                          "secret": {"name": "vcenter", "namespace": namespace}}})
-    kube.wait(*PROVIDER, "vcenter", namespace, lambda p: (p.get("status") or {}).get("phase") == "Ready", "Ready")
-    kube.ensure({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": STORAGE_CLASS},
-                 "provisioner": "csi.trident.netapp.io", "parameters": {"backendType": "ontap-san"}})
+    namespace = namespace_with_provider(kube, core_v1, lab.vars["vcsim_url"], good_credentials, "test-plan")
     providers = {"source": {"name": "vcenter", "namespace": namespace},
                  "destination": {"name": "host", "namespace": MTV_NAMESPACE}}
     maps = {
@@ -35,7 +26,7 @@ def world(kube, lab, mtv, core_v1, good_credentials):
         "pod-only": _ready_map(kube, NETWORK_MAP, namespace, "pod-only", providers, [
             {"source": {"name": "VM Network"}, "destination": {"type": "pod"}}]),
         "storage": _ready_map(kube, STORAGE_MAP, namespace, "all-datastores", providers, [
-            {"source": {"name": name}, "destination": {"storageClass": STORAGE_CLASS, "volumeMode": "Block",
+            {"source": {"name": name}, "destination": {"storageClass": unserved_class, "volumeMode": "Block",
                                                        "accessMode": "ReadWriteMany"}}
             for name in ("LocalDS_0", "nfs_ds1")]),
     }
@@ -154,3 +145,70 @@ def test_a_missing_map_and_a_bad_namespace_are_refused(kube, world):
     assert condition(checked, "NetworkMapRefNotValid")["reason"] == "NotFound"
     assert condition(checked, "NamespaceNotValid")["reason"] == "NotValid"
     assert not condition(checked, "Ready")
+
+
+def vm_conditions(obj: dict) -> dict:
+    """The plan's conditions other than Ready: type -> category."""
+    return {c["type"]: c["category"] for c in obj["status"]["conditions"] if c["type"] != "Ready"}
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("cbt-off", {}),  # CBT is checked for warm only (validateVM)
+    ("with-snapshot", {}),  # snapshots too
+    ("Legacy_App01", {"TargetNameNotValid": "Warn"}),  # validateVM: the name is changed, not refused
+    ("independent-disk", {"IndependentDiskWarning": "Warn"}),  # validateVM, RDM and independent disk checks
+    ("rdm-disk", {"RDMDiskWarning": "Warn"}),
+    ("usb-controller", {}),  # a Warning concern: aggregateCriticalConcerns takes Critical ones only
+    ("pci-passthrough", {"VMCriticalConcerns": "Critical"}),
+    ("tools-not-running", {"GuestToolsIssue": "Critical"}),  # validator.go GuestToolsInstalled
+    ("shared-disk", {"SharedDisks-{id}": "Critical"}),  # validator.go SharedDisks: a holder runs
+])
+def test_each_seeded_concern_gives_its_plan_condition(kube, world, vcenter, name, expected):
+    """validation.go validateVM (v2.12.5), a cold plan of each VM the inventory seeds with one concern: the
+    condition upstream sets for it, and Ready unless one of them is Critical (plan/controller.go)."""
+    powered_on(vcenter, name)  # as seeded: an earlier test may have migrated (powered off) it
+    checked = plan(kube, world, [{"name": name}])
+    expected = {t.format(id=moref(vcenter, name)): c for t, c in expected.items()}
+    assert vm_conditions(checked) == expected, checked["status"]["conditions"]
+    assert bool(condition(checked, "Ready")) == ("Critical" not in expected.values())
+
+
+def test_shared_disks_as_upstream_validates_them(kube, world, vcenter, core_v1):
+    """validator.go SharedDisks (v2.12.5): Critical while a VM holding the disk runs ("…are running with attached
+    shared disk, please power them off"); once off, nothing when the plan migrates shared disks, Warn
+    SharedWarnDisks-<id> for a claim missing when it does not (findSharedPVCs) or already there when it does;
+    warm: "The shared disks cannot be used with warm migration" without a category (validation.go sets
+    SharedDisks-<id>, which does not block)."""
+    vm_id = moref(vcenter, "shared-disk")
+    powered_on(vcenter, "shared-disk")
+    running = plan(kube, world, [{"name": "shared-disk"}])
+    assert condition(running, f"SharedDisks-{vm_id}")["message"] == (
+        "Virtual Machines 'shared-disk' are running with attached shared disk, please power them off")
+    assert condition(running, f"SharedDisks-{vm_id}")["items"] == [f" id:{vm_id} name:'shared-disk' "]
+    disk = "[LocalDS_0] shared-disk/shared-disk_1.vmdk"
+    namespace = world["namespace"]
+    powered_off(vcenter, "shared-disk")
+    try:
+        def validated_off(**spec):  # the inventory re-reads vcsim every few seconds: wait for the powered-off VM
+            made = plan(kube, world, [{"name": "shared-disk"}], **spec)
+            return kube.wait(*PLAN, made["metadata"]["name"], namespace,
+                             lambda p: not condition(p, f"SharedDisks-{vm_id}").get("category") == "Critical",
+                             "to see the VM powered off", timeout=90)
+        assert vm_conditions(validated_off()) == {}
+        missing = condition(validated_off(migrateSharedDisks=False), f"SharedWarnDisks-{vm_id}")
+        assert (missing["category"], missing["message"]) == ("Warn", (
+            f"Missing shared disks PVC '{disk}' in namespace '{namespace}', the VMs can be migrated but the disk "
+            "will not be attached"))
+        core_v1.create_namespaced_persistent_volume_claim(namespace, {
+            "metadata": {"name": "shared", "labels": {"shareable": "true"},
+                         "annotations": {"forklift.konveyor.io/disk-source": disk}},
+            "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "2Gi"}}}})
+        existing = validated_off()
+        assert condition(existing, f"SharedWarnDisks-{vm_id}")["message"] == (
+            f"Already existing shared disks PVCs '{disk}' in namespace '{namespace}', the VMs can be migrated but "
+            "the disk will be duplicated")
+        assert condition(existing, "Ready")
+        warm = condition(validated_off(type="warm"), f"SharedDisks-{vm_id}")
+        assert (warm["category"], warm["message"]) == ("", "The shared disks cannot be used with warm migration")
+    finally:
+        powered_on(vcenter, "shared-disk")

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from virt_helpers import (CNV, CSV, DATA_SOURCE, DIC, DRIVER, HC, OPERATOR_GROUP, OS_IMAGES, STORAGE_CLASS,
-                          SUBSCRIPTION, VOLUME_SNAPSHOT_CLASS, Kube, condition, unsnapshottable_claim, wait_for)
+from lab.tests.shared import ensure_hyperconverged, install_hco
+from virt_helpers import (DATA_SOURCE, DIC, DRIVER, OS_IMAGES, STORAGE_CLASS, VOLUME_SNAPSHOT_CLASS, Kube, condition,
+                          unsnapshottable_claim, wait_for)
 
 TRIDENT = "trident"
 SAN_CLASS = "virt-ontap-san"
@@ -109,43 +110,6 @@ def ontap_storage(lab, kube, core_v1):
         except ApiException as error:
             if error.status != 404:
                 raise
-
-
-def install_hco(kube: Kube) -> dict:
-    """OperatorGroup + Subscription in openshift-cnv (reused when present); the Succeeded CSV."""
-    if not kube.list(*OPERATOR_GROUP, CNV):
-        kube.ensure({"apiVersion": OPERATOR_GROUP[0], "kind": "OperatorGroup",
-                     "metadata": {"name": "kubevirt-hyperconverged-group", "namespace": CNV},
-                     "spec": {"targetNamespaces": [CNV]}})
-    if not [s for s in kube.list(*SUBSCRIPTION, CNV) if s["spec"]["name"] == "kubevirt-hyperconverged"]:
-        kube.ensure({"apiVersion": SUBSCRIPTION[0], "kind": "Subscription",
-                     "metadata": {"name": "hco-operatorhub", "namespace": CNV},
-                     "spec": {"source": "redhat-operators", "sourceNamespace": "openshift-marketplace",
-                              "name": "kubevirt-hyperconverged", "channel": "stable",
-                              "installPlanApproval": "Automatic"}})
-
-    def succeeded():
-        return next((c for c in kube.list(*CSV, CNV) if c["metadata"]["name"].startswith(
-            "kubevirt-hyperconverged-operator.") and (c.get("status") or {}).get("phase") == "Succeeded"), None)
-    return wait_for(succeeded, "the OpenShift Virtualization CSV to succeed", timeout=120)
-
-
-def ensure_hyperconverged(kube: Kube) -> dict:
-    if kube.get(*HC, "kubevirt-hyperconverged", CNV) is None:
-        def created():
-            try:
-                return kube.create({"apiVersion": HC[0], "kind": "HyperConverged",
-                                    "metadata": {"name": "kubevirt-hyperconverged", "namespace": CNV}, "spec": {}})
-            except ApiException as error:  # the HCO webhook may still be coming up, as documented
-                if error.status in (409,):
-                    return kube.get(*HC, "kubevirt-hyperconverged", CNV)
-                if error.status >= 500:
-                    return None
-                raise
-        wait_for(created, "the HyperConverged to be accepted", timeout=60)
-    return kube.wait(*HC, "kubevirt-hyperconverged", CNV,
-                     lambda hc: condition(hc, "Available").get("status") == "True"
-                     and not hc["metadata"].get("deletionTimestamp"), "to be Available", timeout=120)
 
 
 def boot_sources_ready(kube: Kube, names=("rhel9", "fedora", "centos-stream9")) -> list:

@@ -6,30 +6,21 @@ Everything goes through the Kubernetes API, as the collection does; the simulate
 
 import json
 import uuid
-from pathlib import Path
 
 from kubernetes.client.exceptions import ApiException
 
-from lab import cluster, components, procs
+from lab.tests.shared import (CNV, CSV, DV, HC, HCO_PACKAGE, OPERATOR_GROUP, SUBSCRIPTION, TIMEOUT, VM, VMI,  # noqa: F401
+                              Kube, condition, restart_controllers, wait_for)
 
-TIMEOUT = 90
 OS_IMAGES = "openshift-virtualization-os-images"
-CNV = "openshift-cnv"
 DRIVER = "csi.trident.netapp.io"
 
-VM = ("kubevirt.io/v1", "VirtualMachine")
-VMI = ("kubevirt.io/v1", "VirtualMachineInstance")
 VMIM = ("kubevirt.io/v1", "VirtualMachineInstanceMigration")
 KUBEVIRT = ("kubevirt.io/v1", "KubeVirt")
-HC = ("hco.kubevirt.io/v1beta1", "HyperConverged")
 CDI = ("cdi.kubevirt.io/v1beta1", "CDI")
-DV = ("cdi.kubevirt.io/v1beta1", "DataVolume")
 DATA_SOURCE = ("cdi.kubevirt.io/v1beta1", "DataSource")
 DIC = ("cdi.kubevirt.io/v1beta1", "DataImportCron")
-CSV = ("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
-SUBSCRIPTION = ("operators.coreos.com/v1alpha1", "Subscription")
 INSTALL_PLAN = ("operators.coreos.com/v1alpha1", "InstallPlan")
-OPERATOR_GROUP = ("operators.coreos.com/v1", "OperatorGroup")
 CATALOG_SOURCE = ("operators.coreos.com/v1alpha1", "CatalogSource")
 VMSNAPSHOT = ("snapshot.kubevirt.io/v1beta1", "VirtualMachineSnapshot")
 VMSNAPSHOT_CONTENT = ("snapshot.kubevirt.io/v1beta1", "VirtualMachineSnapshotContent")
@@ -47,18 +38,6 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def wait_for(check, what: str, timeout: float = TIMEOUT):
-    """Poll ``check()`` until it returns something truthy, and return that."""
-    return procs.wait_until(check, what, timeout=timeout)
-
-
-def condition(obj: dict, type_: str) -> dict:
-    for item in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if item.get("type") == type_:
-            return item
-    return {}
-
-
 def message(error: ApiException) -> str:
     try:
         return json.loads(error.body)["message"]
@@ -66,75 +45,9 @@ def message(error: ApiException) -> str:
         return str(error)
 
 
-class Kube:
-    """dict in, dict out, on the dynamic client the fixtures make (API warnings are recorded)."""
-
-    def __init__(self, dynamic_client):
-        self.client = dynamic_client
-
-    def resource(self, api_version: str, kind: str):
-        return self.client.resources.get(api_version=api_version, kind=kind)
-
-    def create(self, obj: dict, namespace: str = None) -> dict:
-        namespace = namespace or obj["metadata"].get("namespace")
-        return self.resource(obj["apiVersion"], obj["kind"]).create(body=obj, namespace=namespace).to_dict()
-
-    def ensure(self, obj: dict, namespace: str = None) -> dict:
-        try:
-            return self.create(obj, namespace)
-        except ApiException as error:
-            if error.status != 409:
-                raise
-        return self.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"],
-                        namespace or obj["metadata"].get("namespace"))
-
-    def get(self, api_version: str, kind: str, name: str, namespace: str = None):
-        try:
-            return self.resource(api_version, kind).get(name=name, namespace=namespace).to_dict()
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-
-    def list(self, api_version: str, kind: str, namespace: str = None, label_selector: str = None) -> list:
-        return self.resource(api_version, kind).get(namespace=namespace,
-                                                     label_selector=label_selector).to_dict()["items"]
-
-    def patch(self, api_version: str, kind: str, name: str, namespace: str, body,
-              content_type: str = "application/merge-patch+json") -> dict:
-        return self.resource(api_version, kind).patch(body=body, name=name, namespace=namespace,
-                                                      content_type=content_type).to_dict()
-
-    def delete(self, api_version: str, kind: str, name: str, namespace: str = None) -> bool:
-        try:
-            self.resource(api_version, kind).delete(name=name, namespace=namespace)
-            return True
-        except ApiException as error:
-            if error.status == 404:
-                return False
-            raise
-
-    def wait(self, api_version: str, kind: str, name: str, namespace: str, predicate, what: str,
-             timeout: float = TIMEOUT) -> dict:
-        def check():
-            obj = self.get(api_version, kind, name, namespace)
-            return obj if obj is not None and predicate(obj) else None
-        return wait_for(check, f"{kind} {namespace}/{name} {what}", timeout)
-
-    def wait_gone(self, api_version: str, kind: str, name: str, namespace: str = None,
-                  timeout: float = TIMEOUT) -> None:
-        wait_for(lambda: self.get(api_version, kind, name, namespace) is None,
-                 f"{kind} {namespace}/{name} to be gone", timeout)
-
-    def events(self, namespace: str, name: str, reason: str = None) -> list:
-        found = self.list("v1", "Event", namespace)
-        return [e for e in found if e["involvedObject"]["name"] == name
-                and (reason is None or e.get("reason") == reason)]
-
-
 # --- OLM ---------------------------------------------------------------------------------------
 
-PACKAGE = "kubevirt-hyperconverged"
+PACKAGE = HCO_PACKAGE
 
 
 def operator_group(kube: Kube, namespace: str, targets=None, name="og") -> dict:
@@ -160,7 +73,6 @@ def sub_status(kube: Kube, namespace: str, name="sub") -> dict:
 def wait_csv(kube: Kube, namespace: str, name: str, phase: str = "Succeeded", timeout=60) -> dict:
     return kube.wait(*CSV, name, namespace, lambda c: (c.get("status") or {}).get("phase") == phase,
                      f"to be {phase}", timeout)
-
 
 
 # --- VirtualMachines ----------------------------------------------------------------------------
@@ -243,39 +155,6 @@ def evict(core_v1, namespace: str, pod: str):
         return None
     except ApiException as error:
         return error
-
-
-# --- the lab's controllers process ------------------------------------------------------------------
-
-def restart_controllers(lab, sig_kill: bool = True) -> None:
-    """Kill the lab's controllers process (SIGKILL: no clean shutdown) and start it again.
-
-    The process is found in the lab's manifest (lab.json); the new one replaces it there, so
-    `python -m lab down` still stops what runs.
-    """
-    import os
-    import signal
-
-    state = cluster.Lab.load(Path(lab.state_dir))
-    for index, proc in enumerate(state.processes):
-        if proc.name != "controllers":
-            continue
-        if proc.alive():
-            if sig_kill:
-                os.killpg(proc.pid, signal.SIGKILL)
-                procs.wait_until(lambda: not proc.alive(), "the controllers to die", timeout=15)
-            else:
-                procs.stop(proc)
-        state.path(components.CONTROLLERS_READY_FILE).unlink(missing_ok=True)
-        new = procs.spawn(proc.name, proc.command, Path(proc.log), cluster._process_env())
-        state.processes[index] = new
-        state.save()
-        for index2, old in enumerate(lab.processes):
-            if old.name == "controllers":
-                lab.processes[index2] = new
-        procs.wait_until(lambda: components.controllers_ready(state), "the controllers to be ready", new)
-        return
-    raise RuntimeError("the lab runs no controllers process")
 
 
 def blank_vm(name: str, storage_class: str, **kwargs) -> dict:
