@@ -127,11 +127,12 @@ release-check: sanity build
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) tests/tooling/release_check.py
 	ANSIBLE_COLLECTIONS_PATH=$(SANITY_DIR) ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
 		$(ANTSIBULL_DOCS) lint-collection-docs --plugin-docs $(SANITY_ROOT)/ontap/virtualization
-	mkdir -p $(BUILD)/importer
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH GALAXY_IMPORTER_REQUIRE_V1_OR_GREATER=true GALAXY_IMPORTER_CHECK_REQUIRED_TAGS=true \
+	rm -rf $(BUILD)/importer && mkdir -p $(BUILD)/importer
+	cd $(BUILD)/importer && PATH=$(CURDIR)/$(VENV)/bin:$$PATH GALAXY_IMPORTER_REQUIRE_V1_OR_GREATER=true GALAXY_IMPORTER_CHECK_REQUIRED_TAGS=true \
 		GALAXY_IMPORTER_RUN_ANSIBLE_DOC=true GALAXY_IMPORTER_RUN_ANSIBLE_LINT=true GALAXY_IMPORTER_RUN_FLAKE8=true \
 		GALAXY_IMPORTER_CHECK_CHANGELOG=true GALAXY_IMPORTER_RUN_ANSIBLE_TEST=false \
-		GALAXY_IMPORTER_TMP_ROOT_DIR=$(CURDIR)/$(BUILD)/importer $(PY) -m galaxy_importer.main $(TARBALL)
+		GALAXY_IMPORTER_TMP_ROOT_DIR=$(CURDIR)/$(BUILD)/importer $(CURDIR)/$(PY) -m galaxy_importer.main \
+		$(CURDIR)/$(TARBALL)  # writes importer_result.json beside it
 
 # The lab's Go programs are built (once, cached per version) before any test timeout starts.
 lab-build: venv
