@@ -131,8 +131,9 @@ def describe_play(play, inventory_vars):
     used, defined = set(), set(play_vars) | inventory_vars | PROVIDED
     _walk({key: value for key, value in play.items() if key != "vars"}, used)
     _registered(play, defined)
-    needed = sorted(name for name in used - defined if not any(name.startswith(role.split(".")[-1] + "_")
-                                                                for role in roles))
+    # A role's own variables (prefixed by its name) have defaults in the role.
+    prefixes = tuple(role.split(".")[-1] + "_" for role in roles)
+    needed = sorted(name for name in used - defined if not (prefixes and name.startswith(prefixes)))
     if needed:
         lines.extend(["", "  Variables to give (inventory or ``-e``): " +
                       ", ".join("``{0}``".format(name) for name in needed)])

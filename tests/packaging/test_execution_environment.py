@@ -12,7 +12,7 @@ import tarfile
 import pytest
 import yaml
 
-from conftest import BIN, GALAXY, REPO, galaxy_metadata, run
+from collection_build import BIN, GALAXY, REPO, galaxy_metadata, run
 
 EE_FILES = ("execution-environment.yml", "requirements.txt", "bindep.txt")
 TAG = "localhost/ontap-virtualization-ee:test"
@@ -54,7 +54,8 @@ def test_the_context_installs_this_collection_and_its_galaxy_dependencies(contex
     # The galaxy stage runs ansible-galaxy in the folder the context's _build becomes.
     manifest, names = _manifest(context / "_build" / collection["name"])
     info, galaxy = manifest["collection_info"], galaxy_metadata()
-    assert (info["namespace"], info["name"], info["version"]) == (galaxy["namespace"], galaxy["name"], galaxy["version"])
+    identity = ("namespace", "name", "version")
+    assert [info[key] for key in identity] == [galaxy[key] for key in identity]
     assert info["dependencies"] == galaxy["dependencies"] and info["dependencies"]
     assert {"meta/execution-environment.yml", "requirements.txt", "bindep.txt"} <= set(names)
 

@@ -9,11 +9,12 @@ import shlex
 
 import pytest
 
-from conftest import GALAXY, REPO, galaxy_metadata, git_files, run
+from collection_build import GALAXY, REPO, galaxy_metadata, git_files, run
 
 NOT_SHIPPED = (
     "tests/lab/", "tests/integration/", "tests/bench/", "tests/packaging/", "tests/tooling/", "extensions/", ".ci/",
-    ".venv/", ".lab/", "build/", "docs/", "execution-environment.yml", "Makefile", "ansible.cfg", "requirements-test.txt",
+    ".venv/", ".lab/", "build/", "docs/", "execution-environment.yml", "Makefile", "ansible.cfg",
+    "requirements-test.txt",
 )
 # The README's block between these markers holds the install commands a user types.
 README_BLOCK = re.compile(r"<!-- install-commands -->\s*```console\n(.*?)```", re.S)
@@ -65,7 +66,8 @@ def test_the_readme_install_command_installs_the_tarball_from_the_checkout(tarba
     version = galaxy_metadata()["version"]
     args = [GALAXY] + [str(tmp_path) if arg == path else arg for arg in install[1:]]
     args = [str(tarball) if arg == "build/ontap-virtualization-{0}.tar.gz".format(version) else arg for arg in args]
-    assert str(tarball) in args, "the README installs build/ontap-virtualization-{0}.tar.gz: {1}".format(version, install)
+    assert str(tarball) in args, "the README must install build/ontap-virtualization-{0}.tar.gz: {1}".format(
+        version, install)
     linked = os.path.join(REPO, "build", "collections", "ansible_collections", "ontap", "virtualization")
     if not os.path.exists(linked):
         pytest.fail("run `make collection` first: the test needs the checkout linked as `make demo` leaves it")

@@ -4,7 +4,7 @@ and file contents, from two copies of the checkout made at different times (so w
 import shutil
 import time
 
-from conftest import build, copy_checkout, members
+from collection_build import build, copy_checkout, members
 
 
 def test_two_builds_have_the_same_members_and_contents(tarball, tmp_path, empty_collections):
