@@ -14,8 +14,9 @@ SITE := $(VENV)/lib/python3.11/site-packages
 BUILD := build
 COLLECTION_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := $(BUILD)/ontap-virtualization-$(COLLECTION_VERSION).tar.gz
-# Outside the checkout: ansible-test would otherwise take this repository's git file list.
-SANITY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ontap-virtualization-sanity
+# Outside the checkout: ansible-test would otherwise take this repository's git file list. One folder per checkout
+# (named by a hash of its path): two checkouts' sanity runs at once must not remove each other's tree.
+SANITY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ontap-virtualization-sanity/$(shell printf %s '$(CURDIR)' | md5sum | cut -c1-12)
 SANITY_ROOT := $(SANITY_DIR)/ansible_collections
 ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 PIP_FOR_ANSIBLE_TEST := 24.2
