@@ -2,6 +2,8 @@
 #   make test    sanity, lint, unit tests, then the lab's own tests, the collection's integration tests
 #                and Molecule scenarios, each against a fresh lab
 #   make demo    start the lab and run playbooks/site.yml against it (see README)
+#   make docs    the docs site (antsibull-docs, offline) in build/docs/build/html
+#   make release-check   what a Galaxy / Automation Hub upload checks, on the built tarball
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -12,8 +14,9 @@ SITE := $(VENV)/lib/python3.11/site-packages
 BUILD := build
 COLLECTION_VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := $(BUILD)/ontap-virtualization-$(COLLECTION_VERSION).tar.gz
-# Outside the checkout: ansible-test would otherwise take this repository's git file list.
-SANITY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ontap-virtualization-sanity
+# Outside the checkout: ansible-test would otherwise take this repository's git file list. One folder per checkout
+# (named by a hash of its path): two checkouts' sanity runs at once must not remove each other's tree.
+SANITY_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ontap-virtualization-sanity/$(shell printf %s '$(CURDIR)' | md5sum | cut -c1-12)
 SANITY_ROOT := $(SANITY_DIR)/ansible_collections
 ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 PIP_FOR_ANSIBLE_TEST := 24.2
@@ -22,9 +25,10 @@ COLLECTIONS := $(BUILD)/collections
 export PYTHONPATH := $(CURDIR)/tests
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS):$(CURDIR)/$(SITE)
 
-.PHONY: demo test venv collection sanity lint units lab-tests integration molecule bench build lab-build lab-up lab-down lab-status clean
+.PHONY: demo test venv collection sanity lint units packaging lab-tests integration molecule bench build lab-build lab-up \
+	lab-down lab-status clean docs changelog release-check ee-context ee
 
-test: sanity lint units lab-tests integration molecule
+test: sanity lint units packaging lab-tests integration molecule
 
 # The main job against the local lab: start it, run playbooks/site.yml, print what it made.
 PLAYBOOK := $(VENV)/bin/ansible-playbook -i inventories/lab
@@ -48,6 +52,7 @@ $(COLLECTIONS)/ansible_collections/ontap/virtualization:
 build: $(TARBALL)
 $(TARBALL): venv $(shell git ls-files -co --exclude-standard 2>/dev/null | grep -vE '^(tests/(lab|integration|bench)/)' | sed 's/ /\\ /g')
 	mkdir -p $(BUILD)
+	rm -f $(BUILD)/ontap-virtualization-*.tar.gz  # one tarball, so that build/ontap-virtualization-*.tar.gz is it
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD) .
 
 # ansible-test checks what ships: the built collection, unpacked beside the collections it builds on.
@@ -71,6 +76,64 @@ lint: venv collection
 
 units: venv
 	$(PY) -m pytest tests/unit -q
+
+# The tarball (installs, ships only the collection, builds the same twice, the README's install command) and the
+# execution environment's build context; the image only where a container engine runs (else reported SKIPPED).
+packaging: venv collection
+	$(PY) -m pytest tests/packaging -q -rs
+
+# Execution environment: the build context without a container engine, then the image where podman or docker runs.
+EE_DIR := $(BUILD)/ee
+EE_IMAGE := ontap-virtualization-ee:$(COLLECTION_VERSION)
+ee-context: build
+	rm -rf $(EE_DIR) && mkdir -p $(EE_DIR)
+	cp $(TARBALL) $(EE_DIR)/ontap-virtualization.tar.gz
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c $(EE_DIR)/context --output-filename Containerfile
+
+ee: ee-context
+	engine=$$(for e in podman docker; do command -v $$e >/dev/null && $$e info >/dev/null 2>&1 && echo $$e && break; done || true); \
+	if [ -z "$$engine" ]; then echo "No container engine runs here (podman, or docker with its daemon): the build context is in $(EE_DIR)/context"; exit 1; fi; \
+	$(VENV)/bin/ansible-builder build -f execution-environment.yml -c $(EE_DIR)/context -t $(EE_IMAGE) --container-runtime $$engine; \
+	$$engine run --rm $(EE_IMAGE) ansible-playbook --version
+
+# The docs site, offline: antsibull-docs renders every module, filter and role argument spec, docs/playbook_pages.py
+# describes the playbooks from their own files, Sphinx builds the HTML with warnings as errors; references to
+# Ansible's own docs become plain links (docs/offline_refs.py) instead of intersphinx look-ups over the network.
+DOCS := $(BUILD)/docs
+ANTSIBULL_DOCS := PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CURDIR)/$(VENV)/bin/antsibull-docs
+docs: venv collection
+	rm -rf $(DOCS) && mkdir -p $(BUILD) && mkdir -m 700 $(DOCS)
+	$(ANTSIBULL_DOCS) sphinx-init --use-current --fail-on-error --dest-dir $(DOCS) --index-rst-source docs/index.rst \
+		--project ontap.virtualization --copyright "ontap.virtualization contributors" --title ontap.virtualization \
+		ontap.virtualization
+	mkdir -p $(DOCS)/rst && chmod og-w $(DOCS)/rst
+	cd $(DOCS) && $(ANTSIBULL_DOCS) --config-file antsibull-docs.cfg collection --cleanup everything --fail-on-error \
+		--use-current --dest-dir rst ontap.virtualization
+	$(PY) docs/playbook_pages.py playbooks $(DOCS)/rst/playbooks.rst
+	PYTHONPATH=$(CURDIR)/docs $(VENV)/bin/sphinx-build -M html $(DOCS)/rst $(DOCS)/build -c $(DOCS) -W --keep-going -q \
+		-D extensions=sphinx.ext.autodoc,sphinx_antsibull_ext,offline_refs
+	@echo "The docs site: $(DOCS)/build/html/index.html"
+
+# CHANGELOG.rst from the fragments: the release of galaxy.yml's version takes every fragment in changelogs/fragments
+# (run again after merging work with new fragments, modules or roles: the release takes them in).
+changelog: venv collection
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH antsibull-changelog lint
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH antsibull-changelog release --version $(COLLECTION_VERSION)
+
+# What a Galaxy / Automation Hub upload checks: ansible-test sanity (make sanity), galaxy-importer on the tarball as
+# Automation Hub configures it (version >= 1.0.0, a required tag, ansible-doc of every plugin, ansible-lint,
+# flake8, a changelog), the docs as antsibull-docs lints them, the changelog complete for this version.
+release-check: sanity build
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH antsibull-changelog lint
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) tests/tooling/release_check.py
+	ANSIBLE_COLLECTIONS_PATH=$(SANITY_DIR) ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+		$(ANTSIBULL_DOCS) lint-collection-docs --plugin-docs $(SANITY_ROOT)/ontap/virtualization
+	rm -rf $(BUILD)/importer && mkdir -p $(BUILD)/importer
+	cd $(BUILD)/importer && PATH=$(CURDIR)/$(VENV)/bin:$$PATH GALAXY_IMPORTER_REQUIRE_V1_OR_GREATER=true GALAXY_IMPORTER_CHECK_REQUIRED_TAGS=true \
+		GALAXY_IMPORTER_RUN_ANSIBLE_DOC=true GALAXY_IMPORTER_RUN_ANSIBLE_LINT=true GALAXY_IMPORTER_RUN_FLAKE8=true \
+		GALAXY_IMPORTER_CHECK_CHANGELOG=true GALAXY_IMPORTER_RUN_ANSIBLE_TEST=false \
+		GALAXY_IMPORTER_TMP_ROOT_DIR=$(CURDIR)/$(BUILD)/importer $(CURDIR)/$(PY) -m galaxy_importer.main \
+		$(CURDIR)/$(TARBALL)  # writes importer_result.json beside it
 
 # The lab's Go programs are built (once, cached per version) before any test timeout starts.
 lab-build: venv

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: report_line
 short_description: One readable line about a Trident backend, a StorageClass, the HyperConverged or a VM
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

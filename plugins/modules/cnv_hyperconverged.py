@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cnv_hyperconverged
 short_description: Install OpenShift Virtualization through OLM and manage its HyperConverged
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: node_maintenance
 short_description: Put a node into maintenance (its VMs live-migrate away) or take it out
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: platform_info
 short_description: Check that a cluster is ready for OpenShift Virtualization on Trident
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

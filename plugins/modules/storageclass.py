@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: storageclass
 short_description: Manage a StorageClass for Trident's CSI driver, and the CDI StorageProfile that goes with it
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: volumesnapshotclass
 short_description: Manage the VolumeSnapshotClass of Trident's CSI driver
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:
