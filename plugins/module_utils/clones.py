@@ -6,11 +6,11 @@
 
 The CSI way clones each claim with a claim whose dataSource is the source claim; on Trident that is a
 FlexClone on the source's backend that stays one (CDI's default snapshot strategy restores from a
-temporary VolumeSnapshot, and deleting it makes Trident split the clone). Before anything is written the clone is held to what a fast
-clone needs (external-provisioner's and Trident's rules, CDI's clone planner ChooseStrategy):
-the same namespace, the same driver and backend type, the same volume mode, and no growth unless
-the class can expand (Trident refuses a larger clone: the clone is made at the source's size and
-then expanded, as CDI does).
+temporary VolumeSnapshot, and deleting it makes Trident split the clone). Before anything is written
+the clone is held to what a fast clone needs (external-provisioner's and Trident's rules, CDI's clone
+planner ChooseStrategy): the same namespace, the same driver and backend type, the same volume mode,
+and no growth unless the class can expand (Trident refuses a larger clone: the clone is made at the
+source's size and then expanded, as CDI does).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -43,7 +43,8 @@ def csi_clone_problems(source_pvc, source_class, target_class, size=None):
         problems.append("class {0} is for backend type {1}, the source's for {2}; Trident clones only on the "
                         "source's backend".format(target_class["metadata"]["name"],
                                                   fields.get(target_class, "parameters.backendType"), backend))
-    source_size = fields.get(source_pvc, "status.capacity.storage") or fields.get(source_pvc, "spec.resources.requests.storage")
+    source_size = fields.get(source_pvc, "status.capacity.storage") or \
+        fields.get(source_pvc, "spec.resources.requests.storage")
     if size and parse_quantity(size) < parse_quantity(source_size):
         problems.append("{0} is smaller than the source's {1}".format(size, source_size))
     if size and parse_quantity(size) > parse_quantity(source_size) and not target_class.get("allowVolumeExpansion"):
@@ -77,9 +78,10 @@ class Cloner(object):
 
     def _refuse_foreign_target(self):
         live = self.kube.get(self.vm_ref)
-        if live is not None and fields.get(live, ["metadata", "labels", CLONE_OF_LABEL]) != self.source["metadata"]["name"]:
-            raise ModuleError("VM {0} exists already in namespace {1} and is not a clone of {2}; choose another target. "
-                              "Nothing was written.".format(self.target, self.namespace, self.source["metadata"]["name"]))
+        source_name = self.source["metadata"]["name"]
+        if live is not None and fields.get(live, ["metadata", "labels", CLONE_OF_LABEL]) != source_name:
+            raise ModuleError("VM {0} exists already in namespace {1} and is not a clone of {2}; choose another "
+                              "target. Nothing was written.".format(self.target, self.namespace, source_name))
         return live
 
     def with_kubevirt(self, label_filters=None, annotation_filters=None, stop_source=False, running=True):
@@ -121,8 +123,10 @@ class Cloner(object):
             if target_class is None:
                 problems.append("disk {0}: class {1} does not exist".format(volume, storage_class))
                 continue
-            problems.extend("disk {0}: {1}".format(volume, p) for p in csi_clone_problems(pvc, source_class, target_class, size))
-            plans.append(desired_clone_claim(self.namespace, self.target, volume, pvc, target_class["metadata"]["name"]))
+            problems.extend("disk {0}: {1}".format(volume, p)
+                            for p in csi_clone_problems(pvc, source_class, target_class, size))
+            plans.append(desired_clone_claim(self.namespace, self.target, volume, pvc,
+                                             target_class["metadata"]["name"]))
         if problems:
             raise ModuleError("Cannot CSI-clone VM {0}, so nothing was written: {1}.".format(
                 self.source["metadata"]["name"], "; ".join(problems)), refused=problems)
@@ -132,12 +136,15 @@ class Cloner(object):
             claims = [self.module.wait_until(self.module.ensurer.ref_of(c), wait.field_equals("status.phase", "Bound"))
                       for c in claims]
         notes = []
-        if size and not self.module.check_mode and parse_quantity(size) > parse_quantity(fields.get(plans[0], "spec.resources.requests.storage")):
+        grown = size and not self.module.check_mode and \
+            parse_quantity(size) > parse_quantity(fields.get(plans[0], "spec.resources.requests.storage"))
+        if grown:
             notes.append("the clones were made at the source's size and expanded to {0}".format(size))
             for claim in plans:
                 fields.put(claim, "spec.resources.requests.storage", size)
                 self.module.ensurer.present(claim, ["spec.resources.requests.storage"])
-        by_volume = dict((volume, claim["metadata"]["name"]) for (volume, _claim), claim in zip(vms.disks(self.source), plans))
+        by_volume = dict((volume, claim["metadata"]["name"])
+                         for (volume, _claim), claim in zip(vms.disks(self.source), plans))
         labels = dict(fields.get(self.source, "metadata.labels") or {}, **{
             MANAGED_BY: COLLECTION, CLONE_OF_LABEL: self.source["metadata"]["name"]})
         desired = {"apiVersion": vms.KUBEVIRT_API, "kind": vms.VM_KIND,

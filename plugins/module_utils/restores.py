@@ -66,7 +66,8 @@ def snapshot_disks(kube, namespace, vm_name, set_name, method):
         source = kube.get(kube.ref(vms.KUBEVIRT_API, vms.VM_KIND, vm_name, namespace))
         if source is None:
             raise ModuleError("VM {0} is gone: a snapshot of VolumeSnapshots holds its disks, not its spec. Take "
-                              "the snapshot with method vm_snapshot to restore a VM that no longer exists.".format(vm_name))
+                              "the snapshot with method vm_snapshot to restore a VM that no longer "
+                              "exists.".format(vm_name))
         disks = [(fields.get(o, ["metadata", "labels", snapshots.VOLUME_LABEL]), o["metadata"]["name"],
                   json.loads(fields.get(o, ["metadata", "annotations", snapshots.SOURCE_CLAIM_ANNOTATION]) or "{}"))
                  for o in objects]
@@ -77,8 +78,9 @@ def snapshot_disks(kube, namespace, vm_name, set_name, method):
     for backup in fields.get(content, "spec.volumeBackups") or []:
         claim = backup.get("persistentVolumeClaim") or {}
         disks.append((backup["volumeName"], backup["volumeSnapshotName"], {
-            "storageClassName": fields.get(claim, "spec.storageClassName"), "volumeMode": fields.get(claim, "spec.volumeMode"),
-            "accessModes": fields.get(claim, "spec.accessModes"), "size": fields.get(claim, "spec.resources.requests.storage")}))
+            "storageClassName": fields.get(claim, "spec.storageClassName"),
+            "volumeMode": fields.get(claim, "spec.volumeMode"), "accessModes": fields.get(claim, "spec.accessModes"),
+            "size": fields.get(claim, "spec.resources.requests.storage")}))
     return fields.get(content, "spec.source.virtualMachine"), disks
 
 
@@ -88,7 +90,8 @@ def desired_claim(namespace, target, volume, volume_snapshot, facts):
                          "labels": {MANAGED_BY: COLLECTION, SOURCE_LABEL: volume_snapshot}},
             "spec": {"storageClassName": facts.get("storageClassName"), "volumeMode": facts.get("volumeMode"),
                      "accessModes": facts.get("accessModes"), "resources": {"requests": {"storage": facts.get("size")}},
-                     "dataSourceRef": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": volume_snapshot}}}
+                     "dataSourceRef": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
+                                       "name": volume_snapshot}}}
 
 
 def to_new_vm(module, namespace, vm_name, set_name, method, target, running):
@@ -96,12 +99,14 @@ def to_new_vm(module, namespace, vm_name, set_name, method, target, running):
     source, disks = snapshot_disks(module.kube, namespace, vm_name, set_name, method)
     vm_ref = module.kube.ref(vms.KUBEVIRT_API, vms.VM_KIND, target, namespace)
     live = module.kube.get(vm_ref)
-    if live is not None and fields.get(live, ["metadata", "labels", SOURCE_LABEL]) != set_name + "." + vm_name:
+    restored_from = set_name + "." + vm_name
+    if live is not None and fields.get(live, ["metadata", "labels", SOURCE_LABEL]) != restored_from:
         raise ModuleError("VM {0} exists already in namespace {1} and was not restored from snapshot {2} of {3}; "
-                          "choose another target name. Nothing was written.".format(target, namespace, set_name, vm_name))
+                          "choose another target name. Nothing was written.".format(target, namespace, set_name,
+                                                                                    vm_name))
     claims = [desired_claim(namespace, target, volume, snap, facts) for volume, snap, facts in disks]
     made = [module.ensurer.present(claim, []).object for claim in claims]
-    labels = dict(fields.get(source, "metadata.labels") or {}, **{MANAGED_BY: COLLECTION, SOURCE_LABEL: set_name + "." + vm_name})
+    labels = dict(fields.get(source, "metadata.labels") or {}, **{MANAGED_BY: COLLECTION, SOURCE_LABEL: restored_from})
     desired = {"apiVersion": vms.KUBEVIRT_API, "kind": vms.VM_KIND,
                "metadata": {"name": target, "namespace": namespace, "labels": labels},
                "spec": vms.copy_spec(source, dict((d[0], c["metadata"]["name"]) for d, c in zip(disks, claims)),
@@ -118,13 +123,15 @@ def in_place(module, namespace, vm_name, set_name, stop, patches):
     """KubeVirt's VirtualMachineRestore of the VM's VirtualMachineSnapshot ``set_name``; returns the restore."""
     problems = patch_problems(patches)
     if problems:
-        raise ModuleError("KubeVirt refuses these restore patches, so nothing was written: {0}.".format("; ".join(problems)))
+        raise ModuleError("KubeVirt refuses these restore patches, so nothing was written: {0}.".format(
+            "; ".join(problems)))
     snapshot_disks(module.kube, namespace, vm_name, set_name, snapshots.VM_SNAPSHOT)
     vm = vms.selected(module.kube, namespace, [vm_name], doing="restored")[0]
     snapshot_name = snapshots.object_name(vm_name, set_name)
     desired = {"apiVersion": snapshots.KUBEVIRT_SNAPSHOT_API, "kind": "VirtualMachineRestore",
                "metadata": {"name": work_name("restore", vm_name, snapshot_name), "namespace": namespace,
-                            "labels": {MANAGED_BY: COLLECTION, snapshots.VM_LABEL: vm_name, snapshots.SET_LABEL: set_name}},
+                            "labels": {MANAGED_BY: COLLECTION, snapshots.VM_LABEL: vm_name,
+                                       snapshots.SET_LABEL: set_name}},
                "spec": {"target": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": vm_name},
                         "virtualMachineSnapshotName": snapshot_name, "patches": list(patches or []) or None}}
     ref = module.ensurer.ref_of(desired)
@@ -166,4 +173,5 @@ def set_run_strategy(module, vm, strategy, restart_with=None):
         "name": meta["name"], "namespace": meta["namespace"], "annotations": {RESTART_ANNOTATION: restart_with}},
         "spec": {"runStrategy": strategy}}, ["spec.runStrategy", ("metadata", "annotations", RESTART_ANNOTATION)])
     if strategy == "Halted" and module.params["wait"] and not module.check_mode:
-        module.wait_until(module.kube.ref(vms.KUBEVIRT_API, vms.VMI_KIND, meta["name"], meta["namespace"]), wait.absent())
+        module.wait_until(module.kube.ref(vms.KUBEVIRT_API, vms.VMI_KIND, meta["name"], meta["namespace"]),
+                          wait.absent())

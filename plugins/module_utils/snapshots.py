@@ -28,7 +28,8 @@ VOLUME_SNAPSHOTS, VM_SNAPSHOT = "volume_snapshots", "vm_snapshot"
 METHODS = (VOLUME_SNAPSHOTS, VM_SNAPSHOT)
 CSI_SNAPSHOT_API = "snapshot.storage.k8s.io/v1"
 KUBEVIRT_SNAPSHOT_API = "snapshot.kubevirt.io/v1beta1"
-KINDS = {VOLUME_SNAPSHOTS: (CSI_SNAPSHOT_API, "VolumeSnapshot"), VM_SNAPSHOT: (KUBEVIRT_SNAPSHOT_API, "VirtualMachineSnapshot")}
+KINDS = {VOLUME_SNAPSHOTS: (CSI_SNAPSHOT_API, "VolumeSnapshot"),
+         VM_SNAPSHOT: (KUBEVIRT_SNAPSHOT_API, "VirtualMachineSnapshot")}
 VM_LABEL = "ontap.virtualization/vm"
 SET_LABEL = "ontap.virtualization/snapshot"
 VOLUME_LABEL = "ontap.virtualization/volume"
@@ -51,6 +52,11 @@ def set_labels(vm_name, set_name):
     return {MANAGED_BY: COLLECTION, VM_LABEL: vm_name, SET_LABEL: set_name}
 
 
+def ours(key, value):
+    """The label selector of our snapshots whose label ``key`` is ``value``."""
+    return "{0}={1},{2}={3}".format(MANAGED_BY, COLLECTION, key, value)
+
+
 def object_name(vm_name, set_name, volume=None):
     return to_dns1123_label("-".join(filter(None, [vm_name, volume, set_name])))
 
@@ -58,13 +64,16 @@ def object_name(vm_name, set_name, volume=None):
 def desired_volume_snapshot(vm, volume, pvc, set_name, snapshot_class):
     meta = vm["metadata"]
     labels = dict(set_labels(meta["name"], set_name), **{VOLUME_LABEL: volume})
-    source = {"storageClassName": fields.get(pvc, "spec.storageClassName"), "volumeMode": fields.get(pvc, "spec.volumeMode"),
-              "accessModes": fields.get(pvc, "spec.accessModes"), "claim": pvc["metadata"]["name"],
+    source = {"storageClassName": fields.get(pvc, "spec.storageClassName"),
+              "volumeMode": fields.get(pvc, "spec.volumeMode"), "accessModes": fields.get(pvc, "spec.accessModes"),
+              "claim": pvc["metadata"]["name"],
               "size": fields.get(pvc, "status.capacity.storage") or fields.get(pvc, "spec.resources.requests.storage")}
     return {"apiVersion": CSI_SNAPSHOT_API, "kind": "VolumeSnapshot",
             "metadata": {"name": object_name(meta["name"], set_name, volume), "namespace": meta["namespace"],
-                         "labels": labels, "annotations": {SOURCE_CLAIM_ANNOTATION: json.dumps(source, sort_keys=True)}},
-            "spec": {"volumeSnapshotClassName": snapshot_class, "source": {"persistentVolumeClaimName": pvc["metadata"]["name"]}}}
+                         "labels": labels,
+                         "annotations": {SOURCE_CLAIM_ANNOTATION: json.dumps(source, sort_keys=True)}},
+            "spec": {"volumeSnapshotClassName": snapshot_class,
+                     "source": {"persistentVolumeClaimName": pvc["metadata"]["name"]}}}
 
 
 def desired_vm_snapshot(vm, set_name):
@@ -82,7 +91,8 @@ def snapshot_class_for(provisioner, classes, asked=None):
         if not found:
             return None, "the VolumeSnapshotClass {0} does not exist".format(asked)
         if found[0].get("driver") != provisioner:
-            return None, "the VolumeSnapshotClass {0} is for {1}, not {2}".format(asked, found[0].get("driver"), provisioner)
+            return None, "the VolumeSnapshotClass {0} is for {1}, not {2}".format(asked, found[0].get("driver"),
+                                                                                  provisioner)
         return asked, None
     matching = [c for c in classes if c.get("driver") == provisioner]
     defaults = [c for c in matching if fields.get(c, ["metadata", "annotations", DEFAULT_CLASS_ANNOTATION]) == "true"]
@@ -133,11 +143,13 @@ class SnapshotSets(object):
                 if isinstance(reason, tuple):
                     plan[volume] = reason
                 else:
-                    refused.append("VM {0} disk {1} (PVC {2}): {3}".format(vm["metadata"]["name"], volume, claim, reason))
+                    refused.append("VM {0} disk {1} (PVC {2}): {3}".format(vm["metadata"]["name"], volume, claim,
+                                                                           reason))
             if not plan and not any(r.startswith("VM {0} ".format(vm["metadata"]["name"])) for r in refused):
                 refused.append("VM {0} has no disk on a PersistentVolumeClaim".format(vm["metadata"]["name"]))
         if refused:
-            raise ModuleError("Cannot snapshot, so nothing was written: {0}.".format(". ".join(refused)), refused=refused)
+            raise ModuleError("Cannot snapshot, so nothing was written: {0}.".format(". ".join(refused)),
+                              refused=refused)
         return plans
 
     def _blocker(self, pvc, classes):
@@ -146,13 +158,14 @@ class SnapshotSets(object):
         if fields.get(pvc, "status.phase") != "Bound":
             return "the claim is {0}, not Bound (start the VM, or use a class with Immediate binding)".format(
                 fields.get(pvc, "status.phase") or "Pending")
-        storage_class = self.kube.get(self.kube.ref("storage.k8s.io/v1", "StorageClass", fields.get(pvc, "spec.storageClassName")))
+        storage_class = self.kube.get(self.kube.ref("storage.k8s.io/v1", "StorageClass",
+                                                    fields.get(pvc, "spec.storageClassName")))
         provisioner = fields.get(storage_class or {}, "provisioner") or "unknown"
         name, why = snapshot_class_for(provisioner, classes, self.snapshot_class)
         return (pvc, name) if name else why
 
     def take(self, vm_list, set_name):
-        """Create every VM's set (all first, then wait for each); returns one report per VM."""
+        """Create every VM's set first, then wait on all of them with one watch; returns one report per VM."""
         plans = self.preflight(vm_list)
         created = []
         for vm in vm_list:
@@ -160,22 +173,35 @@ class SnapshotSets(object):
             if self.method == VM_SNAPSHOT:
                 wanted = [desired_vm_snapshot(vm, set_name)]
             else:
-                wanted = [desired_volume_snapshot(vm, volume, pvc, set_name, cls) for volume, (pvc, cls) in plan.items()]
+                wanted = [desired_volume_snapshot(vm, volume, pvc, set_name, cls)
+                          for volume, (pvc, cls) in plan.items()]
             created.append((vm, [self.module.ensurer.present(desired, []).object for desired in wanted]))
-        return [self.report(vm, set_name, [self._ready(obj) for obj in objects]) for vm, objects in created]
+        ready = self._ready(set_name, [obj for _vm, objects in created for obj in objects])
+        return [self.report(vm, set_name, [ready.get(self._key(obj), obj) for obj in objects])
+                for vm, objects in created]
 
-    def _ready(self, obj):
+    @staticmethod
+    def _key(obj):
+        return obj["metadata"].get("namespace"), obj["metadata"]["name"]
+
+    def _ready(self, set_name, objects):
+        """{(namespace, name): object} once every object of the set is ready to use (one watch per namespace)."""
         if self.module.check_mode or not self.module.params["wait"]:
-            return obj
+            return {}
         failed = wait.phase_in("Failed") if self.method == VM_SNAPSHOT else None
-        return self.module.wait_until(self.module.ensurer.ref_of(obj), wait.field_equals("status.readyToUse", True),
-                                      fail_when=failed)
+        ready = {}
+        for namespace in sorted(set(o["metadata"]["namespace"] for o in objects)):
+            names = [o["metadata"]["name"] for o in objects if o["metadata"]["namespace"] == namespace]
+            found = self.module.wait_until_each(self.ref._replace(namespace=namespace), names,
+                                                wait.field_equals("status.readyToUse", True), ours(SET_LABEL, set_name),
+                                                fail_when=failed)
+            ready.update(((namespace, name), obj) for name, obj in found.items())
+        return ready
 
     def of_vm(self, vm):
         """{set name: [objects]} of one VM's sets taken by this method, leaving out those being deleted."""
         ref = self.ref._replace(namespace=vm["metadata"]["namespace"])
-        items, _version = self.kube.list(ref, label_selector="{0}={1},{2}={3}".format(
-            MANAGED_BY, COLLECTION, VM_LABEL, vm["metadata"]["name"]))
+        items, _version = self.kube.list(ref, label_selector=ours(VM_LABEL, vm["metadata"]["name"]))
         sets = {}
         for item in items:
             if fields.get(item, "metadata.deletionTimestamp"):
@@ -221,7 +247,8 @@ class SnapshotSets(object):
         status = volume_snapshot.get("status") or {}
         content = None
         if status.get("boundVolumeSnapshotContentName"):
-            content = self.kube.get(self.kube.ref(CSI_SNAPSHOT_API, "VolumeSnapshotContent", status["boundVolumeSnapshotContentName"]))
+            content = self.kube.get(self.kube.ref(CSI_SNAPSHOT_API, "VolumeSnapshotContent",
+                                                  status["boundVolumeSnapshotContentName"]))
         handle = fields.get(content or {}, "status.snapshotHandle") or ""
         persistent_volume, _sep, ontap_snapshot = handle.partition("/")
         ontap_volume = None
@@ -231,4 +258,5 @@ class SnapshotSets(object):
         return {"volume": volume, "claim": fields.get(volume_snapshot, "spec.source.persistentVolumeClaimName"),
                 "volume_snapshot": volume_snapshot["metadata"]["name"], "ready": bool(status.get("readyToUse")),
                 "restore_size": status.get("restoreSize"), "content": status.get("boundVolumeSnapshotContentName"),
-                "snapshot_handle": handle or None, "ontap_volume": ontap_volume, "ontap_snapshot": ontap_snapshot or None}
+                "snapshot_handle": handle or None, "ontap_volume": ontap_volume,
+                "ontap_snapshot": ontap_snapshot or None}

@@ -17,6 +17,9 @@ description:
   - With O(method=vm_clone), a C(VirtualMachineClone). KubeVirt snapshots the source and restores it as O(target),
     with new MAC addresses and firmware UUID. O(stop_source=true) stops a running source first and starts it
     again afterwards.
+  - KubeVirt deletes that snapshot once the clone is done. On Trident, deleting an ONTAP snapshot that FlexClones
+    use makes Trident split them, so the clone's disks end as full ONTAP volumes, not FlexClones. Use
+    O(method=csi_clone) for disks that stay FlexClones.
   - With O(method=csi_clone), the source keeps running. Each of its claims is cloned by a claim whose
     C(dataSource) is the source claim (on Trident, a FlexClone), and a new VM O(target) is written on the clones
     with the source's spec minus its identity (MAC addresses, firmware UUID and serial, hostname).
@@ -44,7 +47,8 @@ options:
     type: str
     required: true
   target_namespace:
-    description: The clone's namespace. Only the source's namespace is supported; another one is refused with the reason.
+    description:
+      - The clone's namespace. Only the source's namespace is supported; another one is refused with the reason.
     type: str
   method:
     description: KubeVirt's clone of a (stopped or running) VM, or CSI clones of a running VM's claims.
@@ -150,8 +154,8 @@ MUTUALLY_EXCLUSIVE = [("stop_source", "storage_class"), ("stop_source", "size"),
 def run(module):
     params = module.params
     if params["target_namespace"] not in (None, params["namespace"]):
-        raise ModuleError("A clone into namespace {0} from {1} is refused: KubeVirt clones only within a namespace, and a "
-                          "CSI clone must stay in its claim's namespace (CDI's cross-namespace copy needs the "
+        raise ModuleError("A clone into namespace {0} from {1} is refused: KubeVirt clones only within a namespace, "
+                          "and a CSI clone must stay in its claim's namespace (CDI's cross-namespace copy needs the "
                           "datavolumes/source permission there and is not a fast clone). Nothing was written.".format(
                               params["target_namespace"], params["namespace"]))
     if params["source"] == params["target"]:

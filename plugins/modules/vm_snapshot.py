@@ -107,7 +107,11 @@ snapshots:
       description: Per disk, its VolumeSnapshot, content, restore size and the ONTAP volume and snapshot behind it.
       type: list
       elements: dict
-  sample: [{vm: rhel9-on-ontap, snapshot: before-upgrade, ready: true, volumes: [{volume: rootdisk, ontap_snapshot: snapshot-1a2b}]}]
+  sample:
+    - vm: rhel9-on-ontap
+      snapshot: before-upgrade
+      ready: true
+      volumes: [{volume: rootdisk, ontap_snapshot: snapshot-1a2b}]
 pruned:
   description: Per VM, the sets deleted.
   returned: always
