@@ -80,6 +80,17 @@ def delete_namespace(core_v1, namespace, seconds=180):
         time.sleep(1)
 
 
+def eventually(check, what: str, seconds: float = 120):
+    """``check()``'s first truthy answer within ``seconds`` (controllers finish their cleanup after a module ends)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            assert found, f"not within {seconds}s: {what}"
+            return found
+        time.sleep(1)
+
+
 class Ontap:
     """ONTAP as its cluster administrator sees it, over REST."""
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from protection import Ontap, delete_namespace, make_vms, module_play, result_of
+from protection import Ontap, delete_namespace, eventually, make_vms, module_play, result_of
 
 NAMESPACE = "protect-clone"
 VM = ("kubevirt.io", "v1", "virtualmachines")
@@ -106,10 +106,25 @@ def test_a_virtual_machine_clone_stops_the_source_only_when_asked_and_starts_it_
         source["metadata"].get("annotations", {})
     claim = next(v for v in copy["spec"]["template"]["spec"]["volumes"] if v["name"] == "data")
     claim_name = (claim.get("persistentVolumeClaim") or {}).get("claimName") or claim["dataVolume"]["name"]
-    # KubeVirt restores the clone's disk from its temporary snapshot (a FlexClone) and then deletes that snapshot,
-    # which makes Trident split the clone: the copy ends as a volume of its own on the source's ONTAP.
+    # Upstream, a VirtualMachineClone is a VirtualMachineSnapshot restored into the new VM; once the restored
+    # claims are bound KubeVirt deletes the restore and that snapshot (kubevirt v1.8.4
+    # pkg/virt-controller/watch/clone/clone.go sync, case Succeeded: cleanupRestore, cleanupSnapshot). Deleting
+    # an ONTAP snapshot a FlexClone still uses fails as busy, and Trident then splits the clone so that the
+    # retried delete succeeds (trident v26.06.0 storage_drivers/ontap/ontap_san.go DeleteSnapshot ->
+    # ontap_common.go SplitVolumeFromBusySnapshotWithDelay). So the copy's disk is a FlexClone of the source's
+    # snapshot when made, and a volume of its own (split) once the clone is done: on a real cluster as here.
+    pv_name = core_v1.read_namespaced_persistent_volume_claim(claim_name, NAMESPACE).spec.volume_name
+    record = custom_objects.get_namespaced_custom_object("trident.netapp.io", "v1", "trident", "tridentvolumes",
+                                                         pv_name)
+    source_pv = core_v1.read_namespaced_persistent_volume_claim("cl-src-data", NAMESPACE).spec.volume_name
+    assert record["config"]["cloneSourceVolume"] == source_pv and record["config"]["cloneSourceSnapshot"]
+    eventually(lambda: not custom_objects.list_namespaced_custom_object(
+        "snapshot.kubevirt.io", "v1beta1", NAMESPACE, "virtualmachinesnapshots")["items"], "the clone's snapshot deleted")
+    source_volume = ontap_volume_of(core_v1, "cl-src-data")
+    eventually(lambda: record["config"]["cloneSourceSnapshot"] not in Ontap(ontap_vars).snapshot_names(source_volume),
+               "the ONTAP snapshot behind the clone's snapshot deleted")
     copy_volume = ontap_clone_of(core_v1, ontap_vars, claim_name)
-    assert copy_volume["name"] != ontap_volume_of(core_v1, "cl-src-data")
+    assert copy_volume["name"] != source_volume and copy_volume["clone"]["is_flexclone"] is False
     assert set(macs(custom_objects, "cl-copy")).isdisjoint(macs(custom_objects, "cl-src"))
     again = result_of(ansible(play(**args)))
     assert again["changed"] is False and not again.get("failed"), again

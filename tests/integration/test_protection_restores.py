@@ -85,10 +85,15 @@ def test_restores_kubevirt_refuses_are_refused_before_writing(snapshots, ansible
     assert audit.writes_since(mark) == []
 
 
-def test_an_in_place_restore_brings_back_the_snapshot_and_restarts_the_vm(snapshots, ansible, custom_objects):
+def test_an_in_place_restore_brings_back_the_snapshot_and_restarts_the_vm(snapshots, ansible, custom_objects, audit):
     custom_objects.patch_namespaced_custom_object(*VM[:2], NAMESPACE, VM[2], "rst-a", {
         "spec": {"template": {"spec": {"domain": {"memory": {"guest": "512Mi"}}}}}})
     args = dict(vm="rst-a", snapshot="whole", method="vm_snapshot", stop=True)
+    mark = audit.mark()
+    check = result_of(ansible(play("vm_restore", **args), check=True))
+    assert check["changed"] is True and not check.get("failed"), check
+    assert audit.writes_since(mark) == []  # neither the stop, nor the restore, nor the start
+    assert vm_of(custom_objects, "rst-a")["spec"]["runStrategy"] == "Always"
     result = result_of(ansible(play("vm_restore", **args)))
     assert result["changed"] and not result.get("failed"), result
     assert result["restore"]["status"]["complete"] is True
