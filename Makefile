@@ -158,6 +158,7 @@ molecule: venv collection lab-build
 bench: venv collection lab-build
 	$(PY) tests/bench/wait_latency.py
 	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/drain.py
+	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/snapshots.py
 
 lab-up: venv
 	$(PY) -m lab up

@@ -179,8 +179,9 @@ class Kube(object):
             raise self.error(exc, CREATE, ref, doing="evict")
         return None
 
-    def watch(self, ref, resource_version, timeout_seconds):
-        """Stream ``(event type, object dict)`` for the one object ``ref`` names.
+    def watch(self, ref, resource_version, timeout_seconds, label_selector=None):
+        """Stream ``(event type, object dict)`` for the one object ``ref`` names, or with
+        ``label_selector`` for every object of its kind (and namespace) that the selector matches.
 
         The server ends the stream after ``timeout_seconds``; the client gives up a
         few seconds later if the connection goes silent, so a dead connection can
@@ -188,15 +189,19 @@ class Kube(object):
         """
         resource = self.resource(ref.api_version, ref.kind)
         watcher = Watch()
+        if label_selector is None:
+            selectors = {"field_selector": "metadata.name={0}".format(ref.name)}
+        else:
+            selectors = {"label_selector": label_selector}
         stream = watcher.stream(
             resource.get,
             namespace=ref.namespace,
-            field_selector="metadata.name={0}".format(ref.name),
             resource_version=resource_version,
             timeout_seconds=max(1, int(timeout_seconds)),
             allow_watch_bookmarks=True,
             serialize=False,
             _request_timeout=timeout_seconds + 5,
+            **selectors
         )
         try:
             for event in stream:

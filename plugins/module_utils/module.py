@@ -90,17 +90,27 @@ class KubeModule(object):
         its progress (``Pending``); the module's action plugin prints it and runs the
         module again, which finds its own work done so far and waits on.
         """
+        return self._within_budget(lambda waiter, left: waiter.until(ref, predicate, left, fail_when=fail_when),
+                                   recheck)
+
+    def wait_until_each(self, ref, names, predicate, label_selector, fail_when=None):
+        """Like wait_until, for every object ``names`` lists (of ``ref``'s kind and namespace) with one watch on
+        ``label_selector``; returns {name: object}."""
+        return self._within_budget(lambda waiter, left: waiter.until_each(
+            ref, names, predicate, left, fail_when=fail_when, label_selector=label_selector))
+
+    def _within_budget(self, wait_for, recheck=None):
         interval = self.params.get("progress_interval") or 0
         budget = self.params["wait_timeout"]
         sliced = 0 < interval < budget
         left = (interval if sliced else budget) - (self._clock() - self._started)
         try:
-            return self.waiter(recheck=recheck).until(ref, predicate, max(left, 0.001), fail_when=fail_when)
+            return wait_for(self.waiter(recheck=recheck), max(left, 0.001))
         except WaitTimedOut as exc:
             if sliced:
                 raise Pending(exc)
-            raise WaitTimedOut(timeout_message(budget, describe(ref), exc.missing, summarize_status(exc.last)),
-                               exc.last, ref, exc.missing)
+            raise WaitTimedOut(timeout_message(budget, describe(exc.ref), exc.missing, summarize_status(exc.last)),
+                               exc.last, exc.ref, exc.missing)
 
     def warn(self, message):
         self.ansible.warn(message)

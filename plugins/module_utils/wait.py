@@ -2,7 +2,7 @@
 # Copyright: contributors to the ontap.virtualization collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Watch-based waits on one object, with predicates over any of its fields.
+"""Watch-based waits on one object (or on many with one watch), with predicates over any of its fields.
 
 A wait lists the object once, then watches it from that resourceVersion and
 returns on the first event where the predicate holds. An expired watch (410 Gone)
@@ -179,31 +179,51 @@ class Waiter(object):
         ``fail_when`` is an optional Predicate for terminal states (a Failed phase);
         when it holds the wait stops at once with that state in the message.
         """
+        return self.until_each(ref, [ref.name], predicate, timeout, fail_when=fail_when)[ref.name]
+
+    def until_each(self, ref, names, predicate, timeout, fail_when=None, label_selector=None):
+        """{name: object} once ``predicate`` holds for every object ``names`` lists, of ``ref``'s kind and namespace.
+
+        One list and one watch serve them all: with ``label_selector`` (which must match every name)
+        the watch covers the objects it selects; without it, ``ref`` names the one object.
+        """
         deadline = self._clock() + timeout
-        last = None
+        last = dict((name, None) for name in names)
         resource_version = None
+        one = label_selector is None
+        if one and list(names) != [ref.name]:
+            raise ValueError("without a label_selector, a wait is on the one object ref names")
         while True:
             try:
                 if resource_version is None:
-                    items, resource_version = self.kube.list(
-                        ref, field_selector="metadata.name={0}".format(ref.name))
-                    last = items[0] if items else None
-                    if self._done(ref, last, predicate, fail_when):
+                    selector = {"label_selector": label_selector} if not one else \
+                        {"field_selector": "metadata.name={0}".format(ref.name)}
+                    items, resource_version = self.kube.list(ref, **selector)
+                    listed = dict((fields.get(o, "metadata.name"), o) for o in items)
+                    for name in names:
+                        last[name] = listed.get(name)
+                        self._seen(ref, name, last[name], fail_when)
+                    if self._all(last, predicate):
                         return last
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     break
-                for event_type, obj in self.kube.watch(ref, resource_version, min(remaining, self._recheck)):
+                watch_args = (ref, resource_version, min(remaining, self._recheck))
+                events = self.kube.watch(*watch_args, label_selector=label_selector) if not one else \
+                    self.kube.watch(*watch_args)
+                for event_type, obj in events:
                     if event_type == "ERROR":
                         if obj.get("code") == 410:
                             resource_version = None
                             break
                         raise ModuleError("Watching {0} failed: {1}".format(describe(ref), obj.get("message")))
                     resource_version = fields.get(obj, "metadata.resourceVersion") or resource_version
-                    if event_type == "BOOKMARK":
+                    name = fields.get(obj, "metadata.name")
+                    if event_type == "BOOKMARK" or name not in last:
                         continue
-                    last = None if event_type == "DELETED" else obj
-                    if self._done(ref, last, predicate, fail_when):
+                    last[name] = None if event_type == "DELETED" else obj
+                    self._seen(ref, name, last[name], fail_when)
+                    if self._all(last, predicate):
                         return last
             except ModuleError:
                 raise
@@ -214,17 +234,27 @@ class Waiter(object):
                 self._sleep(RELIST_PAUSE)
             if self._clock() >= deadline:
                 break
-            if resource_version is not None and self._done(ref, last, predicate, fail_when):
+            if resource_version is not None and self._all(last, predicate):
                 return last
-        missing = predicate.missing(last) or predicate.description
-        raise WaitTimedOut(timeout_message(timeout, describe(ref), missing, summarize_status(last)), last, ref, missing)
+        waiting = [name for name in names if not predicate(last[name])]
+        first = waiting[0] if waiting else names[0]
+        what = ref._replace(name=first)
+        missing = predicate.missing(last[first]) or predicate.description
+        if len(waiting) > 1:
+            missing = "{0} (and {1} more of its kind: {2})".format(missing, len(waiting) - 1, ", ".join(waiting[1:]))
+        raise WaitTimedOut(timeout_message(timeout, describe(what), missing, summarize_status(last[first])),
+                           last[first], what, missing)
 
     def until_absent(self, ref, timeout):
         return self.until(ref, absent(), timeout)
 
-    def _done(self, ref, obj, predicate, fail_when):
+    def _seen(self, ref, name, obj, fail_when):
+        """A new version of one object waited on: report it, and stop if it cannot recover."""
         self._progress(obj)
         if fail_when is not None and fail_when(obj):
             raise WaitFailed("{0} reached a state it cannot recover from ({1}). Last status seen: {2}".format(
-                describe(ref), fail_when.description, summarize_status(obj)), obj)
-        return predicate(obj)
+                describe(ref._replace(name=name)), fail_when.description, summarize_status(obj)), obj)
+
+    @staticmethod
+    def _all(last, predicate):
+        return all(predicate(obj) for obj in last.values())

@@ -16,16 +16,13 @@ KubeVirt's first HTTP 429 (it answers so while it migrates the VM away): its fai
 import argparse
 import datetime
 import json
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 import lab as lab_package  # noqa: E402
+from playbooks import must, playbook  # noqa: E402
 from lab import kubeconfig  # noqa: E402
 from kubernetes import client  # noqa: E402
 
@@ -60,30 +57,6 @@ K8S_DRAIN = """
     - ansible.builtin.debug:
         msg: "K8S_DRAIN {{ drained | to_json }}"
 """ % {"node": NODE}
-
-
-def playbook(lab, text_or_path, **extra):
-    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(REPO / "build" / "collections",
-                                                         next(p for p in sys.path if p.endswith("site-packages"))))
-    path = text_or_path
-    if "\n" in text_or_path:
-        handle = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
-        handle.write(text_or_path)
-        handle.close()
-        path = handle.name
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), path,
-               "-e", json.dumps(extra)]
-    started = time.monotonic()
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
-
-
-def must(result, what):
-    rc, output, _seconds = result
-    if rc != 0:
-        sys.exit("{0} failed:\n{1}".format(what, output[-4000:]))
-    return result
 
 
 def stamp(text):

@@ -121,6 +121,7 @@ class Controller:
     watches: list = field(default_factory=list)
     resync_seconds: float = 60.0
     gone: Optional[Callable] = None
+    workers: int = WORKERS_PER_CONTROLLER  # upstream's --worker-threads where it sets one
 
 
 class Api:
@@ -393,7 +394,7 @@ class Manager:
                 threads.append(threading.Thread(target=self._inform, args=(controller, watch, work, on_synced),
                                                 daemon=True,
                                                 name=f"{controller.name}:watch:{watch.kind}"))
-            for index in range(WORKERS_PER_CONTROLLER):
+            for index in range(controller.workers):
                 threads.append(threading.Thread(target=self._work, args=(controller, work), daemon=True,
                                                 name=f"{controller.name}:worker:{index}"))
         if not self._unlisted:

@@ -30,6 +30,8 @@ FINALIZER_CONTENT_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-
 FINALIZER_PVC_SOURCE = "snapshot.storage.kubernetes.io/pvc-as-source-protection"
 RETRY = 5.0
 CONFLICT_RETRY = 0.2
+# external-snapshotter v8.5.0 cmd/snapshot-controller/main.go: flag worker-threads, default 10.
+WORKER_THREADS = 10
 
 
 class SnapshotError(Exception):
@@ -200,4 +202,5 @@ def setup(manager, webhooks) -> None:
         return [(ref["namespace"], ref["name"])] if ref.get("name") else []
 
     manager.add(Controller("snapshot-controller", GROUP_VERSION, "VolumeSnapshot", reconcile_snapshot,
-                           watches=[Watch(GROUP_VERSION, "VolumeSnapshotContent", bound_snapshot)]))
+                           watches=[Watch(GROUP_VERSION, "VolumeSnapshotContent", bound_snapshot)],
+                           workers=WORKER_THREADS))

@@ -13,6 +13,9 @@ from lab.controllers.trident.config import DRIVER
 from lab.controllers.trident.core import CsiError
 
 SIDECAR = f"csi-snapshotter {DRIVER}"
+# Trident deploys the sidecar with "--worker-threads=25" (trident v26.06.0 cli/k8s_client/yaml_factory.go,
+# the csi-snapshotter container of the controller Deployment; upstream's own default is 10).
+WORKER_THREADS = 25
 
 
 def reconcile_content(api, content: dict):
@@ -59,4 +62,5 @@ def _delete_content(api, content: dict):
 
 
 def setup(manager, webhooks) -> None:
-    manager.add(Controller("csi-snapshotter", GROUP_VERSION, "VolumeSnapshotContent", reconcile_content))
+    manager.add(Controller("csi-snapshotter", GROUP_VERSION, "VolumeSnapshotContent", reconcile_content,
+                           workers=WORKER_THREADS))

@@ -119,3 +119,35 @@ def test_waits_for_deletion(kube, apiserver):
 def test_waits_for_creation(kube, apiserver):
     later(0.3, lambda: apiserver.put("widgets", widget({"phase": "Bound"})))
     assert Waiter(kube).until(ref(kube), wait.exists(), timeout=10) is not None
+
+
+def named(name, phase):
+    obj = widget({"phase": phase})
+    obj["metadata"]["name"] = name
+    return obj
+
+
+def test_many_objects_are_waited_on_with_one_watch(kube, apiserver):
+    for name in ("w1", "w2", "w3"):
+        apiserver.put("widgets", named(name, "Pending"))
+
+    def steps():
+        for name in ("w3", "w1", "w2"):
+            time.sleep(0.1)
+            apiserver.update("widgets", "ns1", name, {"status": {"phase": "Bound"}})
+
+    later(0.2, steps)
+    found = Waiter(kube).until_each(kube.ref("example.com/v1", "Widget", namespace="ns1"), ["w1", "w2", "w3"],
+                                    wait.phase_in("Bound"), timeout=10, label_selector="set=a")
+    assert {name: obj["status"]["phase"] for name, obj in found.items()} == dict.fromkeys(["w1", "w2", "w3"], "Bound")
+    watches = [q for m, p, q in apiserver.requests if q.get("watch")]
+    assert len(watches) == 1 and watches[0]["labelSelector"] == "set=a" and "fieldSelector" not in watches[0]
+
+
+def test_a_wait_on_many_names_those_still_missing(kube, apiserver):
+    apiserver.put("widgets", named("w1", "Bound"))
+    apiserver.put("widgets", named("w2", "Pending"))
+    with pytest.raises(WaitFailed) as err:
+        Waiter(kube).until_each(kube.ref("example.com/v1", "Widget", namespace="ns1"), ["w1", "w2", "w3"],
+                                wait.phase_in("Bound"), timeout=1, label_selector="set=a")
+    assert "waiting for Widget ns1/w2" in err.value.msg and "and 1 more of its kind: w3" in err.value.msg

@@ -1,0 +1,36 @@
+"""What the benchmarks share: running a playbook (a path, or its text) against their lab, timed."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def playbook(lab, text_or_path, **extra):
+    """(rc, output, seconds) of ansible-playbook with the lab's inventory, Ansible's start included."""
+    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(REPO / "build" / "collections",
+                                                         next(p for p in sys.path if p.endswith("site-packages"))))
+    path = text_or_path
+    if "\n" in text_or_path:
+        handle = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
+        handle.write(text_or_path)
+        handle.close()
+        path = handle.name
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), path,
+               "-e", json.dumps(extra)]
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+def must(result, what):
+    rc, output, _seconds = result
+    if rc != 0:
+        sys.exit("{0} failed:\n{1}".format(what, output[-4000:]))
+    return result
