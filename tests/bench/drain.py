@@ -28,7 +28,7 @@ from kubernetes import client  # noqa: E402
 
 NAMESPACE = "bench-drain"
 NODE = "worker-0"
-VMS_PLAYBOOK = "tests/playbooks/vms_with_a_data_disk.yml"
+VMS_PLAYBOOK = "tests/fixtures/vms_with_a_data_disk.yml"
 PREFER_NODE = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
     {"weight": 100, "preference": {"matchExpressions": [
         {"key": "kubernetes.io/hostname", "operator": "In", "values": [NODE]}]}}]}}
@@ -92,7 +92,8 @@ def main():
     try:
         objects = client.CustomObjectsApi(kubeconfig.api_client(lab.kubeconfig))
         must(playbook(lab, "playbooks/site.yml"), "site.yml")
-        vms = [{"name": "bench-{0}".format(i), "labels": {"bench": "drain"}, "memory": "1Gi", "affinity": PREFER_NODE}
+        vms = [{"name": "bench-{0}".format(i), "labels": {"bench": "drain"},
+                "spec": {"domain": {"memory": {"guest": "1Gi"}}, "affinity": PREFER_NODE}}
                for i in range(args.vms)]
         must(playbook(lab, VMS_PLAYBOOK, vm_namespace=NAMESPACE, vms=vms), "creating the VMs")
         must(playbook(lab, BACK), "gathering the VMs on " + NODE)

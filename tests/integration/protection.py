@@ -2,6 +2,7 @@
 
 import json
 import time
+import uuid
 
 import requests
 
@@ -19,43 +20,7 @@ PLAY = """
       ansible.builtin.debug:
         msg: "RESULT {{ result | to_json }}"
 """
-VMS = """
-- hosts: openshift
-  gather_facts: false
-  tasks:
-    - name: Namespace
-      kubernetes.core.k8s: {kubeconfig: "{{ k8s_kubeconfig }}", api_version: v1, kind: Namespace, name: "{{ ns }}"}
-    - name: VMs with a blank ReadWriteMany Block data disk on the default virt class
-      kubevirt.core.kubevirt_vm:
-        kubeconfig: "{{ k8s_kubeconfig }}"
-        name: "{{ item }}"
-        namespace: "{{ ns }}"
-        labels: {protect: daily}
-        run_strategy: "{{ run_strategy }}"
-        data_volume_templates:
-          - metadata: {name: "{{ item }}-data"}
-            spec:
-              source: {blank: {}}
-              storage:
-                storageClassName: "{{ installation_default_virt_class }}"
-                accessModes: [ReadWriteMany]
-                volumeMode: Block
-                resources: {requests: {storage: 1Gi}}
-        spec:
-          domain:
-            memory: {guest: 256Mi}
-            firmware: {uuid: "{{ 99999999 | random(seed=item) | to_uuid }}"}
-            devices:
-              disks: [{name: data, disk: {bus: virtio}}]
-              interfaces: [{name: default, masquerade: {}, macAddress: "02:00:00:00:00:{{ '%02x' | format(vm_index | int + 16) }}"}]
-          networks: [{name: default, pod: {}}]
-          volumes: [{name: data, dataVolume: {name: "{{ item }}-data"}}]
-        wait: "{{ run_strategy == 'Always' }}"
-        wait_sleep: 1
-        wait_timeout: 300
-      loop: "{{ vms }}"
-      loop_control: {index_var: vm_index}
-"""
+VMS_PLAYBOOK = "tests/fixtures/vms_with_a_data_disk.yml"
 
 
 def module_play(module: str, args: dict) -> str:
@@ -69,7 +34,13 @@ def result_of(run) -> dict:
 
 
 def make_vms(ansible, namespace, names, run_strategy="Always"):
-    run = ansible(VMS, {"ns": namespace, "vms": names, "run_strategy": run_strategy})
+    """VMs labelled protect=daily, each with its own firmware UUID and MAC (so that a clone's new ones show)."""
+    vms = [{"name": name, "labels": {"protect": "daily"}, "run_strategy": run_strategy, "spec": {
+        "domain": {"firmware": {"uuid": str(uuid.uuid5(uuid.NAMESPACE_DNS, name))},
+                   "devices": {"interfaces": [{"name": "default", "masquerade": {},
+                                               "macAddress": "02:00:00:00:00:{0:02x}".format(index + 16)}]}},
+        "networks": [{"name": "default", "pod": {}}]}} for index, name in enumerate(names)]
+    run = ansible(VMS_PLAYBOOK, {"vm_namespace": namespace, "vms": vms})
     assert run.rc == 0, run.output[-3000:]
 
 

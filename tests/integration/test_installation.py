@@ -69,21 +69,21 @@ def test_install_reports_version_and_healthy_conditions(installed, ansible, cust
 
 def test_install_wait_shows_progress_then_times_out_naming_what_is_missing(installed, ansible, controllers_paused,
                                                                            core_v1):
-    # OLM is paused, so no InstallPlan can come within the 20 s allowed; the namespace's deletion starts before OLM
+    # OLM is paused, so no InstallPlan can come within the 40 s allowed (long enough for two progress lines under load); the namespace's deletion starts before OLM
     # wakes up. It can only finish after: the namespace controller must discover every API group, and the aggregated
     # v1.subresources.kubevirt.io is served by the paused process (NamespaceDeletionDiscoveryFailure until then).
     # (Another package than OpenShift Virtualization's, which is installed already and would be refused.)
     with controllers_paused():
-        run = ansible(module_play({"namespace": "cnv-stuck", "package": "mtv-operator", "wait_timeout": 20,
+        run = ansible(module_play({"namespace": "cnv-stuck", "package": "mtv-operator", "wait_timeout": 40,
                                    "progress_interval": 2}))
         core_v1.delete_namespace("cnv-stuck")
     wait_until_gone(core_v1, "cnv-stuck")
     assert run.rc != 0, run.output[-3000:]
     progress = [line for line in run.output.splitlines() if line.startswith(
-        "ontap.virtualization.cnv_hyperconverged: ") and " of 20s: waiting for Subscription cnv-stuck/hco-operatorhub: "
+        "ontap.virtualization.cnv_hyperconverged: ") and " of 40s: waiting for Subscription cnv-stuck/hco-operatorhub: "
         "no status yet; still missing the Subscription has an InstallPlan" in line]
     assert len(progress) >= 2, run.output[-3000:]
-    assert "Timed out after 20s waiting for Subscription cnv-stuck/hco-operatorhub: still missing the Subscription " \
+    assert "Timed out after 40s waiting for Subscription cnv-stuck/hco-operatorhub: still missing the Subscription " \
         "has an InstallPlan" in run.output, run.output[-3000:]
     assert "created Subscription cnv-stuck/hco-operatorhub" in run.output, "what the run did is in the result"
 

@@ -21,7 +21,7 @@ PLAY = """
       ansible.builtin.debug:
         msg: "RESULT {{ result | to_json }}"
 """
-VMS_PLAYBOOK = "tests/playbooks/vms_with_a_data_disk.yml"
+VMS_PLAYBOOK = "tests/fixtures/vms_with_a_data_disk.yml"
 VMS = [{"name": "lm-a", "access": "ReadWriteMany", "labels": {"tier": "web"}},
        {"name": "lm-b", "access": "ReadWriteMany", "labels": {"tier": "web"}},
        {"name": "lm-rwo", "access": "ReadWriteOnce", "labels": {"tier": "db"}}]

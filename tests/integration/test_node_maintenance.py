@@ -8,7 +8,7 @@ NAMESPACE = "node-maintenance"
 PLAYBOOK = "playbooks/node_maintenance.yml"
 NM = ("nodemaintenance.medik8s.io", "v1beta1", "nodemaintenances")
 NMO_NAMESPACE = "openshift-workload-availability"
-VMS_PLAYBOOK = "tests/playbooks/vms_with_a_data_disk.yml"
+VMS_PLAYBOOK = "tests/fixtures/vms_with_a_data_disk.yml"
 NMO = """
 - hosts: openshift
   gather_facts: false
@@ -51,7 +51,7 @@ def maintain(ansible, node, check=False, **variables):
 
 def test_a_vm_that_cannot_migrate_is_refused_by_name_and_nothing_is_written(
         virtualization_stack, ansible, audit, core_v1, custom_objects):
-    make_vms(ansible, {"name": "nm-rwo", "access": "ReadWriteOnce", "node_selector": {"kubernetes.io/hostname": "worker-2"}})
+    make_vms(ansible, {"name": "nm-rwo", "access": "ReadWriteOnce", "spec": {"nodeSelector": {"kubernetes.io/hostname": "worker-2"}}})
     try:
         mark = audit.mark()
         run = maintain(ansible, "worker-2", node_maintenance_method="drain")
@@ -68,7 +68,7 @@ def test_a_vm_that_cannot_migrate_is_refused_by_name_and_nothing_is_written(
 
 def test_a_vm_that_cannot_migrate_is_stopped_when_asked_and_the_node_drained(
         virtualization_stack, ansible, core_v1, custom_objects):
-    make_vms(ansible, {"name": "nm-stop", "access": "ReadWriteOnce", "node_selector": {"kubernetes.io/hostname": "worker-2"}})
+    make_vms(ansible, {"name": "nm-stop", "access": "ReadWriteOnce", "spec": {"nodeSelector": {"kubernetes.io/hostname": "worker-2"}}})
     try:
         run = maintain(ansible, "worker-2", node_maintenance_method="drain", node_maintenance_non_migratable="stop")
         assert run.rc == 0, run.output[-4000:]
