@@ -69,9 +69,10 @@ def test_install_reports_version_and_healthy_conditions(installed, ansible, cust
 
 def test_install_wait_shows_progress_then_times_out_naming_what_is_missing(installed, ansible, controllers_paused,
                                                                            core_v1):
-    # OLM is paused, so no InstallPlan can come within the 40 s allowed (long enough for two progress lines under load); the namespace's deletion starts before OLM
-    # wakes up. It can only finish after: the namespace controller must discover every API group, and the aggregated
-    # v1.subresources.kubevirt.io is served by the paused process (NamespaceDeletionDiscoveryFailure until then).
+    # OLM is paused, so no InstallPlan can come within the 40 s allowed (two progress lines even under load); the
+    # namespace's deletion starts before OLM wakes up. It can only finish after: the namespace controller must discover
+    # every API group, and the aggregated v1.subresources.kubevirt.io is served by the paused process
+    # (NamespaceDeletionDiscoveryFailure until then).
     # (Another package than OpenShift Virtualization's, which is installed already and would be refused.)
     with controllers_paused():
         run = ansible(module_play({"namespace": "cnv-stuck", "package": "mtv-operator", "wait_timeout": 40,
