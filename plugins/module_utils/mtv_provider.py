@@ -30,7 +30,7 @@ except ImportError:  # Python 2 (ansible-test sanity imports the file there)
 TLS_TIMEOUT = 10
 SETTINGS = {"sdk_endpoint": "sdkEndpoint", "vddk_init_image": "vddkInitImage"}
 INSECURE_WARNING = ("insecure_skip_verify is true: MTV will not verify the certificate of {0}, so a machine in the "
-                    "middle can read the vCenter credentials. Give ca_cert or thumbprint instead.")
+                    "middle can read the vCenter credentials. Give vcenter_ca_cert or thumbprint instead.")
 
 
 def normalize_thumbprint(text):
@@ -90,12 +90,12 @@ def trust(module):
         return {"insecureSkipVerify": "true"}
     if params["thumbprint"]:
         return {"ca.crt": pinned_certificate(params["url"], params["thumbprint"])}
-    if params["ca_cert"]:
-        if "-----BEGIN CERTIFICATE-----" not in params["ca_cert"]:
-            raise ModuleError("ca_cert must be the PEM text of vCenter's CA certificate (-----BEGIN CERTIFICATE-----"
+    if params["vcenter_ca_cert"]:
+        if "-----BEGIN CERTIFICATE-----" not in params["vcenter_ca_cert"]:
+            raise ModuleError("vcenter_ca_cert must be the PEM text of vCenter's CA certificate (-----BEGIN CERTIFICATE-----"
                               "...), not a file name; use lookup('file', path) to read a file.")
-        return {"ca.crt": params["ca_cert"]}
-    raise ModuleError("With username and password give how to trust vCenter: ca_cert, thumbprint (checked against "
+        return {"ca.crt": params["vcenter_ca_cert"]}
+    raise ModuleError("With vcenter_username and vcenter_password give how to trust vCenter: vcenter_ca_cert, thumbprint (checked against "
                       "the live certificate, then pinned), or insecure_skip_verify: true.")
 
 
@@ -129,12 +129,12 @@ def present(module):
             ", ".join(repeated)))
     provider, managed = desired_provider(params)
     name = secret_name(params)
-    if params["username"]:
-        values = {"user": params["username"], "password": params["password"], "url": params["url"]}
+    if params["vcenter_username"]:
+        values = {"user": params["vcenter_username"], "password": params["vcenter_password"], "url": params["url"]}
         values.update(trust(module))  # a thumbprint mismatch stops here, before any write
         secrets.ensure(module, params["namespace"], name, values)
     else:
-        secrets.require(module, params["namespace"], name, ["user", "password"], "give username and password")
+        secrets.require(module, params["namespace"], name, ["user", "password"], "give vcenter_username and vcenter_password")
     live = module.ensurer.present(provider, managed).object
     if params["wait"] and not module.check_mode:
         ref = mtv_common.ref(module.kube, "Provider", params["name"], params["namespace"])
@@ -145,7 +145,7 @@ def present(module):
         except wait.WaitFailed as exc:
             if isinstance(exc, wait.WaitTimedOut):
                 raise
-            raise ModuleError("{0} is not Ready (phase {1}): {2}. Fix the url or credentials and run again.".format(
+            raise ModuleError("{0} is not Ready (phase {1}): {2}. Fix what it names (the url, the credentials, or how vCenter is trusted) and run again.".format(
                 describe(ref), fields.get(exc.last, "status.phase"),
                 "; ".join(mtv_common.describe_condition(c) for c in mtv_common.blockers(exc.last))),
                 conditions=mtv_common.conditions(exc.last))

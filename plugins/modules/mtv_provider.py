@@ -16,7 +16,7 @@ author:
 description:
   - Creates or updates a vSphere Provider of the Migration Toolkit for Virtualization and the Secret with its
     credentials, then waits until MTV has connected to vCenter and loaded its inventory.
-  - How vCenter's certificate is trusted is decided before anything is written. O(ca_cert) gives the CA;
+  - How vCenter's certificate is trusted is decided before anything is written. O(vcenter_ca_cert) gives the CA;
     O(thumbprint) makes the module read the certificate vCenter presents, compare its SHA-1 thumbprint with the
     one given (refusing on a mismatch, naming both, with nothing written) and pin that certificate;
     O(insecure_skip_verify) skips verification, with a warning.
@@ -45,18 +45,18 @@ options:
   url:
     description: The vCenter SDK endpoint, including the path C(/sdk), for example C(https://vcenter.example.com/sdk).
     type: str
-  username:
+  vcenter_username:
     description:
-      - The vCenter user, for example C(administrator@vsphere.local). Without O(username) and O(password) the
-        Secret O(secret_name) must exist already.
+      - The vCenter user, for example C(administrator@vsphere.local). Without O(vcenter_username) and
+        O(vcenter_password) the Secret O(secret_name) must exist already.
     type: str
-  password:
+  vcenter_password:
     description: The vCenter password. Stored only in the Secret.
     type: str
   secret_name:
     description: Name of the credentials Secret. Defaults to C(<name>-credentials).
     type: str
-  ca_cert:
+  vcenter_ca_cert:
     description: The PEM text of the CA that signed vCenter's certificate.
     type: str
   thumbprint:
@@ -95,8 +95,8 @@ EXAMPLES = r"""
   ontap.virtualization.mtv_provider:
     name: vcenter
     url: https://vcenter.example.com/sdk
-    username: administrator@vsphere.local
-    password: "{{ vcenter_password }}"
+    vcenter_username: administrator@vsphere.local
+    vcenter_password: "{{ vcenter_password }}"
     thumbprint: "52:6C:4E:88:1D:78:AE:12:1C:F3:BB:6C:5B:F4:E2:82:86:A7:08:AF"
     vddk_init_image: registry.example.com/vddk:8.0.3
   register: source
@@ -139,10 +139,10 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     namespace=dict(type="str", default="openshift-mtv"),
     url=dict(type="str"),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
+    vcenter_username=dict(type="str"),
+    vcenter_password=dict(type="str", no_log=True),
     secret_name=dict(type="str"),
-    ca_cert=dict(type="str"),
+    vcenter_ca_cert=dict(type="str"),
     thumbprint=dict(type="str"),
     insecure_skip_verify=dict(type="bool"),
     sdk_endpoint=dict(type="str", choices=["vcenter", "esxi"], default="vcenter"),
@@ -150,8 +150,8 @@ ARGUMENT_SPEC = dict(
     settings=dict(type="dict"),
 )
 REQUIRED_IF = [("state", "present", ["url"])]
-REQUIRED_TOGETHER = [("username", "password")]
-MUTUALLY_EXCLUSIVE = [("ca_cert", "thumbprint", "insecure_skip_verify")]
+REQUIRED_TOGETHER = [("vcenter_username", "vcenter_password")]
+MUTUALLY_EXCLUSIVE = [("vcenter_ca_cert", "thumbprint", "insecure_skip_verify")]
 
 
 def run(module):
