@@ -35,10 +35,12 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.wait import (
 class Pending(Exception):
     """This run's share of the wait is over before the work is: the action plugin reports progress and runs again."""
 
-    def __init__(self, timed_out):
+    def __init__(self, timed_out, now=None, timeout_note=None):
         super(Pending, self).__init__(timed_out.msg)
         self.progress = {"waiting_for": describe(timed_out.ref), "missing": timed_out.missing,
-                         "now": short_status(timed_out.last), "status": summarize_status(timed_out.last)}
+                         "now": (now or short_status)(timed_out.last), "status": summarize_status(timed_out.last)}
+        if timeout_note:
+            self.progress["timeout_note"] = timeout_note
 
 
 class KubeModule(object):
@@ -82,13 +84,15 @@ class KubeModule(object):
             return Waiter(self.kube, clock=self._clock, progress=progress)
         return Waiter(self.kube, clock=self._clock, progress=progress, recheck=recheck)
 
-    def wait_until(self, ref, predicate, fail_when=None, recheck=None):
+    def wait_until(self, ref, predicate, fail_when=None, recheck=None, now=None, timeout_note=None):
         """Wait for ``predicate`` on ``ref`` within what is left of this run's wait.
 
         One run waits ``wait_timeout`` seconds in all, over every wait it makes. With
         ``progress_interval``, a run stops waiting after that many seconds and ends with
         its progress (``Pending``); the module's action plugin prints it and runs the
-        module again, which finds its own work done so far and waits on.
+        module again, which finds its own work done so far and waits on. ``now`` turns the
+        object into the progress line's status (default: phase and conditions);
+        ``timeout_note`` is added to the message when the whole wait times out.
         """
         interval = self.params.get("progress_interval") or 0
         budget = self.params["wait_timeout"]
@@ -98,9 +102,9 @@ class KubeModule(object):
             return self.waiter(recheck=recheck).until(ref, predicate, max(left, 0.001), fail_when=fail_when)
         except WaitTimedOut as exc:
             if sliced:
-                raise Pending(exc)
-            raise WaitTimedOut(timeout_message(budget, describe(ref), exc.missing, summarize_status(exc.last)),
-                               exc.last, ref, exc.missing)
+                raise Pending(exc, now, timeout_note)
+            message = timeout_message(budget, describe(ref), exc.missing, summarize_status(exc.last))
+            raise WaitTimedOut(message + (" " + timeout_note if timeout_note else ""), exc.last, ref, exc.missing)
 
     def warn(self, message):
         self.ansible.warn(message)

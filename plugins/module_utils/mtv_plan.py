@@ -163,9 +163,9 @@ def _storage_destination(storage_class, volume_mode, access_mode):
 
 
 def providers(params):
-    destination = params["destination_provider"] or mtv_common.HOST_PROVIDER
     return {"source": {"name": params["source_provider"], "namespace": params["namespace"]},
-            "destination": {"name": destination, "namespace": params["namespace"]}}
+            "destination": {"name": params["destination_provider"],
+                            "namespace": params["destination_provider_namespace"] or params["namespace"]}}
 
 
 def desired_objects(params, vms, net_pairs, storage_pairs_):
@@ -282,6 +282,9 @@ def present(module):
     sto_pairs = storage_pairs(kube, params, vms, inventory.datastores(source))
     objects = desired_objects(params, vms, net_pairs, sto_pairs)
     refuse_changing_a_running_plan(module, objects)
+    if params["create_target_namespace"]:
+        module.ensurer.present({"apiVersion": "v1", "kind": "Namespace",
+                                "metadata": {"name": params["target_namespace"]}}, [])
     waits = params["wait"] and not module.check_mode
     for obj in objects[:2]:
         if module.ensurer.present(obj, _map_managed()).changed and waits:

@@ -49,11 +49,21 @@ options:
     description: The vSphere Provider the VMs come from.
     type: str
   destination_provider:
-    description: The OpenShift Provider the VMs go to; defaults to C(host), this cluster.
+    description: The OpenShift Provider the VMs go to; C(host) is this cluster, made by the operator.
     type: str
+    default: host
+  destination_provider_namespace:
+    description: Namespace of O(destination_provider); the operator makes C(host) in MTV's namespace.
+    type: str
+    default: openshift-mtv
   target_namespace:
     description: Namespace the migrated VMs are created in.
     type: str
+  create_target_namespace:
+    description:
+      - Create O(target_namespace) when it does not exist (the project the procedure creates for the VMs).
+    type: bool
+    default: true
   type:
     description: V(cold) powers the VM off and copies it; V(warm) copies while it runs and cuts over later.
     type: str
@@ -207,8 +217,10 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     namespace=dict(type="str", default="openshift-mtv"),
     source_provider=dict(type="str"),
-    destination_provider=dict(type="str"),
+    destination_provider=dict(type="str", default="host"),
+    destination_provider_namespace=dict(type="str", default="openshift-mtv"),
     target_namespace=dict(type="str"),
+    create_target_namespace=dict(type="bool", default=True),
     type=dict(type="str", choices=["cold", "warm"], default="cold"),
     vms=dict(type="list", elements="dict", options=dict(
         name=dict(type="str"), id=dict(type="str"), target_name=dict(type="str")),
