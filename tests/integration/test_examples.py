@@ -35,7 +35,8 @@ def documentation(name):
     return namespace
 
 
-@pytest.mark.parametrize("name", MODULES + ["cnv_hyperconverged", "vm_live_migration", "node_maintenance", "trident_orchestrator"])
+@pytest.mark.parametrize("name", MODULES + ["cnv_hyperconverged", "vm_live_migration", "node_maintenance", "trident_orchestrator",
+                                  "mtv_operator", "mtv_provider", "mtv_plan", "mtv_migration"])
 def test_ansible_doc_renders(name):
     done = subprocess.run([str(VENV_BIN / "ansible-doc"), "--json", "ontap.virtualization." + name],
                           capture_output=True, text=True, env={"ANSIBLE_COLLECTIONS_PATH": "{0}:{1}".format(
