@@ -115,9 +115,15 @@ def progress_line(migration):
     return "; ".join(parts) + (" (cutover {0})".format(cutover) if cutover else "")
 
 
+# The warm precopy loop (migrator.go warmItinerary): the VM cycles through these until its cutover.
+PRECOPY_LOOP = ("CopyDisks", "CopyingPaused", "RemovePreviousSnapshot", "WaitForPreviousSnapshotRemoval",
+                "CreateSnapshot", "WaitForSnapshot", "StoreSnapshotDeltas", "AddCheckpoint")
+
+
 def _precopying(migration):
+    """Every VM has a precopy done and cycles in the precopy loop, waiting for a cutover."""
     vms = fields.get(migration or {}, "status.vms") or []
-    return bool(vms) and all(vm.get("phase") == "CopyingPaused" and (vm.get("warm") or {}).get("successes", 0) >= 1
+    return bool(vms) and all(vm.get("phase") in PRECOPY_LOOP and (vm.get("warm") or {}).get("successes", 0) >= 1
                              for vm in vms)
 
 
@@ -208,7 +214,7 @@ class Run(object):
         if final_outcome(migration) is not None:
             return migration
         if warm_without_cutover:
-            until = wait.Predicate("every VM precopying and waiting for a cutover (no cutover is set)",
+            until = wait.Predicate("every VM precopied once and waiting for a cutover (no cutover is set)",
                                    lambda m: _precopying(m) or final_outcome(m) is not None)
         else:
             until = wait.Predicate("the migration to end (Succeeded, Failed or Canceled)",

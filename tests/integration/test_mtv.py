@@ -238,7 +238,8 @@ def test_warm_migration_of_rhel9_postgres_with_a_cutover_at_a_set_time(ansible, 
     first = ansible(migration_play(lab, source, "postgres-warm", "rhel9-postgres", "warm"))
     assert first.rc == 0, first.output[-3000:]
     vms = results_of(first)[2]["vms"]
-    assert vms[0]["phase"] == "CopyingPaused" and vms[0]["precopies"] >= 1, vms
+    assert vms[0]["step"] == "DiskTransfer" and vms[0]["precopies"] >= 1 and vms[0]["outcome"] is None, vms
+    assert results_of(first)[2]["migration"]["outcome"] == "Running"
     cutover = (datetime.datetime.utcnow() + datetime.timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
     second = ansible(migration_play(lab, source, "postgres-warm", "rhel9-postgres", "warm", cutover))
     assert second.rc == 0, second.output[-3000:]
