@@ -149,12 +149,14 @@ class Run(object):
 
     def plan(self):
         plan = self.kube.get(self.plan_ref)
-        if plan is None:
+        if plan is None and not self.module.check_mode:
             raise ModuleError("{0} does not exist. Create it with mtv_plan first.".format(describe(self.plan_ref)))
         return plan
 
     def run(self):
         plan = self.plan()
+        if plan is None:  # check mode, with the plan still to be made by an earlier task of the same run
+            return self.preview_first_run()
         if self.params["archive"] and fields.get(plan, "spec.archived"):
             return self.archive(plan)
         runs = migrations_of(self.kube, plan)
@@ -171,6 +173,15 @@ class Run(object):
         if self.params["archive"]:
             return self.archive(self.plan(), migration)
         return self.result(plan, migration)
+
+    def preview_first_run(self):
+        desired = {"apiVersion": mtv_common.FORKLIFT_API, "kind": "Migration",
+                   "metadata": {"name": "{0}-1".format(self.params["plan"]), "namespace": self.params["namespace"]},
+                   "spec": {"plan": {"name": self.params["plan"], "namespace": self.params["namespace"]}}}
+        migration = self.module.ensurer.preview_create(desired, ["spec.plan"]).object
+        return {"migration": {"name": migration["metadata"]["name"], "namespace": self.params["namespace"],
+                              "cutover": None, "outcome": "Running", "conditions": []},
+                "vms": [], "archived": bool(self.params["archive"])}
 
     def start(self, plan, number):
         if not mtv_common.condition_true(plan, "Ready"):

@@ -282,3 +282,26 @@ def test_cold_migration_then_a_rerun_and_check_change_nothing(ansible, lab, sour
     again = ansible(migration_play(lab, source, "web-cold", "rhel9-web", "cold"))
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
     assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "web-cold")] == ["web-cold-1"]
+
+
+def test_the_migrate_playbook_runs_a_cold_plan_verifies_it_and_a_rerun_changes_nothing(ansible, lab, source,
+                                                                                       custom_objects, core_v1):
+    ns = source["namespace"]
+    extra = {"migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
+                                    "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
+                                    "ca_cert": open(lab.vars["ca_cert"]).read(),
+                                    "vddk_init_image": "quay.io/kubev2v/vddk:lab"},
+             "migration_inventory_url": lab.vars["forklift_inventory_url"],
+             "migration_inventory_token": source["token"], "migration_inventory_ca_cert": lab.vars["ca_cert"],
+             "migration_plans": [{"name": "app-cold", "target_namespace": ns, "vms": [{"name": "rhel9-app"}]}],
+             "migration_wait_timeout": 300, "migration_progress_interval": 5}
+    first = ansible("playbooks/migrate.yml", extra_vars=extra)
+    assert first.rc == 0, first.output[-3000:]
+    assert "Check that every VM exists with its disks on Block ReadWriteMany claims" in first.output
+    assert condition(get(custom_objects, "plans", "app-cold", ns), "Succeeded")["status"] == "True"
+    vm = assert_landed_on_ontap(custom_objects, core_v1, ns, "rhel9-app")
+    assert len(vm["spec"]["template"]["spec"]["domain"]["devices"]["disks"]) == 3
+    again = ansible("playbooks/migrate.yml", extra_vars=extra)
+    assert again.rc == 0 and again.changed == 0, again.output[-3000:]
+    assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "app-cold")] == ["app-cold-1"]
+    assert lab.vars["vcsim_password"] not in first.output + again.output
