@@ -49,7 +49,8 @@ def controller_spec(params):
     booleans = sorted(key for key, value in (params.get("spec") or {}).items() if isinstance(value, bool))
     if booleans:
         raise ModuleError("spec sets {0} to a boolean; ForkliftController settings are strings (\"true\" or "
-                          "\"false\") and the API server refuses booleans. Quote the value.".format(", ".join(booleans)))
+                          "\"false\") and the API server refuses booleans. Quote the value.".format(
+                              ", ".join(booleans)))
     spec.update(params.get("spec") or {})
     return spec, ["spec." + key for key in spec]
 

@@ -92,11 +92,11 @@ def trust(module):
         return {"ca.crt": pinned_certificate(params["url"], params["thumbprint"])}
     if params["vcenter_ca_cert"]:
         if "-----BEGIN CERTIFICATE-----" not in params["vcenter_ca_cert"]:
-            raise ModuleError("vcenter_ca_cert must be the PEM text of vCenter's CA certificate (-----BEGIN CERTIFICATE-----"
-                              "...), not a file name; use lookup('file', path) to read a file.")
+            raise ModuleError("vcenter_ca_cert must be the PEM text of vCenter's CA certificate (-----BEGIN "
+                              "CERTIFICATE-----...), not a file name; use lookup('file', path) to read a file.")
         return {"ca.crt": params["vcenter_ca_cert"]}
-    raise ModuleError("With vcenter_username and vcenter_password give how to trust vCenter: vcenter_ca_cert, thumbprint (checked against "
-                      "the live certificate, then pinned), or insecure_skip_verify: true.")
+    raise ModuleError("With vcenter_username and vcenter_password give how to trust vCenter: vcenter_ca_cert, "
+                      "thumbprint (checked against the live certificate, then pinned), or insecure_skip_verify: true.")
 
 
 def secret_name(params):
@@ -134,7 +134,8 @@ def present(module):
         values.update(trust(module))  # a thumbprint mismatch stops here, before any write
         secrets.ensure(module, params["namespace"], name, values)
     else:
-        secrets.require(module, params["namespace"], name, ["user", "password"], "give vcenter_username and vcenter_password")
+        secrets.require(module, params["namespace"], name, ["user", "password"],
+                        "give vcenter_username and vcenter_password")
     live = module.ensurer.present(provider, managed).object
     if params["wait"] and not module.check_mode:
         ref = mtv_common.ref(module.kube, "Provider", params["name"], params["namespace"])
@@ -145,13 +146,15 @@ def present(module):
         except wait.WaitFailed as exc:
             if isinstance(exc, wait.WaitTimedOut):
                 raise
-            raise ModuleError("{0} is not Ready (phase {1}): {2}. Fix what it names (the url, the credentials, or how vCenter is trusted) and run again.".format(
+            raise ModuleError("{0} is not Ready (phase {1}): {2}. Fix what it names (the url, the credentials, or how "
+                              "vCenter is trusted) and run again.".format(
                 describe(ref), fields.get(exc.last, "status.phase"),
                 "; ".join(mtv_common.describe_condition(c) for c in mtv_common.blockers(exc.last))),
                 conditions=mtv_common.conditions(exc.last))
-        if params["thumbprint"] and fields.get(live, "status.fingerprint") != normalize_thumbprint(params["thumbprint"]):
+        wanted = normalize_thumbprint(params["thumbprint"]) if params["thumbprint"] else None
+        if wanted and fields.get(live, "status.fingerprint") != wanted:
             raise ModuleError("{0} connected to a certificate with thumbprint {1}, not {2}.".format(
-                describe(ref), fields.get(live, "status.fingerprint"), normalize_thumbprint(params["thumbprint"])))
+                describe(ref), fields.get(live, "status.fingerprint"), wanted))
     return summary(live, name)
 
 

@@ -185,9 +185,9 @@ class Run(object):
 
     def start(self, plan, number):
         if not mtv_common.condition_true(plan, "Ready"):
+            blocking = [mtv_common.describe_condition(c) for c in mtv_common.blockers(plan)]
             raise ModuleError("{0} is not Ready, so it cannot start: {1}. Run mtv_plan to see why.".format(
-                describe(self.plan_ref), "; ".join(mtv_common.describe_condition(c)
-                                                  for c in mtv_common.blockers(plan)) or "no Ready condition yet"))
+                describe(self.plan_ref), "; ".join(blocking) or "no Ready condition yet"))
         spec = {"plan": {"name": plan["metadata"]["name"], "namespace": plan["metadata"]["namespace"],
                          "uid": plan["metadata"]["uid"]}}
         cutover = cutover_time(self.params["cutover"], None, utc_now())

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mtv_operator
-short_description: Install the Migration Toolkit for Virtualization (MTV) through OLM and configure its ForkliftController
+short_description: Install the Migration Toolkit for Virtualization (MTV) through OLM with its ForkliftController
 version_added: 0.2.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
