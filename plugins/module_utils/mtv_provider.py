@@ -146,11 +146,11 @@ def present(module):
         except wait.WaitFailed as exc:
             if isinstance(exc, wait.WaitTimedOut):
                 raise
-            raise ModuleError("{0} is not Ready (phase {1}): {2}. Fix what it names (the url, the credentials, or how "
-                              "vCenter is trusted) and run again.".format(
-                describe(ref), fields.get(exc.last, "status.phase"),
-                "; ".join(mtv_common.describe_condition(c) for c in mtv_common.blockers(exc.last))),
-                conditions=mtv_common.conditions(exc.last))
+            blocking = "; ".join(mtv_common.describe_condition(c) for c in mtv_common.blockers(exc.last))
+            message = "{0} is not Ready (phase {1}): {2}. Fix what it names (the url, the credentials, or how " \
+                      "vCenter is trusted) and run again.".format(describe(ref), fields.get(exc.last, "status.phase"),
+                                                                  blocking)
+            raise ModuleError(message, conditions=mtv_common.conditions(exc.last))
         wanted = normalize_thumbprint(params["thumbprint"]) if params["thumbprint"] else None
         if wanted and fields.get(live, "status.fingerprint") != wanted:
             raise ModuleError("{0} connected to a certificate with thumbprint {1}, not {2}.".format(
