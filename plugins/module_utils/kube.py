@@ -70,6 +70,14 @@ class Kube(object):
         self._clock = clock
         self._resources = {}
 
+    def bearer_token(self):
+        """The bearer token the client authenticates with, or None (client certificates, or no token configured)."""
+        configuration = getattr(self._dynamic.client, "configuration", None)
+        value = ((getattr(configuration, "api_key", None) or {}).get("authorization") or "").strip()
+        if value.lower().startswith("bearer "):
+            return value[len("bearer "):].strip() or None
+        return value or None
+
     def resource(self, api_version, kind):
         """The API resource of ``kind``; NotServed when the cluster does not serve it."""
         key = (api_version, kind)

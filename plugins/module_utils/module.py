@@ -35,10 +35,12 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.wait import (
 class Pending(Exception):
     """This run's share of the wait is over before the work is: the action plugin reports progress and runs again."""
 
-    def __init__(self, timed_out):
+    def __init__(self, timed_out, now=None, timeout_note=None):
         super(Pending, self).__init__(timed_out.msg)
         self.progress = {"waiting_for": describe(timed_out.ref), "missing": timed_out.missing,
-                         "now": short_status(timed_out.last), "status": summarize_status(timed_out.last)}
+                         "now": (now or short_status)(timed_out.last), "status": summarize_status(timed_out.last)}
+        if timeout_note:
+            self.progress["timeout_note"] = timeout_note
 
 
 class KubeModule(object):
@@ -82,16 +84,18 @@ class KubeModule(object):
             return Waiter(self.kube, clock=self._clock, progress=progress)
         return Waiter(self.kube, clock=self._clock, progress=progress, recheck=recheck)
 
-    def wait_until(self, ref, predicate, fail_when=None, recheck=None):
+    def wait_until(self, ref, predicate, fail_when=None, recheck=None, now=None, timeout_note=None):
         """Wait for ``predicate`` on ``ref`` within what is left of this run's wait.
 
         One run waits ``wait_timeout`` seconds in all, over every wait it makes. With
         ``progress_interval``, a run stops waiting after that many seconds and ends with
         its progress (``Pending``); the module's action plugin prints it and runs the
-        module again, which finds its own work done so far and waits on.
+        module again, which finds its own work done so far and waits on. ``now`` turns the
+        object into the progress line's status (default: phase and conditions);
+        ``timeout_note`` is added to the message when the whole wait times out.
         """
         return self._within_budget(lambda waiter, left: waiter.until(ref, predicate, left, fail_when=fail_when),
-                                   recheck)
+                                   recheck, now, timeout_note)
 
     def wait_until_each(self, ref, names, predicate, label_selector, fail_when=None):
         """Like wait_until, for every object ``names`` lists (of ``ref``'s kind and namespace) with one watch on
@@ -99,7 +103,7 @@ class KubeModule(object):
         return self._within_budget(lambda waiter, left: waiter.until_each(
             ref, names, predicate, left, fail_when=fail_when, label_selector=label_selector))
 
-    def _within_budget(self, wait_for, recheck=None):
+    def _within_budget(self, wait_for, recheck=None, now=None, timeout_note=None):
         interval = self.params.get("progress_interval") or 0
         budget = self.params["wait_timeout"]
         sliced = 0 < interval < budget
@@ -108,9 +112,9 @@ class KubeModule(object):
             return wait_for(self.waiter(recheck=recheck), max(left, 0.001))
         except WaitTimedOut as exc:
             if sliced:
-                raise Pending(exc)
-            raise WaitTimedOut(timeout_message(budget, describe(exc.ref), exc.missing, summarize_status(exc.last)),
-                               exc.last, exc.ref, exc.missing)
+                raise Pending(exc, now, timeout_note)
+            message = timeout_message(budget, describe(exc.ref), exc.missing, summarize_status(exc.last))
+            raise WaitTimedOut(message + (" " + timeout_note if timeout_note else ""), exc.last, exc.ref, exc.missing)
 
     def warn(self, message):
         self.ansible.warn(message)

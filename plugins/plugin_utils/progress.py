@@ -71,8 +71,10 @@ class ProgressAction(ActionBase):
                 break
             elapsed = time.monotonic() - started
             if elapsed >= timeout:
-                out.update(failed=True, last_status=pending.get("status"), msg=timeout_message(
-                    timeout, pending["waiting_for"], pending["missing"], pending["status"]))
+                message = timeout_message(timeout, pending["waiting_for"], pending["missing"], pending["status"])
+                if pending.get("timeout_note"):
+                    message += " " + pending["timeout_note"]
+                out.update(failed=True, last_status=pending.get("status"), msg=message)
                 break
             display.display("{0}: {1} of {2}: waiting for {3}: {4}; still missing {5}".format(
                 module_name, _clock_text(elapsed), _clock_text(timeout), pending["waiting_for"], pending["now"],
