@@ -108,7 +108,7 @@ def _peer_certificate(url: str, timeout: float) -> bytes:
 def _verify(url: str, ca_pem: str, timeout: float) -> None:
     """A verified handshake against the Secret's CA (base.VerifyTLSConnection)."""
     host, port = _endpoint(url)
-    context = ssl.create_default_context(cadata=ca_pem)
+    context = vsphere.trusting(cadata=ca_pem)
     with socket.create_connection((host, port), timeout=timeout) as raw:
         with context.wrap_socket(raw, server_hostname=host):
             pass

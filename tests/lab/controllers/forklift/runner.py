@@ -103,6 +103,11 @@ def _own(api, plan: dict, migration: dict) -> dict:
     return api.patch(migration, {"metadata": {"ownerReferences": refs}}, guarded=True)
 
 
+def _ensure_namespace(api, name: str) -> None:
+    """The target namespace is created when the migration starts (plan/kubevirt.go `EnsureNamespace`)."""
+    api.create_if_absent({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
 def run(api, plan: dict, staged, collector, maps, settings):
     """The plan's `status.migration` after this pass, and the seconds until the next (None: idle)."""
     status = dict((plan.get("status") or {}).get("migration") or {})
@@ -130,6 +135,7 @@ def run(api, plan: dict, staged, collector, maps, settings):
             documents = [(entry, collector.documents("vms")[_vm_id(collector, entry)]) for entry in plan["spec"]["vms"]]
             destination = plan["spec"]["provider"]["destination"]
             providers = (provider, api.get(*PROVIDER, destination["name"], destination["namespace"]))
+            _ensure_namespace(api, plan["spec"]["targetNamespace"])
             status = begin(plan, migration, documents, providers, maps)
         ctx = Context(api, plan, migration, collector, secret_data(secret), maps, settings)
         _schedule(ctx, status)

@@ -9,7 +9,6 @@ controller that restarts between creating and recording one does not create it t
 import math
 
 from lab.controllers.forklift.kinds import VIRTUAL_MACHINE
-from lab.controllers.objects import owner_reference
 
 DATA_VOLUME = ("cdi.kubevirt.io/v1beta1", "DataVolume")
 ANN_DISK_SOURCE = "forklift.konveyor.io/disk-source"
@@ -57,8 +56,7 @@ def data_volume(plan: dict, migration: dict, document: dict, disk: dict, storage
             "metadata": {"generateName": f"{plan['metadata']['name']}-{document['id']}-",
                          "namespace": plan["spec"]["targetNamespace"],
                          "labels": labels(plan, migration, document["id"]),
-                         "annotations": {ANN_DISK_SOURCE: disk["file"], ANN_DELETE_AFTER_COMPLETION: "false"},
-                         "ownerReferences": [owner_reference(plan, controller=False, block=False)]},
+                         "annotations": {ANN_DISK_SOURCE: disk["file"], ANN_DELETE_AFTER_COMPLETION: "false"}},
             "spec": {"source": dv_source, "storage": storage}}
 
 

@@ -44,13 +44,21 @@ class Snapshot:
     objects: dict = field(default_factory=dict)
 
 
+def trusting(cafile: str = None, cadata: str = None) -> ssl.SSLContext:
+    """A client context that trusts the given certificates as Go's x509 pool does (Forklift is Go): any certificate
+    in the pool anchors a chain, a pinned leaf too (OpenSSL's X509_V_FLAG_PARTIAL_CHAIN)."""
+    context = ssl.create_default_context(cafile=cafile, cadata=cadata)
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
 def connect(url: str, user: str, password: str, cafile: str = None, cadata: str = None, insecure: bool = False,
             timeout: float = 10.0):
     parsed = urllib.parse.urlsplit(url)
     if insecure:
         context = ssl._create_unverified_context()  # the user asked for it (insecureSkipVerify)
     else:
-        context = ssl.create_default_context(cafile=cafile, cadata=cadata)
+        context = trusting(cafile=cafile, cadata=cadata)
     try:
         return SmartConnect(protocol=parsed.scheme or "https", host=parsed.hostname, port=parsed.port or 443,
                             path=parsed.path or "/", user=user, pwd=password, sslContext=context,

@@ -40,12 +40,13 @@ def world(kube, lab, mtv, core_v1, good_credentials, kubevirt_on_ontap):
     core_v1.delete_namespace(namespace)
 
 
-def start(kube, world, vms, storage="san", **spec) -> tuple:
-    """A Ready plan and its Migration (as `kubectl mtv start plan` creates it)."""
+def start(kube, world, vms, storage="san", target=None, **spec) -> tuple:
+    """A Ready plan and its Migration (as `kubectl mtv start plan` creates it); the VMs land in the plan's
+    namespace unless ``target`` names another."""
     namespace = world["namespace"]
     name = unique("plan")
     kube.create({"apiVersion": PLAN[0], "kind": PLAN[1], "metadata": {"name": name, "namespace": namespace},
-                 "spec": {"provider": world["providers"], "targetNamespace": namespace,
+                 "spec": {"provider": world["providers"], "targetNamespace": target or namespace,
                           "map": {"network": {"name": "net", "namespace": namespace},
                                   "storage": {"name": storage, "namespace": namespace}}, "vms": vms, **spec}})
     plan = kube.wait(*PLAN, name, namespace, lambda p: condition(p, "Ready"), "to be Ready")
@@ -108,17 +109,27 @@ def test_cold_migration_of_a_two_disk_vm_onto_ontap_luns(kube, world, vcenter, o
         assert len(ontap.luns(volume)) == 1, f"{claim} is not an ONTAP LUN"
 
 
-def test_cold_migration_to_the_host_cluster_lets_virt_v2v_copy(kube, world, vcenter):
+def test_cold_migration_to_the_host_cluster_lets_virt_v2v_copy(kube, world, vcenter, core_v1):
     """plan.go ShouldUseV2vForTransfer: cold to the host cluster with defaults → AllocateDisks (blank
-    DataVolumes, DiskAllocation) and CopyDisksVirtV2V (DiskTransferV2v); migrator.go Pipeline order."""
+    DataVolumes, DiskAllocation) and CopyDisksVirtV2V (DiskTransferV2v); migrator.go Pipeline order.
+    Into a namespace that does not exist yet, other than the plan's: kubevirt.go `EnsureNamespace` creates it
+    when the migration starts, and the DataVolumes carry the plan's labels, not an owner reference to the plan
+    in another namespace (kubevirt.go `dataVolumes`: namespace, annotations, generateName and labels only)."""
     powered_on(vcenter, "rhel9-postgres")
-    plan, _ = start(kube, world, [{"name": "rhel9-postgres"}])
-    done = finished(kube, plan)
-    vm = done["status"]["migration"]["vms"][0]
-    assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskAllocation", "ImageConversion",
-                                                   "DiskTransferV2v", "VirtualMachineCreation"]
-    assert vm["pipeline"][3]["progress"] == {"total": 20480, "completed": 20480}
-    assert power_state(vcenter, "rhel9-postgres") == "Off"
+    target = unique("mtv-target")
+    plan, _ = start(kube, world, [{"name": "rhel9-postgres"}], target=target)
+    try:
+        dvs = wait_for(lambda: kube.list(*DV, target) or None, "the DataVolumes in the new namespace", timeout=120)
+        assert all(not dv["metadata"].get("ownerReferences") for dv in dvs)
+        done = finished(kube, plan)
+        vm = done["status"]["migration"]["vms"][0]
+        assert [s["name"] for s in vm["pipeline"]] == ["Initialize", "DiskAllocation", "ImageConversion",
+                                                       "DiskTransferV2v", "VirtualMachineCreation"]
+        assert vm["pipeline"][3]["progress"] == {"total": 20480, "completed": 20480}
+        assert condition(done, "Succeeded") and kube.get(*VM, "rhel9-postgres", target)
+        assert power_state(vcenter, "rhel9-postgres") == "Off"
+    finally:
+        core_v1.delete_namespace(target)
 
 
 def vm_status(kube, plan: dict) -> dict:

@@ -34,6 +34,17 @@ def test_a_provider_with_a_ca_logs_in_and_gets_the_certificates_fingerprint(kube
     assert provider["status"]["observedGeneration"] == provider["metadata"]["generation"]
 
 
+def test_a_pinned_server_certificate_is_trusted_like_a_ca(kube, lab, vsphere_provider):
+    """validation.go validateTLSConnection / util.GetTlsCertificate: `ca.crt` goes into an empty x509.CertPool, and
+    Go's Certificate.Verify accepts a leaf that is itself in the pool (crypto/x509 verify.go: a certificate in
+    opts.Roots is a chain of its own), so the vCenter certificate pinned as `ca.crt` (what the UI stores after the
+    user accepts the thumbprint) makes the provider Ready (v2.12.5)."""
+    leaf = ssl.get_server_certificate((lab.vars["vcsim_host"], lab.vars["vcsim_port"]))
+    data = {"user": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"], "ca.crt": leaf}
+    provider = _settled(kube, vsphere_provider(unique("vcenter"), data), "Ready")
+    assert _types(provider) == {"ConnectionTestSucceeded", "InventoryCreated", "Validated", "Ready"}
+
+
 def test_insecure_skip_verify_is_ready_with_a_warning(kube, lab, vsphere_provider):
     """validation.go validateTLSConnection: insecureSkipVerify adds Warn ConnectionInsecure (v2.12.5)."""
     data = {"user": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"], "insecureSkipVerify": "true"}
