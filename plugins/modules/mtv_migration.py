@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mtv_migration
 short_description: Run an MTV migration Plan, set its warm cutover, cancel VMs, archive the plan
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mtv_operator
 short_description: Install the Migration Toolkit for Virtualization (MTV) through OLM with its ForkliftController
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mtv_plan
 short_description: Manage an MTV migration Plan with its NetworkMap and StorageMap
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

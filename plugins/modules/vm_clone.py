@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: vm_clone
 short_description: Clone a VM, with KubeVirt's VirtualMachineClone or with CSI clones of its disks
-version_added: 0.3.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: vm_snapshot
 short_description: Snapshot every disk of one VM or many, and prune older snapshots
-version_added: 0.3.0
+version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:
