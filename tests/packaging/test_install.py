@@ -13,7 +13,7 @@ from collection_build import GALAXY, REPO, galaxy_metadata, git_files, run
 
 NOT_SHIPPED = (
     "tests/lab/", "tests/integration/", "tests/bench/", "tests/packaging/", "tests/tooling/", "extensions/", ".ci/",
-    ".venv/", ".lab/", "build/", "docs/", "execution-environment.yml", "Makefile", "ansible.cfg",
+    ".venv/", ".lab/", "build/", "docs/", "awx/", "execution-environment.yml", "Makefile", "ansible.cfg",
     "requirements-test.txt",
 )
 # The README's block between these markers holds the install commands a user types.
