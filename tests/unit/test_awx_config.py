@@ -16,6 +16,7 @@ playbooks and roles read, since no controller runs here.
 """
 
 import glob
+import importlib.util
 import os
 import re
 
@@ -450,3 +451,20 @@ def test_schedule_answers_the_survey_of_scheduled_protection():
         assert isinstance(value, int) if question["type"] == "integer" else isinstance(value, str)
     assert {q for q, spec in questions.items() if spec["required"] and not spec.get("default")} <= \
         set(schedule["extra_data"])
+
+
+def test_configure_gives_each_awx_module_only_options_it_documents():
+    """awx/configure.yml against the awx.awx collection the `ansible` package ships (its modules' DOCUMENTATION)."""
+    found = importlib.util.find_spec("ansible_collections.awx.awx.plugins.modules")
+    assert found, "the awx.awx collection is not installed beside ansible (the `ansible` package ships it)"
+    modules = list(found.submodule_search_locations)[0]
+    (play,) = _load(os.path.join(AWX, "configure.yml"))
+    for task in play["tasks"]:
+        module = next(k for k in task if k.startswith("awx.awx."))
+        with open(os.path.join(modules, module.split(".")[-1] + ".py")) as f:
+            doc = yaml.safe_load(re.search(r"^DOCUMENTATION = '''\n(.*?)^'''", f.read(), re.S | re.M).group(1))
+        names = {n for name, o in doc["options"].items() for n in [name] + o.get("aliases", [])}
+        assert set(task[module]) <= names, "{0}: {1}".format(module, set(task[module]) - names)
+        if module == "awx.awx.credential_type":
+            kinds = {t["kind"] for t in AWX_VARS["awx_credential_types"]}
+            assert kinds <= set(doc["options"]["kind"]["choices"])
