@@ -319,7 +319,7 @@ def _option(path):
     return spec
 
 
-@pytest.mark.parametrize("key,inputs", CASES, ids=["{0}-{1}".format(k, sorted(i)[0]) for k, i in CASES])
+@pytest.mark.parametrize("key,inputs", CASES, ids=["{0}-{1}".format(k, "-".join(sorted(i))) for k, i in CASES])
 def test_credential_injectors_reach_role_options(key, inputs):
     fields = {f["id"]: f for f in CREDENTIAL_TYPES[key]["inputs"]["fields"]}
     wired = _wired(_all_injected(key, inputs))
