@@ -96,10 +96,12 @@ def test_a_url_without_the_sdk_path_fails_the_connection_test(kube, lab, vsphere
     assert condition(provider, "ConnectionTestFailed")["message"].startswith("Connection test, failed: ")
 
 
-def test_a_ca_that_did_not_sign_the_certificate_fails_the_tls_check(kube, lab, vsphere_provider, good_credentials):
+def test_a_ca_that_did_not_sign_the_certificate_fails_the_tls_check(kube, lab, vsphere_provider, good_credentials,
+                                                                     tmp_path):
     """base.VerifyTLSConnection with the Secret's CA only (v2.12.5): another CA fails the handshake,
     ConnectionTestFailed; the fingerprint is still read (util.GetTlsCertificate does not verify)."""
-    other_ca = ssl.get_server_certificate((lab.vars["vcsim_host"], lab.vars["vcsim_port"]))  # a leaf, not the CA
+    from lab import pki
+    other_ca = pki.CA.create(tmp_path).cert_pem.decode()  # a CA of its own, which signed nothing the lab serves
     provider = _settled(kube, vsphere_provider(unique("vcenter"), {**good_credentials, "ca.crt": other_ca}),
                         "ConnectionFailed")
     assert condition(provider, "ConnectionTestFailed")["message"].startswith("failed to create a secure TLS")
