@@ -21,7 +21,7 @@ description:
   - With O(state=absent), uninstalls in the safe order (the HyperConverged first, then the Subscription and the
     ClusterServiceVersion), and refuses while virtual machines exist unless O(force=true).
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -147,14 +147,8 @@ options:
     type: bool
     default: false
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Writes go to the API server as dry runs where the objects' APIs exist; the module does not wait.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -204,7 +198,7 @@ changes:
   elements: str
   sample: [created Namespace openshift-cnv, created Subscription openshift-cnv/hco-operatorhub]
 diff:
-  description: Before and after of the managed fields of every object the module changed.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

@@ -20,7 +20,7 @@ description:
   - The controller's main settings are options of their own; any other setting goes through O(spec).
   - With O(state=absent), deletes the ForkliftController first, then the Subscription and the ClusterServiceVersion.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -117,14 +117,8 @@ options:
     type: dict
     default: {}
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Writes go to the API server as dry runs where the objects' APIs exist; the module does not wait.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -165,7 +159,7 @@ changes:
   elements: str
   sample: [created Namespace openshift-mtv, created Subscription openshift-mtv/mtv-operator]
 diff:
-  description: Before and after of the managed fields of every object the module changed.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

@@ -24,7 +24,7 @@ description:
     credentials, a URL without C(/sdk), a certificate that is not trusted), and a Provider this run created is
     removed again.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -79,14 +79,9 @@ options:
     description: Other Provider settings, for example C(useVddkAioOptimization).
     type: dict
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: The certificate is still read and checked; writes are dry runs; the module does not wait.
   diff_mode:
-    support: full
     details: Secret values show only as hidden or hidden and changed.
 """
 
@@ -120,12 +115,12 @@ secret:
   returned: with state=present
   type: str
 changes:
-  description: What the run created, updated or deleted (in check mode, what it would).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
 diff:
-  description: Before and after of the managed fields; Secret values hidden.
+  description: Before and after of the managed fields of every object the run changed (Secret values hidden).
   returned: in diff mode
   type: list
   elements: dict

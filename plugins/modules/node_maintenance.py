@@ -24,7 +24,7 @@ description:
     O(non_migratable) says what to do with it.
   - With O(state=absent), removes the C(NodeMaintenance) (the operator uncordons the node) and uncordons the node.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -59,14 +59,8 @@ options:
       - Why the node is in maintenance (the C(NodeMaintenance)'s C(spec.reason)).
     type: str
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Writes are server-side dry runs; no pod is evicted and nothing is waited for.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -101,12 +95,12 @@ vms_on_node:
   type: list
   elements: str
 changes:
-  description: What the run created, updated or deleted (in check mode, what it would).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
 diff:
-  description: Before and after of the fields the module manages.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

@@ -22,7 +22,7 @@ description:
   - Missing C(MachineHealthChecks) and fewer than two schedulable workers (no live migration) are reported as
     warnings.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
 options:
   min_openshift_version:
@@ -43,11 +43,7 @@ options:
     type: bool
     default: true
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: The module only reads.
   diff_mode:
     support: none

@@ -24,7 +24,7 @@ description:
   - Optionally sets the CDI C(StorageProfile) of the class (access modes, volume mode, clone strategy) through the
     profile's C(spec), because CDI owns the object. This needs CDI (OpenShift Virtualization) installed.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
 options:
@@ -138,14 +138,6 @@ options:
           - Whether boot sources of this class are kept as PVCs or as VolumeSnapshots.
         type: str
         choices: [pvc, snapshot]
-attributes:
-  platform:
-    support: full
-    platforms: all
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -203,7 +195,7 @@ changes:
   elements: str
   sample: [created StorageClass ontap-san-iscsi, updated StorageProfile ontap-san-iscsi]
 diff:
-  description: Before and after of the managed fields of every object the module changed.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

@@ -27,7 +27,7 @@ description:
     Trident's own message.
   - The credentials are written only to the Secret and never appear in the result or the diff.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
 options:
@@ -135,14 +135,9 @@ options:
     type: bool
     default: true
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Writes are sent as server-side dry runs; the module does not wait in check mode.
   diff_mode:
-    support: full
     details: Secret values are shown only as C(<hidden>) or C(<hidden, changed>).
 notes:
   - Trident must be installed (its CRDs present); see the C(prerequisites) role for the checks it runs first.
@@ -231,7 +226,7 @@ changes:
   elements: str
   sample: [created Secret trident/ontap-nas-credentials, created TridentBackendConfig trident/ontap-nas]
 diff:
-  description: Before and after of the managed fields of the Secret and of the backend (Secret values hidden).
+  description: Before and after of the managed fields of every object the run changed (Secret values hidden).
   returned: in diff mode
   type: list
   elements: dict

@@ -23,7 +23,7 @@ description:
     the installation namespace, a Trident installed another way (the operator would uninstall it), more than one
     node-prep protocol - and fails with the operator's message when it reports C(Failed).
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -107,14 +107,8 @@ options:
     type: dict
     default: {}
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Writes go to the API server as dry runs where the objects' APIs exist; the module does not wait.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -166,7 +160,7 @@ changes:
   elements: str
   sample: [created Subscription trident/trident-operator, created TridentOrchestrator trident]
 diff:
-  description: Before and after of the managed fields of every object the module changed.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

@@ -29,7 +29,7 @@ description:
   - A clone into another namespace is refused. CDI can clone across namespaces only with the
     C(datavolumes/source) permission in the source namespace, and a VM cannot be cloned there by KubeVirt.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -78,14 +78,8 @@ options:
     description: With O(method=csi_clone), the clones' size (default the source's), for example C(20Gi).
     type: str
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Everything is created as a server-side dry run; the source is not stopped.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -125,10 +119,15 @@ notes:
   type: list
   elements: str
 changes:
-  description: The objects created or changed (in check mode, that would be).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
+diff:
+  description: Before and after of the managed fields of every object the run changed.
+  returned: in diff mode
+  type: list
+  elements: dict
 """
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import clones

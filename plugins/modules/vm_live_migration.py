@@ -25,7 +25,7 @@ description:
   - A failed migration (no node can take it, aborted, too slow) fails the task with KubeVirt's reason; the
     migration object stays as KubeVirt's record, and a rerun reports it again. Delete it to try again.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -61,14 +61,8 @@ options:
         C(kubevirt.io/migrationUnschedulablePodTimeoutSeconds)). KubeVirt's default is 5 minutes.
     type: int
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: The migrations are created as server-side dry runs, so KubeVirt's admission still answers.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -105,12 +99,12 @@ migrations:
     reason: {description: "Why it failed, in KubeVirt's words.", type: str}
   sample: [{vm: rhel9-on-ontap, namespace: vms, outcome: migrated, source_node: worker-1, target_node: worker-2}]
 changes:
-  description: The migrations created (in check mode, that would be).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
 diff:
-  description: The migrations created.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

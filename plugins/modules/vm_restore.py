@@ -26,7 +26,7 @@ description:
     while one runs, and patches outside C(/spec/), C(/metadata/labels/) or C(/metadata/annotations/) (or with a
     colon in a value).
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -64,14 +64,8 @@ options:
     type: list
     elements: str
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Claims, VM and restore are created as server-side dry runs.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -106,10 +100,15 @@ restore:
   returned: without O(target)
   type: dict
 changes:
-  description: The objects created or changed (in check mode, that would be).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
+diff:
+  description: Before and after of the managed fields of every object the run changed.
+  returned: in diff mode
+  type: list
+  elements: dict
 """
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import restores, snapshots

@@ -23,7 +23,7 @@ description:
   - With O(keep) or O(max_age) older sets of each VM are pruned (never the set just taken).
   - O(state=absent) deletes the set O(snapshot), or only prunes when O(snapshot) is not given.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -64,14 +64,8 @@ options:
     choices: [present, absent]
     default: present
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: The snapshots are created as server-side dry runs; nothing is deleted.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -117,10 +111,15 @@ pruned:
   returned: always
   type: dict
 changes:
-  description: The objects created or deleted (in check mode, that would be).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
+diff:
+  description: Before and after of the managed fields of every object the run changed.
+  returned: in diff mode
+  type: list
+  elements: dict
 """
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import snapshots, vms

@@ -21,7 +21,7 @@ description:
   - A separate module rather than an option of M(ontap.virtualization.storageclass), because one snapshot class
     serves every Trident StorageClass and has a default mark of its own.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
 options:
   name:
@@ -58,14 +58,6 @@ options:
         parameters) differs. Existing snapshots keep working.
     type: bool
     default: false
-attributes:
-  platform:
-    support: full
-    platforms: all
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -94,7 +86,7 @@ changes:
   elements: str
   sample: [created VolumeSnapshotClass trident-snapshotclass]
 diff:
-  description: Before and after of the managed fields of each class the module changed.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict
