@@ -1,6 +1,6 @@
 """Every module's EXAMPLES run as written against the lab, and ansible-doc renders every module.
 
-The file runs early in the session (pytest takes files in name order), before any file that runs site.yml:
+The file runs first in the session (conftest.RUN_FIRST), before any file that runs site.yml:
 the examples create, change and delete backends and classes with site.yml's names (ontap-san-iscsi,
 ontap-nas), and deleting site.yml's backend while VMs use it would leave it Deleting for the files after.
 """
