@@ -17,7 +17,7 @@ description:
   - Starts a Plan made with M(ontap.virtualization.mtv_plan) by creating its Migration C(<plan>-<n>), where
     C(n) counts the plan's runs. A rerun finds the plan's Migration again and never starts a second one while
     one runs or after one succeeded; after a failed or canceled run a new one starts only with O(restart=true).
-  - Sets or moves the cutover of a warm migration (V(now) or a time), cancels VMs, and archives the plan once
+  - Sets or moves the cutover of a warm migration (V(now), a time, or the start of a maintenance window), cancels VMs, and archives the plan once
     its migration has ended.
   - Waits with a progress line per VM (phase, pipeline step, MB transferred of the total, precopies) and returns
     the same per VM. A warm migration without a cutover is waited for until every VM precopies and waits for
@@ -74,6 +74,14 @@ EXAMPLES = r"""
     progress_interval: 60
   register: run
 
+- name: Cut over when the Saturday or Sunday maintenance window opens at 02:00 Paris time
+  ontap.virtualization.mtv_migration:
+    plan: postgres
+    cutover_window:
+      weekdays: [sat, sun]
+      start: "02:00"
+      timezone: Europe/Paris
+
 - name: Cut over now
   ontap.virtualization.mtv_migration:
     plan: postgres
@@ -123,12 +131,17 @@ diff:
 """
 
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
-from ansible_collections.ontap.virtualization.plugins.module_utils.mtv_run import Run
+from ansible_collections.ontap.virtualization.plugins.module_utils.mtv_run import WEEKDAYS, Run
 
 ARGUMENT_SPEC = dict(
     plan=dict(type="str", required=True),
     namespace=dict(type="str", default="openshift-mtv"),
     cutover=dict(type="str"),
+    cutover_window=dict(type="dict", options=dict(
+        start=dict(type="str", required=True),
+        weekdays=dict(type="list", elements="str", choices=list(WEEKDAYS)),
+        timezone=dict(type="str", default="UTC"),
+    )),
     cancel=dict(type="list", elements="str"),
     archive=dict(type="bool", default=False),
     restart=dict(type="bool", default=False),
@@ -140,7 +153,7 @@ def run(module):
 
 
 def main():
-    KubeModule(ARGUMENT_SPEC, progress=True).run(run)
+    KubeModule(ARGUMENT_SPEC, progress=True, mutually_exclusive=[("cutover", "cutover_window")]).run(run)
 
 
 if __name__ == "__main__":
