@@ -17,8 +17,8 @@ description:
   - Starts a Plan made with M(ontap.virtualization.mtv_plan) by creating its Migration C(<plan>-<n>), where
     C(n) counts the plan's runs. A rerun finds the plan's Migration again and never starts a second one while
     one runs or after one succeeded; after a failed or canceled run a new one starts only with O(restart=true).
-  - Sets or moves the cutover of a warm migration (V(now), a time, or the start of a maintenance window), cancels VMs, and archives the plan once
-    its migration has ended.
+  - Sets or moves the cutover of a warm migration (V(now), a time, or the start of a maintenance window), cancels
+    VMs, and archives the plan once its migration has ended.
   - Waits with a progress line per VM (phase, pipeline step, MB transferred of the total, precopies) and returns
     the same per VM. A warm migration without a cutover is waited for until every VM precopies and waits for
     its cutover. When the wait times out the migration keeps running, and the message says so; a rerun follows
