@@ -37,10 +37,10 @@ def later(seconds):
     return (datetime.datetime.utcnow() + datetime.timedelta(seconds=seconds)).strftime(TIME_FORMAT)
 
 
-def plan_task(lab, source, plan, vms, type_="warm"):
+def plan_task(lab, source, plan, vms, type_="warm", target=None):
     ns = source["namespace"]
-    return ("mtv_plan", dict(name=plan, namespace=ns, source_provider="vcenter", target_namespace=ns, type=type_,
-                             vms=[{"name": vm} for vm in vms], **inventory_args(lab, source)), False)
+    return ("mtv_plan", dict(name=plan, namespace=ns, source_provider="vcenter", target_namespace=target or ns,
+                             type=type_, vms=[{"name": vm} for vm in vms], **inventory_args(lab, source)), False)
 
 
 def run_task(source, plan, ignore=False, **args):
@@ -170,11 +170,14 @@ def test_the_playbook_killed_while_waiting_and_run_again_finishes_the_same_migra
     assert condition(get(custom_objects, "plans", "killed", ns), "Succeeded")["status"] == "True"
 
 
-def test_a_cutover_window_sets_the_next_start_and_a_rerun_keeps_it(ansible, lab, vcenter, source, custom_objects):
-    """The window's next start written to spec.cutover in UTC; a rerun changes nothing; a changed window moves it."""
+def test_a_cutover_window_sets_the_next_start_and_a_rerun_keeps_it(ansible, lab, vcenter, source, custom_objects,
+                                                                   core_v1):
+    """The window's next start written to spec.cutover in UTC; a rerun changes nothing; a changed window moves it.
+    (A target namespace of its own: rhel9-postgres may have been migrated into the source's namespace already.)"""
     ns = source["namespace"]
-    window = {"start": "03:30", "weekdays": ["sun"], "timezone": "Asia/Kolkata"}  # Sunday 22:00 UTC on Saturday
-    first = ansible(play(plan_task(lab, source, "windowed", ["rhel9-postgres"]),
+    core_v1.create_namespace({"metadata": {"name": ns + "-window"}})
+    window = {"start": "03:30", "weekdays": ["sun"], "timezone": "Asia/Kolkata"}  # Sunday 03:30 is Saturday 22:00 UTC
+    first = ansible(play(plan_task(lab, source, "windowed", ["rhel9-postgres"], target=ns + "-window"),
                          run_task(source, "windowed", cutover_window=window, wait=False)))
     assert first.rc == 0, first.output[-3000:]
     cutover = get(custom_objects, "migrations", "windowed-1", ns)["spec"]["cutover"]
@@ -240,6 +243,7 @@ def test_state_absent_removes_the_plan_and_the_provider(ansible, lab, vcenter, s
     """The plan and its maps, the provider and the Secret mtv_provider made for it are deleted; a rerun changes
     nothing."""
     ns = source["namespace"]
+    assert get(custom_objects, "plans", "windowed", ns) is not None  # test_a_cutover_window_... made it
     run = ansible(play(("mtv_plan", {"name": "windowed", "namespace": ns, "state": "absent"}, False),
                        ("mtv_provider", {"name": "vcenter", "namespace": ns, "state": "absent"}, False)))
     assert run.rc == 0, run.output[-3000:]
