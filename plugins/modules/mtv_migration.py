@@ -41,7 +41,34 @@ options:
     description:
       - For a warm plan, when to cut over - V(now) or an RFC3339 time such as C(2026-12-05T02:00:00Z) (a time with
         an offset is converted to UTC). A later run with another time moves the cutover. Cold plans ignore it.
+      - Mutually exclusive with O(cutover_window).
     type: str
+  cutover_window:
+    description:
+      - For a warm plan, cut over at the start of a weekly maintenance window - the next O(cutover_window.start)
+        on one of O(cutover_window.weekdays) in O(cutover_window.timezone), at or after the time the task runs,
+        written to the Migration in UTC.
+      - A rerun keeps the cutover already set when it is a start of the window no later than the next one (so a
+        rerun during the window, after the cutover began, changes nothing); a cutover set otherwise (by hand, by
+        O(cutover), or for a window since changed) is moved to the next start.
+      - Mutually exclusive with O(cutover).
+    type: dict
+    suboptions:
+      start:
+        description: Time of day the window opens, C(HH:MM) on a 24-hour clock, such as C(02:00).
+        type: str
+        required: true
+      weekdays:
+        description: Days the window opens on; all days when not given.
+        type: list
+        elements: str
+        choices: [mon, tue, wed, thu, fri, sat, sun]
+      timezone:
+        description:
+          - Time zone of O(cutover_window.start) - an IANA name such as C(Europe/Paris) (daylight saving time
+            followed; needs Python 3.9 or later where the module runs), V(UTC), or a fixed offset such as C(+02:00).
+        type: str
+        default: UTC
   cancel:
     description: Names (or ids) of VMs of the plan whose migration is canceled; MTV powers their sources back on.
     type: list
