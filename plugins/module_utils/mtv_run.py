@@ -19,6 +19,11 @@ __metaclass__ = type
 import datetime
 import re
 
+try:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+except ImportError:  # Python < 3.9: only UTC and fixed offsets
+    ZoneInfo = ZoneInfoNotFoundError = None
+
 from ansible_collections.ontap.virtualization.plugins.module_utils import fields, mtv_common, wait
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, WorkFailed, describe
 
@@ -58,6 +63,81 @@ def cutover_time(asked, live_text, now):
         raise ModuleError("cutover must be 'now' or an RFC3339 time such as 2026-12-05T02:00:00Z, not '{0}'".format(
             asked))
     return live_text if live == when else when.strftime(TIME_FORMAT)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
+WINDOW_START = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):(\d{2})$")
+
+
+def _zone(name):
+    """A tzinfo for an IANA name (Europe/Paris), UTC, or a fixed offset such as +02:00."""
+    if name in ("UTC", "Z", "Etc/UTC"):
+        return datetime.timezone.utc
+    match = OFFSET.match(name)
+    if match:
+        sign = 1 if match.group(1) == "+" else -1
+        return datetime.timezone(sign * datetime.timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    if ZoneInfo is None:
+        raise ModuleError("cutover_window.timezone {0} needs Python 3.9 or later (zoneinfo) on the host that runs "
+                          "the module; give UTC or an offset such as +02:00 instead.".format(name))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ModuleError("cutover_window.timezone must be an IANA time zone such as Europe/Paris, UTC, or an offset "
+                          "such as +02:00, not '{0}'.".format(name))
+
+
+class Window(object):
+    """A weekly maintenance window's starts: ``start`` (HH:MM) on ``weekdays`` in ``timezone``."""
+
+    def __init__(self, spec):
+        match = WINDOW_START.match((spec.get("start") or "").strip())
+        if not match:
+            raise ModuleError("cutover_window.start must be a time of day HH:MM (24 hours) such as 02:00, not "
+                              "'{0}'.".format(spec.get("start")))
+        self.hour, self.minute = int(match.group(1)), int(match.group(2))
+        self.days = set(WEEKDAYS.index(day) for day in spec.get("weekdays") or WEEKDAYS)
+        self.zone = _zone(spec.get("timezone") or "UTC")
+
+    def _utc(self, local):
+        return local.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+    def next_start(self, now):
+        """The first start at or after ``now`` (naive UTC), as naive UTC."""
+        today = now.replace(tzinfo=datetime.timezone.utc).astimezone(self.zone).date()
+        for ahead in range(8):
+            day = today + datetime.timedelta(days=ahead)
+            if day.weekday() not in self.days:
+                continue
+            when = self._utc(datetime.datetime(day.year, day.month, day.day, self.hour, self.minute,
+                                               tzinfo=self.zone))
+            if when >= now:
+                return when
+        raise ModuleError("cutover_window has no start in the coming week.")  # not reached: weekdays is not empty
+
+    def is_start(self, when):
+        """Whether ``when`` (naive UTC) is one of the window's starts."""
+        local = when.replace(tzinfo=datetime.timezone.utc).astimezone(self.zone)
+        return local.weekday() in self.days and (local.hour, local.minute, local.second) == (self.hour, self.minute, 0)
+
+
+def window_cutover(spec, live_text, now):
+    """The ``spec.cutover`` for a maintenance window: the live one when it is a start of the window no later than
+    the next start (a rerun, even during the window, keeps it), else the next start."""
+    window = Window(spec)
+    live = parse_time(live_text)
+    upcoming = window.next_start(now)
+    if live is not None and live <= upcoming and window.is_start(live):
+        return live_text
+    return upcoming.strftime(TIME_FORMAT)
+
+
+def asked_cutover(params, live_text, now):
+    """The ``spec.cutover`` the parameters ask for (``cutover`` or ``cutover_window``), given the live one."""
+    if params.get("cutover_window"):
+        return window_cutover(params["cutover_window"], live_text, now)
+    return cutover_time(params.get("cutover"), live_text, now)
 
 
 def final_outcome(migration):
@@ -154,6 +234,8 @@ class Run(object):
         return plan
 
     def run(self):
+        if self.params.get("cutover_window"):
+            Window(self.params["cutover_window"])  # a wrong start or time zone is refused before anything is read
         plan = self.plan()
         if plan is None:  # check mode, with the plan still to be made by an earlier task of the same run
             return self.preview_first_run()
@@ -190,7 +272,7 @@ class Run(object):
                 describe(self.plan_ref), "; ".join(blocking) or "no Ready condition yet"))
         spec = {"plan": {"name": plan["metadata"]["name"], "namespace": plan["metadata"]["namespace"],
                          "uid": plan["metadata"]["uid"]}}
-        cutover = cutover_time(self.params["cutover"], None, utc_now())
+        cutover = asked_cutover(self.params, None, utc_now())
         if cutover:
             spec["cutover"] = cutover
         if self.params["cancel"]:
@@ -203,7 +285,7 @@ class Run(object):
     def update(self, plan, migration):
         """Move the cutover and add VMs to cancel on the running migration."""
         spec, managed = {}, []
-        cutover = cutover_time(self.params["cutover"], fields.get(migration, "spec.cutover"), utc_now())
+        cutover = asked_cutover(self.params, fields.get(migration, "spec.cutover"), utc_now())
         if cutover != fields.get(migration, "spec.cutover"):
             spec["cutover"], managed = cutover, managed + ["spec.cutover"]
         if self.params["cancel"]:

@@ -1,0 +1,257 @@
+"""Controlling MTV migrations with mtv_migration against the lab: cancel a VM, archive, remove plan and provider,
+the playbook killed while it waits, a wait that times out; checked in the cluster and in vcsim.
+
+The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv.py's, imported here.
+"""
+
+import datetime
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import COLLECTIONS, REPO, SITE_PACKAGES, VENV_BIN, _link_collection
+from test_mtv import condition, get, inventory_args, migrations_of, mtv, play, results_of, source, vcenter
+
+FIXTURES = (mtv, source, vcenter)  # test_mtv.py's, instantiated again for this module
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@pytest.fixture(scope="module")
+def vsphere_service(lab):
+    from lab.controllers.forklift import vsphere
+    service = vsphere.connect(lab.vars["vcsim_url"], lab.vars["vcsim_username"], lab.vars["vcsim_password"],
+                              cafile=lab.vars["ca_cert"])
+    yield service
+    vsphere.disconnect(service)
+
+
+def power_state(service, name):
+    from lab.tests.mtv.mtv_helpers import power_state as state
+    return state(service, name)
+
+
+def later(seconds):
+    return (datetime.datetime.utcnow() + datetime.timedelta(seconds=seconds)).strftime(TIME_FORMAT)
+
+
+def plan_task(lab, source, plan, vms, type_="warm", target=None):
+    ns = source["namespace"]
+    return ("mtv_plan", dict(name=plan, namespace=ns, source_provider="vcenter", target_namespace=target or ns,
+                             type=type_, vms=[{"name": vm} for vm in vms], **inventory_args(lab, source)), False)
+
+
+def run_task(source, plan, ignore=False, **args):
+    return ("mtv_migration", dict({"plan": plan, "namespace": source["namespace"], "wait_timeout": 300,
+                                   "progress_interval": 3}, **args), ignore)
+
+
+def test_canceling_one_vm_of_a_running_migration(ansible, lab, vcenter, source, custom_objects, vsphere_service):
+    """The canceled VM ends Canceled and its source keeps running; the other VM is cut over and succeeds.
+
+    Upstream: pkg/controller/plan/migration.go `Cancel` (canceled VMs cleaned up, powered on again only when
+    they had been on) at kubev2v/forklift v2.12.5."""
+    ns = source["namespace"]
+    assert power_state(vsphere_service, "rhel9-web") == "On"
+    first = ansible(play(plan_task(lab, source, "pair", ["rhel9-postgres", "rhel9-web"]), run_task(source, "pair")))
+    assert first.rc == 0, first.output[-3000:]
+    assert {vm["name"]: vm["outcome"] for vm in results_of(first)[1]["vms"]} == {"rhel9-postgres": None,
+                                                                                 "rhel9-web": None}
+    second = ansible(play(run_task(source, "pair", cancel=["rhel9-web"], cutover="now")))
+    assert second.rc == 0, second.output[-3000:]
+    result = results_of(second)[0]
+    assert {vm["name"]: vm["outcome"] for vm in result["vms"]} == {"rhel9-postgres": "Succeeded",
+                                                                   "rhel9-web": "Canceled"}, result["vms"]
+    migration = get(custom_objects, "migrations", "pair-1", ns)
+    assert [ref["name"] for ref in migration["spec"]["cancel"]] == ["rhel9-web"]
+    vms = {vm["name"]: vm for vm in migration["status"]["vms"]}
+    assert [c["status"] for c in vms["rhel9-web"]["conditions"] if c["type"] == "Canceled"] == ["True"]
+    assert power_state(vsphere_service, "rhel9-web") == "On"
+    again = ansible(play(run_task(source, "pair", cancel=["rhel9-web"], cutover="now")))
+    assert again.rc == 0 and again.changed == 0, again.output[-3000:]
+    assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "pair")] == ["pair-1"]
+
+
+def test_archiving_the_plan_once_its_migration_ended(ansible, vcenter, source, custom_objects):
+    """Plan.spec.archived set, the plan Archived; a rerun changes nothing.
+
+    Upstream: pkg/controller/plan/controller.go `Reconcile` (an archived plan is archived once, then left alone)
+    at kubev2v/forklift v2.12.5."""
+    ns = source["namespace"]
+    run = ansible(play(run_task(source, "pair", archive=True)))
+    assert run.rc == 0, run.output[-3000:]
+    assert results_of(run)[0]["archived"] is True
+    plan = get(custom_objects, "plans", "pair", ns)
+    assert plan["spec"]["archived"] is True and condition(plan, "Archived")["status"] == "True"
+    again = ansible(play(run_task(source, "pair", archive=True)))
+    assert again.rc == 0 and again.changed == 0, again.output[-3000:]
+    assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "pair")] == ["pair-1"]
+
+
+def test_archiving_a_running_migration_is_refused_and_it_keeps_running(
+        ansible, lab, vcenter, source, custom_objects):
+    ns = source["namespace"]
+    run = ansible(play(plan_task(lab, source, "busy", ["win2022-files"]),
+                       run_task(source, "busy", archive=True, ignore=True)))
+    result = results_of(run)[1]
+    assert result["failed"] and "still running" in result["msg"], result
+    assert not get(custom_objects, "plans", "busy", ns)["spec"].get("archived")
+    migration = get(custom_objects, "migrations", "busy-1", ns)
+    assert condition(migration, "Succeeded") is None and condition(migration, "Running")["status"] == "True"
+
+
+def test_a_timeout_leaves_the_migration_running_and_a_rerun_picks_it_up(
+        ansible, lab, vcenter, source, custom_objects):
+    """The wait ends with a message saying the migration keeps running; the rerun follows the same Migration to
+    its end. (No progress_interval: one wait of wait_timeout seconds.)"""
+    ns = source["namespace"]
+    cutover = later(60)
+    first = ansible(play(plan_task(lab, source, "slow", ["Legacy_App01"]),
+                         ("mtv_migration", {"plan": "slow", "namespace": ns, "cutover": cutover, "wait_timeout": 8},
+                          True)))
+    result = results_of(first)[1]
+    assert result["failed"] and "keeps running" in result["msg"] and "slow-1" in result["msg"], result
+    migration = get(custom_objects, "migrations", "slow-1", ns)
+    assert migration["spec"]["cutover"] == cutover and condition(migration, "Succeeded") is None
+    rerun = ansible(play(run_task(source, "slow", cutover=cutover)))
+    assert rerun.rc == 0, rerun.output[-3000:]
+    assert results_of(rerun)[0]["migration"]["outcome"] == "Succeeded"
+    assert results_of(rerun)[0]["migration"]["name"] == "slow-1"
+    assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "slow")] == ["slow-1"]
+    assert get(custom_objects, "migrations", "slow-1", ns)["metadata"]["uid"] == migration["metadata"]["uid"]
+
+
+def start_playbook(lab, text, workdir):
+    """ansible-playbook started in a session of its own (so SIGKILL reaches its workers), output to a file."""
+    _link_collection()
+    path, log = workdir / "killed.yml", workdir / "killed.log"
+    path.write_text(text)
+    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(COLLECTIONS, SITE_PACKAGES), PYTHONUNBUFFERED="1")
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"),
+                                    str(path)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return process, log
+
+
+def test_the_playbook_killed_while_waiting_and_run_again_finishes_the_same_migration(
+        ansible, lab, vcenter, source, custom_objects, tmp_path):
+    """SIGKILL while mtv_migration waits for a warm cutover; the Migration keeps running in the cluster; the same
+    playbook run again follows it to Succeeded, and the plan has one Migration (the same object).
+
+    Upstream: pkg/controller/migration/controller.go (a Migration runs on in the cluster, whoever started it)
+    at kubev2v/forklift v2.12.5."""
+    ns = source["namespace"]
+    text = play(plan_task(lab, source, "killed", ["rhel9-app"]), run_task(source, "killed", cutover=later(75)))
+    process, log = start_playbook(lab, text, tmp_path)
+    deadline = time.monotonic() + 240
+    try:
+        while "mtv_migration: " not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)
+        assert process.poll() is None, "the playbook ended before the wait:\n" + log.read_text()[-3000:]
+        assert "mtv_migration: " in log.read_text(), "no progress line while waiting:\n" + log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    migration = get(custom_objects, "migrations", "killed-1", ns)
+    assert migration is not None and condition(migration, "Succeeded") is None, migration
+    again = ansible(text)
+    assert again.rc == 0, again.output[-3000:]
+    assert results_of(again)[1]["migration"]["outcome"] == "Succeeded"
+    assert results_of(again)[1]["changes"] == []  # the plan and its Migration were there, with the same cutover
+    migrations = migrations_of(custom_objects, ns, "killed")
+    assert [(m["metadata"]["name"], m["metadata"]["uid"]) for m in migrations] == [
+        ("killed-1", migration["metadata"]["uid"])]
+    assert condition(get(custom_objects, "plans", "killed", ns), "Succeeded")["status"] == "True"
+
+
+def test_a_cutover_window_sets_the_next_start_and_a_rerun_keeps_it(ansible, lab, vcenter, source, custom_objects,
+                                                                   core_v1):
+    """The window's next start written to spec.cutover in UTC; a rerun changes nothing; a changed window moves it.
+    (A target namespace of its own: rhel9-postgres may have been migrated into the source's namespace already.)"""
+    ns = source["namespace"]
+    core_v1.create_namespace({"metadata": {"name": ns + "-window"}})
+    window = {"start": "03:30", "weekdays": ["sun"], "timezone": "Asia/Kolkata"}  # Sunday 03:30 is Saturday 22:00 UTC
+    first = ansible(play(plan_task(lab, source, "windowed", ["rhel9-postgres"], target=ns + "-window"),
+                         run_task(source, "windowed", cutover_window=window, wait=False)))
+    assert first.rc == 0, first.output[-3000:]
+    cutover = get(custom_objects, "migrations", "windowed-1", ns)["spec"]["cutover"]
+    when = datetime.datetime.strptime(cutover, TIME_FORMAT)
+    assert (when.weekday(), when.hour, when.minute) == (5, 22, 0), cutover
+    assert datetime.timedelta(0) < when - datetime.datetime.utcnow() <= datetime.timedelta(days=7)
+    again = ansible(play(run_task(source, "windowed", cutover_window=window, wait=False)))
+    assert again.rc == 0 and again.changed == 0, again.output[-3000:]
+    moved = ansible(play(run_task(source, "windowed", cutover_window=dict(window, start="04:30"), wait=False)))
+    assert moved.rc == 0 and moved.changed == 1, moved.output[-3000:]
+    assert get(custom_objects, "migrations", "windowed-1", ns)["spec"]["cutover"] == (
+        when + datetime.timedelta(hours=1)).strftime(TIME_FORMAT)
+    assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "windowed")] == ["windowed-1"]
+
+
+def role_vars(lab, source, app_checks):
+    ns = source["namespace"]
+    return {"migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
+                                   "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
+                                   "ca_cert": open(lab.vars["ca_cert"]).read(),
+                                   "vddk_init_image": "quay.io/kubev2v/vddk:lab"},
+            "migration_inventory_url": lab.vars["forklift_inventory_url"],
+            "migration_inventory_token": source["token"], "migration_inventory_ca_cert": lab.vars["ca_cert"],
+            "migration_plans": [{"name": "usb", "target_namespace": ns, "vms": [{"name": "usb-controller"}]}],
+            "migration_app_checks": app_checks, "migration_wait_timeout": 300, "migration_progress_interval": 5}
+
+
+def test_the_role_verifies_the_vms_and_runs_the_application_check(ansible, lab, vcenter, source, custom_objects):
+    """verify.yml: the VM Running, its claims Block RWX on the mapped class, its VMI LiveMigratable; the
+    application check run on the host it names (localhost here: the lab's VMs have no guest OS) passes when the
+    output is the expected one and fails naming expected and got; a check naming no plan is refused first.
+
+    Upstream: kubevirt pkg/virt-handler/vm.go (the VMI's LiveMigratable condition) at v1.8.4; forklift
+    pkg/controller/plan/kubevirt.go `determineRunStrategy` (the VM runs when its source ran) at v2.12.5."""
+    ns = source["namespace"]
+    check = {"plan": "usb", "name": "answer", "host": "localhost", "command": "echo 42", "expect": "42"}
+    first = ansible("playbooks/migrate.yml", extra_vars=role_vars(lab, source, [check]))
+    assert first.rc == 0, first.output[-3000:]
+    assert "Check that every VM that should run is Running and LiveMigratable, plan usb" in first.output
+    assert "Application check answer: got '42' as expected." in first.output
+    vmi = custom_objects.get_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachineinstances",
+                                                      "usb-controller")
+    assert vmi["status"]["phase"] == "Running" and condition(vmi, "LiveMigratable")["status"] == "True"
+    wrong = ansible("playbooks/migrate.yml", extra_vars=role_vars(lab, source, [dict(check, expect="43")]))
+    assert wrong.rc != 0
+    assert "Application check answer of plan usb on localhost: expected '43', got '42'" in wrong.output, \
+        wrong.output[-3000:]
+    assert wrong.changed == 0
+    unknown = ansible("playbooks/migrate.yml", extra_vars=role_vars(lab, source, [dict(check, plan="nope")]))
+    assert unknown.rc != 0 and "migration_app_checks names plans that migration_plans does not have: nope" in \
+        unknown.output, unknown.output[-3000:]
+    assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "usb")] == ["usb-1"]
+
+
+def gone(read, timeout=90):
+    deadline = time.monotonic() + timeout
+    while read() is not None and time.monotonic() < deadline:
+        time.sleep(1)
+    return read() is None
+
+
+def test_state_absent_removes_the_plan_and_the_provider(ansible, lab, vcenter, source, custom_objects, core_v1):
+    """The plan and its maps, the provider and the Secret mtv_provider made for it are deleted; a rerun changes
+    nothing."""
+    ns = source["namespace"]
+    assert get(custom_objects, "plans", "windowed", ns) is not None  # test_a_cutover_window_... made it
+    run = ansible(play(("mtv_plan", {"name": "windowed", "namespace": ns, "state": "absent"}, False),
+                       ("mtv_provider", {"name": "vcenter", "namespace": ns, "state": "absent"}, False)))
+    assert run.rc == 0, run.output[-3000:]
+    assert gone(lambda: get(custom_objects, "plans", "windowed", ns))
+    assert get(custom_objects, "networkmaps", "windowed-network", ns) is None
+    assert get(custom_objects, "storagemaps", "windowed-storage", ns) is None
+    assert gone(lambda: get(custom_objects, "providers", "vcenter", ns))
+    assert "vcenter-credentials" not in [s.metadata.name for s in core_v1.list_namespaced_secret(ns).items]
+    again = ansible(play(("mtv_plan", {"name": "windowed", "namespace": ns, "state": "absent"}, False),
+                         ("mtv_provider", {"name": "vcenter", "namespace": ns, "state": "absent"}, False)))
+    assert again.rc == 0 and again.changed == 0, again.output[-3000:]
