@@ -6,7 +6,12 @@ is not answered, and what the credentials' injectors render), and the environmen
 file does the same with `ansible_runner.run`, for every job template, in the order a platform team takes:
 prerequisites -> installation -> first VM -> day 2 -> protection, then the migration from VMware and the workflow
 prerequisites -> installation -> migration. Each run must end `successful`, print no secret, and leave in the
-cluster what its template is for.
+cluster what its template is for. The live migration template (new with this file) is also launched as a check
+job first (the audit log shows its token wrote nothing) and a second time (nothing changes).
+
+Run time: about 27 minutes for the file alone on a loaded 2-core machine (load average 25-50), most of it
+site, installation and the workflow's reruns; the migration from VMware takes about 2.5 minutes (MTV's install
+included), so it stays in `make test` rather than behind a marker.
 
 The credentials:
 - "OpenShift or Kubernetes API Bearer Token" (AWX's own type, awx/main/models/credential/__init__.py,
@@ -39,6 +44,7 @@ TOKEN_NAMESPACE = "awx-automation"
 VM_API = ("kubevirt.io", "v1")
 SNAPSHOTS = ("snapshot.storage.k8s.io", "v1", "volumesnapshots")
 FORKLIFT = ("forklift.konveyor.io", "v1beta1")
+RECAP = re.compile(r"^localhost\s*: ok=\d+\s+changed=(\d+)", re.MULTILINE)
 
 
 class _Loader(yaml.SafeLoader):
@@ -143,6 +149,7 @@ class Controller:
                         "password": lab.vars["vcsim_password"], "thumbprint": "",
                         "ca_cert": Path(lab.vars["ca_cert"]).read_text()},
         }
+        self.user = "system:serviceaccount:{0}:awx".format(TOKEN_NAMESPACE)
         self.secrets = [token, ontap["svm_admin"]["password"], lab.vars["vcsim_password"]]
         self.inventory = self._site_inventory()
 
@@ -171,8 +178,9 @@ class Controller:
                 values.update(injected(key, self.inputs[key]))
         return values
 
-    def launch(self, name, answers=None, timeout=1800):
-        """Runs the job template's playbook; returns (status, output)."""
+    def launch(self, name, answers=None, check=False, timeout=1800):
+        """Runs the job template's playbook (job type check: with --check) and returns its output; the run must
+        end successful."""
         template = JOB_TEMPLATES[name]
         answers = answers or {}
         assert survey_problems(template, answers) == [], name
@@ -188,7 +196,7 @@ class Controller:
         job = ansible_runner.run(private_data_dir=str(job_dir),
                                  project_dir=str(REPO), playbook=template["playbook"],
                                  inventory=str(self.inventory), extravars=self.extra_vars(template, answers),
-                                 envvars=env, quiet=True, timeout=timeout)
+                                 envvars=env, cmdline="--check" if check else None, quiet=True, timeout=timeout)
         output = job.stdout.read()
         for secret in self.secrets:
             assert secret not in output, "{0} printed a secret".format(name)
@@ -273,10 +281,20 @@ def test_report_names_the_vm_and_its_ontap_disks(controller):
     assert "ontap-san-iscsi" in output
 
 
-def test_live_migration_moves_the_vm_to_another_node(controller, custom_objects):
+def changed(output):
+    return int(RECAP.search(output).group(1))
+
+
+def test_live_migration_moves_the_vm_to_another_node(controller, custom_objects, audit):
+    """A check job writes nothing, the job moves the VM, a second job changes nothing."""
     before = vm(custom_objects, VMS, VM, "virtualmachineinstances")["status"]["nodeName"]
     name = "ontap.virtualization: live migration"
+    mark = audit.mark()
+    checked = controller.launch(name, answers_of(name), check=True)
+    assert audit.writes_since(mark, user=controller.user) == [] and changed(checked) == 1, checked[-3000:]
+    assert vm(custom_objects, VMS, VM, "virtualmachineinstances")["status"]["nodeName"] == before
     output = controller.launch(name, answers_of(name))
+    assert changed(controller.launch(name, answers_of(name))) == 0
     after = vm(custom_objects, VMS, VM, "virtualmachineinstances")["status"]["nodeName"]
     assert after != before, output[-3000:]
     migrations = custom_objects.list_namespaced_custom_object(*VM_API, VMS, "virtualmachineinstancemigrations",
