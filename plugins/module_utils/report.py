@@ -53,13 +53,13 @@ def blockers_of(vm):
     return blocking
 
 
-def read_runs(kube, plans):
-    """Per plan ({name, namespace}): the Plan and its latest Migration, as the cluster holds them."""
+def read_runs(kube, names, namespace):
+    """Per plan name: the Plan in ``namespace`` and its latest Migration, as the cluster holds them."""
     runs = []
-    for wanted in plans:
-        plan = kube.get(mtv_common.ref(kube, "Plan", wanted["name"], wanted["namespace"]))
+    for name in names:
+        plan = kube.get(mtv_common.ref(kube, "Plan", name, namespace))
         migrations = mtv_run.migrations_of(kube, plan) if plan is not None else []
-        runs.append({"name": wanted["name"], "namespace": wanted["namespace"], "plan": plan,
+        runs.append({"name": name, "namespace": namespace, "plan": plan,
                      "migration": migrations[-1] if migrations else None})
     return runs
 
@@ -193,11 +193,13 @@ def to_json(report):
     return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def check_paths(paths):
-    """Refuse, before writing anything, a path whose directory is missing or which is a directory."""
+def check_paths(paths, check_mode=False):
+    """Refuse, before writing anything, a path whose directory is missing or which is a directory.
+
+    In check mode a missing directory is not refused: an earlier task of the same run may be the one to make it."""
     for path in paths:
         folder = os.path.dirname(os.path.abspath(path)) or "."
-        if not os.path.isdir(folder):
+        if not os.path.isdir(folder) and not check_mode:
             raise ModuleError("The directory {0} for the report file {1} does not exist: create it first or give "
                               "another path.".format(folder, os.path.basename(path)))
         if os.path.isdir(path):

@@ -188,13 +188,13 @@ def render(report):
     if report["generated_at"]:
         meta.append("Report of {0}.".format(_text(report["generated_at"])))
     if assessment["source"] or assessment["generated_at"]:
-        meta.append("Assessment of {0} at {1}.".format(_text(assessment["source"] or "-"),
-                                                        _text(assessment["generated_at"] or "-")))
+        meta.append("Assessment of {0} at {1}.".format(
+            _text(assessment["source"] or "-"), _text(assessment["generated_at"] or "-")))
     window = report["window"]
     span = "From {0} to {1}.".format(_text(window["start"]), _text(window["end"])) if window else \
         "No VM has started migrating yet."
     plans = ['<tr class="plan-row"><td>{0}</td><td>{1}</td><td>{2}</td><td>{3}</td><td>{4}</td></tr>'.format(
-        _text(p["namespace"] + "/" + p["name"]), _text(p["migration"] or ("-" if p["found"] else "plan not found")),
+        _text(p["namespace"] + "/" + p["name"]), _text(p["migration"] or ("-" if p["found"] else "no plan yet")),
         _text(p["outcome"] or "-"), _text(p["started"] or "-"), _text(p["completed"] or "-"))
         for p in report["plans"]]
     body = [

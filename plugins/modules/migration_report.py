@@ -15,9 +15,8 @@ author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:
   - Writes a report of a migration from VMware - the readiness assessment of
-    M(ontap.virtualization.migration_assessment) (each VM's status, and each reason with its fix), the waves of
-    M(ontap.virtualization.migration_waves), and per VM its run through MTV read from the cluster (the Plans named
-    in O(plans) and their latest Migrations).
+    C(ontap.virtualization.migration_assessment) (each VM's status, and each reason with its fix), its waves, and
+    per VM its run through MTV read from the cluster (the Plans named in O(plans) and their latest Migrations).
   - The HTML page is one file with inline CSS and inline SVG, no script, and a Content-Security-Policy that lets
     the browser fetch nothing, so it opens offline and can be mailed or attached to a change ticket.
   - Per VM, the page draws a timeline from the times MTV records - the pipeline steps, each warm precopy, the
@@ -31,7 +30,7 @@ extends_documentation_fragment:
 options:
   assessment:
     description:
-      - The C(assessment) that M(ontap.virtualization.migration_assessment) returns.
+      - The C(assessment) that C(ontap.virtualization.migration_assessment) returns.
     type: dict
     default: {}
     suboptions:
@@ -72,7 +71,7 @@ options:
               fix: {description: What to do about it., type: str}
   waves:
     description:
-      - The waves that M(ontap.virtualization.migration_waves) returns.
+      - The C(waves) that C(ontap.virtualization.migration_assessment) returns; each wave's name is its plan's.
     type: list
     elements: dict
     default: []
@@ -84,15 +83,17 @@ options:
       disk_gib: {description: Its disk in GiB., type: float}
   plans:
     description:
-      - MTV Plans whose latest Migration gives the VMs' runs (a plan not found is listed as such).
+      - Names of the MTV Plans in O(namespace) whose latest Migration gives the VMs' runs - for waves, the waves'
+        names. A plan not created yet is listed as such.
     type: list
-    elements: dict
+    elements: str
     default: []
-    suboptions:
-      name: {description: The Plan's name., type: str, required: true}
-      namespace: {description: Its namespace., type: str, default: openshift-mtv}
+  namespace:
+    description: Namespace of the Plans.
+    type: str
+    default: openshift-mtv
   json_path:
-    description: Where to write the report as JSON (its directory must exist).
+    description: Where to write the report as JSON (its directory must exist; in check mode it may not yet).
     type: path
   html_path:
     description: Where to write the report as an HTML page (its directory must exist).
@@ -124,10 +125,8 @@ EXAMPLES = r"""
 - name: Write the report of the assessment, the waves and their plans
   ontap.virtualization.migration_report:
     assessment: "{{ assessed.assessment }}"
-    waves: "{{ planned.waves }}"
-    plans:
-      - {name: wave-1, namespace: openshift-mtv}
-      - {name: wave-2, namespace: openshift-mtv}
+    waves: "{{ assessed.waves }}"
+    plans: "{{ assessed.waves | map(attribute='name') }}"
     json_path: /tmp/migration-report.json
     html_path: /tmp/migration-report.html
 """
@@ -208,8 +207,8 @@ ARGUMENT_SPEC = dict(
         name=dict(type="str", required=True), index=dict(type="int"),
         vms=dict(type="list", elements="str", default=[]), hosts=dict(type="list", elements="str", default=[]),
         disk_gib=dict(type="float"))),
-    plans=dict(type="list", elements="dict", default=[], options=dict(
-        name=dict(type="str", required=True), namespace=dict(type="str", default="openshift-mtv"))),
+    plans=dict(type="list", elements="str", default=[]),
+    namespace=dict(type="str", default="openshift-mtv"),
     json_path=dict(type="path"),
     html_path=dict(type="path"),
     title=dict(type="str", default="Migration report"),
@@ -220,8 +219,8 @@ ARGUMENT_SPEC = dict(
 def run(module):
     params = module.params
     paths = dict((kind, params[kind + "_path"]) for kind in ("json", "html") if params[kind + "_path"])
-    report.check_paths(paths.values())
-    runs = report.read_runs(module.kube, params["plans"]) if params["plans"] else []
+    report.check_paths(paths.values(), module.check_mode)
+    runs = report.read_runs(module.kube, params["plans"], params["namespace"]) if params["plans"] else []
     built = report.build(params["assessment"], params["waves"], runs, params["title"], params["generated_at"])
     render = {"json": report.to_json, "html": report_html.render}
     contents = dict((path, render[kind](built)) for kind, path in paths.items())

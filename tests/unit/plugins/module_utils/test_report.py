@@ -10,8 +10,8 @@ import json
 import os
 import re
 import shutil
-import subprocess
-from html.parser import HTMLParser
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import ModuleExit
@@ -21,7 +21,8 @@ from report_fixture import ASSESSMENT, COLD_MIGRATION, COLD_PLAN, RUNS, WARM_MIG
 from ansible_collections.ontap.virtualization.plugins.module_utils import report, report_html
 from ansible_collections.ontap.virtualization.plugins.modules import migration_report
 
-CHROMIUM = shutil.which("chromium")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # tests/, home of report_browser
+import report_browser  # noqa: E402
 
 
 @pytest.fixture
@@ -96,53 +97,20 @@ def test_the_page_escapes_every_text_and_is_the_same_bytes_twice():
     assert not re.search(r"<script|https?://(?!www\.w3\.org/2000/svg)|@import|url\(", page)
 
 
-class Rows(HTMLParser):
-    """The data-vm of every element whose class list has ``css``."""
-
-    def __init__(self, css):
-        super().__init__()
-        self.css, self.found = css, []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if self.css in (attrs.get("class") or "").split():
-            self.found.append(attrs.get("data-vm"))
-
-
-def chromium(tmp_path, *args):
-    """Run headless Chromium with its log on stderr; no name resolves, so nothing could be fetched."""
-    assert CHROMIUM, "chromium is not installed: run `make chromium` (Debian's package)"
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-               "--user-data-dir=" + str(tmp_path / "profile"), "--host-resolver-rules=MAP * ~NOTFOUND",
-               "--enable-logging=stderr", "--v=0"] + list(args)
-    return subprocess.run(command, capture_output=True, text=True, timeout=180)
-
-
-def console_messages(stderr):
-    """The page's console messages (Chromium logs each as ``CONSOLE(line)] "message", source: ...``)."""
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
-
-
 def load(tmp_path, page):
     path = tmp_path / "report.html"
     path.write_text(page, encoding="utf-8")
-    done = chromium(tmp_path, "--dump-dom", path.as_uri())
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done
+    return report_browser.load(path, tmp_path / "profile")
 
 
 def test_the_page_loads_in_chromium_without_console_errors_and_has_one_timeline_row_per_vm(tmp_path):
     rep = built()
     done = load(tmp_path, report_html.render(rep))
-    assert console_messages(done.stderr) == []
-    rows = Rows("timeline-row")
-    rows.feed(done.stdout)
-    assert rows.found == [v["name"] for v in rep["vms"]] and len(rows.found) == 5
+    assert report_browser.console_messages(done.stderr) == []
+    assert report_browser.rows(done.stdout) == [v["name"] for v in rep["vms"]] and len(rep["vms"]) == 5
     assert done.stdout.count('class="seg precopy"') == 3 and done.stdout.count('class="seg downtime"') == 3
     shot = tmp_path / "shot.png"
-    taken = chromium(tmp_path, "--screenshot=" + str(shot), "--window-size=1400,1600", (tmp_path / "report.html")
-                     .as_uri())
-    assert taken.returncode == 0 and shot.stat().st_size > 10000, taken.stderr[-2000:]
+    report_browser.screenshot(tmp_path / "report.html", shot, tmp_path / "profile")
     if os.environ.get("REPORT_SCREENSHOT"):  # to look at it: REPORT_SCREENSHOT=/tmp/x.png
         shutil.copy(str(shot), os.environ["REPORT_SCREENSHOT"])
 
@@ -150,7 +118,8 @@ def test_the_page_loads_in_chromium_without_console_errors_and_has_one_timeline_
 def test_the_console_check_sees_an_error_when_the_page_has_one(tmp_path):
     """The check above can fail: a fetch the page's Content-Security-Policy refuses is a console error."""
     page = report_html.render(built()).replace("</body>", '<img src="http://127.0.0.1:9/x.png"></body>')
-    assert any("Content Security Policy" in line for line in console_messages(load(tmp_path, page).stderr))
+    messages = report_browser.console_messages(load(tmp_path, page).stderr)
+    assert any("Content Security Policy" in line for line in messages), messages
 
 
 def run_module(make_module, check_mode=False, diff=False, **params):
@@ -165,7 +134,7 @@ def test_the_module_reads_the_plans_writes_both_files_once_and_check_mode_writes
                                                                                          apiserver):
     paths = {"json_path": str(tmp_path / "r.json"), "html_path": str(tmp_path / "r.html")}
     params = dict(paths, assessment=ASSESSMENT, waves=WAVES,
-                  plans=[{"name": "wave-1"}, {"name": "wave-2"}, {"name": "wave-3"}])
+                  plans=["wave-1", "wave-2", "wave-3"])
     check = run_module(make_module, check_mode=True, **params)
     assert not check.failed and check.result["changed"], check.result
     assert not os.path.exists(paths["json_path"]) and not os.path.exists(paths["html_path"])
