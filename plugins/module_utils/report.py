@@ -29,8 +29,8 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.errors import
 SCHEMA_VERSION = 1
 STATUSES = ("ready", "ready with warnings", "blocked")
 NOT_ASSESSED = "not assessed"
-# Reason categories that stop a VM (Forklift's concern categories, and the assessment's own word).
-BLOCKING_CATEGORIES = ("critical", "error", "blocker")
+# Reason categories that stop a VM: Forklift's, as for a Plan's conditions.
+BLOCKING_CATEGORIES = tuple(category.lower() for category in mtv_common.BLOCKER_CATEGORIES)
 # Pipeline step (plan/migrator/base/migrator.go Step names) -> the kind of bar the timeline draws for it.
 STEP_KINDS = {"Initialize": "initialize", "DiskAllocation": "transfer", "DiskTransfer": "transfer",
               "DiskTransferV2v": "transfer", "Cutover": "cutover", "ImageConversion": "conversion",
