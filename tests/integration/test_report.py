@@ -6,6 +6,8 @@ The Plan and Migration are the ones mtv_plan and mtv_migration made and the lab'
 
 import json
 
+import pytest
+from conftest import REPO
 from report_browser import console_messages, load, rows
 from test_mtv import migration_play, mtv, play, results_of, source  # noqa: F401 - mtv and source are fixtures
 
@@ -62,3 +64,45 @@ def test_the_report_of_a_lab_migration_shows_its_timeline_and_loads_in_chromium(
     assert rows(done.stdout) == ["rhel9-web", "Legacy <App>", "cbt-off"]
     again = ansible(play(("migration_report", report_args(ns, tmp_path), False)))
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
+
+
+ASSESSMENT_MODULE = REPO / "plugins" / "modules" / "migration_assessment.py"
+# Of the lab's seeded vcsim inventory (tests/lab/vcsim_inventory.py): two healthy VMs, two with a Warning concern
+# (CBT off; a name that is not DNS-1123), one with a Critical one (VMware Tools not running).
+SELECTED = ["rhel9-web", "rhel9-app", "cbt-off", "Legacy_App01", "tools-not-running"]
+
+
+@pytest.mark.skipif(not ASSESSMENT_MODULE.exists(), reason="playbooks/assess.yml needs the module "
+                    "migration_assessment, which this checkout does not have yet")
+def test_the_assess_playbook_writes_the_report_of_its_assessment_and_waves(ansible, lab, tmp_path, audit):
+    """assess.yml without migrating: --check writes nothing; a run reads vCenter and the cluster, writes only the
+    report, whose page loads in Chromium with one timeline row per VM; no password is printed."""
+    folder = tmp_path / "report"
+    extra = {"assess_vcenter": {"hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"],
+                                "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
+                                "ca_path": lab.vars["ca_cert"]},
+             "assess_select": {"names": SELECTED}, "assess_target": {"namespace": "default"},
+             "assess_waves": {"prefix": "estate", "max_vms": 2}, "assess_report_dir": str(folder)}
+    mark = audit.mark()
+    check = ansible("playbooks/assess.yml", extra_vars=extra, check=True)
+    assert check.rc == 0, check.output[-3000:]
+    assert not folder.exists()
+    first = ansible("playbooks/assess.yml", extra_vars=extra)
+    assert first.rc == 0, first.output[-3000:]
+    assert audit.writes_since(mark) == []
+    assert lab.vars["vcsim_password"] not in check.output + first.output
+
+    report = json.loads((folder / "migration-report.json").read_text())
+    status = dict((vm["name"], vm["status"]) for vm in report["vms"])
+    assert sorted(status) == sorted(SELECTED) and status["tools-not-running"] == "blocked"
+    assert status["rhel9-web"] == "ready" and status["cbt-off"] == "ready with warnings"
+    waved = [name for wave in report["waves"] for name in wave["vms"]]
+    assert sorted(waved) == sorted(n for n in SELECTED if status[n] != "blocked")
+    assert all(len(wave["vms"]) <= 2 for wave in report["waves"])
+    assert [(p["name"], p["found"]) for p in report["plans"]] == [(w["name"], False) for w in report["waves"]]
+    blocked = next(vm for vm in report["vms"] if vm["name"] == "tools-not-running")
+    assert blocked["blockers"] and all(b["fix"] for b in blocked["blockers"]) and blocked["wave"] is None
+
+    done = load(folder / "migration-report.html", tmp_path / "profile")
+    assert console_messages(done.stderr) == []
+    assert sorted(rows(done.stdout)) == sorted(SELECTED)
