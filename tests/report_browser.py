@@ -33,7 +33,7 @@ def chromium(profile, *args):
     command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
                "--user-data-dir=" + str(profile), "--host-resolver-rules=MAP * ~NOTFOUND",
                "--enable-logging=stderr", "--v=0"] + list(args)
-    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
 
 
 def console_messages(stderr):

@@ -156,7 +156,7 @@ def _timeline_rows(report):
         run = vm["run"]
         if run:
             who = "{0}<br>{1} plan {2}".format(_text(vm["name"]), _text(run["type"]), _text(run["plan"]))
-            bar = _timeline_svg(run, scale)
+            picture = _timeline_svg(run, scale)
             state = _badge(run["outcome"] or "{0} ({1})".format(run["phase"] or "Pending", run["step"] or "-"),
                            OUTCOME_CLASS.get(run["outcome"], ""))
             if run["downtime"]:
@@ -167,11 +167,11 @@ def _timeline_rows(report):
                 state += "<br>error: {0}".format(_text(run["error"]))
         else:
             who = _text(vm["name"])
-            bar = '<span class="none">not migrated</span>'
+            picture = '<span class="none">not migrated</span>'
             state = _badge(vm["status"], STATUS_CLASS.get(vm["status"], ""))
         blockers = _reasons(vm["blockers"]) if vm["blockers"] else ""
         rows.append('<tr class="timeline-row" data-vm="{0}"><td>{1}</td><td class="bar">{2}</td><td>{3}</td>'
-                    '<td>{4}</td></tr>'.format(_text(vm["name"]), who, bar, state, blockers))
+                    '<td>{4}</td></tr>'.format(_text(vm["name"]), who, picture, state, blockers))
     return rows
 
 

@@ -60,15 +60,12 @@ options:
           datastores: {description: Its datastores., type: list, elements: str, default: []}
           networks: {description: Its networks., type: list, elements: str, default: []}
           reasons:
-            description: What keeps it from being ready.
+            description:
+              - What keeps it from being ready, each with C(rule), C(category) (a V(Critical) one blocks), C(message)
+                (what is wrong) and C(fix) (what to do about it).
             type: list
             elements: dict
             default: []
-            suboptions:
-              rule: {description: The rule., type: str}
-              category: {description: "The rule's category (a V(Critical) one blocks).", type: str}
-              message: {description: What is wrong., type: str}
-              fix: {description: What to do about it., type: str}
   waves:
     description:
       - The C(waves) that C(ontap.virtualization.migration_assessment) returns; each wave's name is its plan's.
@@ -156,7 +153,7 @@ report:
         completed: {description: When it ended., type: str}
         vms: {description: Its VMs., type: list, elements: str}
     migrated: {description: "Number of VMs per outcome (V(Succeeded), ..., V(not started)).", type: dict}
-    window: {description: The first and last time on the timelines (start, end)., type: dict}
+    window: {description: "The first and last time on the timelines (start, end).", type: dict}
     vms:
       description: Per VM, the assessment's fields, its C(wave), its C(blockers), and C(run).
       type: list
@@ -190,13 +187,13 @@ from ansible_collections.ontap.virtualization.plugins.module_utils import report
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.results import Changes
 
-REASON = dict(rule=dict(type="str"), category=dict(type="str"), message=dict(type="str"), fix=dict(type="str"))
 ASSESSED_VM = dict(
     name=dict(type="str", required=True), id=dict(type="str"), folder=dict(type="str"), cluster=dict(type="str"),
     host=dict(type="str"), power_state=dict(type="str"), status=dict(type="str"), target_name=dict(type="str"),
     cpu=dict(type="int"), memory_mib=dict(type="int"), disk_gib=dict(type="float"),
     datastores=dict(type="list", elements="str", default=[]), networks=dict(type="list", elements="str", default=[]),
-    reasons=dict(type="list", elements="dict", default=[], options=REASON),
+    # Not element options: Ansible keeps the option name "message" for itself; report.py reads the four keys.
+    reasons=dict(type="list", elements="dict", default=[]),
 )
 ARGUMENT_SPEC = dict(
     assessment=dict(type="dict", default={}, options=dict(
