@@ -26,7 +26,7 @@ export PYTHONPATH := $(CURDIR)/tests
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS):$(CURDIR)/$(SITE)
 
 .PHONY: demo test venv collection sanity lint units packaging lab-tests integration molecule bench build lab-build lab-up \
-	lab-down lab-status clean docs changelog release-check ee-context ee
+	lab-down lab-status clean docs changelog release-check ee-context ee chromium
 
 test: sanity lint units packaging lab-tests integration molecule
 
@@ -74,8 +74,15 @@ sanity: build
 lint: venv collection
 	ANSIBLE_HOME=$(CURDIR)/$(BUILD)/ansible-home $(VENV)/bin/ansible-lint --profile production --offline
 
-units: venv
+units: venv chromium
 	$(PY) -m pytest tests/unit -q
+
+# Headless Chromium from Debian's packages, for the migration report's browser test (tests/unit/.../test_report*.py).
+# Installed only when missing, so a second run does nothing; CI runs as root (else sudo).
+chromium:
+	command -v chromium >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq \
+		--no-install-recommends chromium; }
 
 # The tarball (installs, ships only the collection, builds the same twice, the README's install command) and the
 # execution environment's build context; the image only where a container engine runs (else reported SKIPPED).
