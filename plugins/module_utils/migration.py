@@ -156,7 +156,9 @@ class Batch(object):
         self.waits = module.params["wait"] and not module.check_mode
 
     def preflight(self, vmis):
-        """Refuse, naming every VM and why, when one of them cannot live-migrate; nothing is created."""
+        """Refuse, naming every VM and why, when one of them cannot live-migrate or the target names no node;
+        nothing is created."""
+        self._check_target()
         refused = []
         for vmi in vmis:
             if self._satisfied(vmi) is not None:
@@ -173,6 +175,17 @@ class Batch(object):
         if refused:
             raise ModuleError("Not live-migratable, so nothing was migrated: {0}.".format(". ".join(refused)),
                               refused=refused)
+
+    def _check_target(self):
+        if not self.target.selector:
+            return
+        nodes, _version = self.kube.list(self.kube.ref("v1", "Node"), label_selector=",".join(
+            "{0}={1}".format(key, value) for key, value in sorted(self.target.selector.items())))
+        if not nodes:
+            asked = "node {0}".format(self.target.node) if self.target.node else \
+                "node_selector {0}".format(self.target.selector)
+            raise ModuleError("No node matches {0}, so nothing was migrated: name an existing node, or leave the "
+                              "target out to let KubeVirt choose.".format(asked))
 
     def run(self, vmis):
         """Migrate every VMI; returns their outcomes, in the order given. Failures are reported at the end."""
@@ -280,6 +293,9 @@ def running_vmis(kube, namespace, names=None, label_selector=None):
         vms, _version = kube.list(kube.ref(KUBEVIRT_API, "VirtualMachine", None, namespace),
                                   label_selector=label_selector)
         names = [vm["metadata"]["name"] for vm in vms]
+        if not names:
+            raise ModuleError("No VirtualMachine in namespace {0} has the labels {1}, so nothing was migrated: correct "
+                              "label_selector or the namespace.".format(namespace, label_selector))
         found = [kube.get(vmi_ref._replace(name=name)) for name in names]
         return [vmi for vmi in found if vmi is not None]
     found = [(name, kube.get(vmi_ref._replace(name=name))) for name in names]

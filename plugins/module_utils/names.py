@@ -14,6 +14,9 @@ import re
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+# A Kubernetes resource quantity as users write sizes: a number with an optional binary or decimal suffix.
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -39,6 +42,21 @@ def dns1123_subdomain_error(name):
         return ("'{0}' must consist of lower case alphanumeric characters, '-' or '.', and must start and end "
                 "with an alphanumeric character".format(name))
     return None
+
+
+def label_value_error(value):
+    """Why ``value`` cannot be a label value (it names snapshot sets, for one), or None."""
+    if len(value) > DNS1123_LABEL_MAX:
+        return "'{0}' is {1} characters long; at most {2} are allowed".format(value, len(value), DNS1123_LABEL_MAX)
+    if not _LABEL_VALUE.match(value):
+        return ("'{0}' may contain only letters, digits, '-', '_' and '.', and must start and end with a letter or "
+                "digit".format(value))
+    return None
+
+
+def is_quantity(text):
+    """Whether ``text`` is a size such as 20Gi."""
+    return bool(_QUANTITY.match(str(text)))
 
 
 def to_dns1123_label(text, max_length=DNS1123_LABEL_MAX):

@@ -16,6 +16,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.ontap.virtualization.plugins.module_utils import names
+
 CSI_DRIVER = "csi.trident.netapp.io"
 DEFAULT_NAMESPACE = "trident"
 TBC_API_VERSION = "trident.netapp.io/v1"
@@ -67,7 +69,6 @@ STORAGECLASS_CHOICES = {
 FS_TYPES = ("ext3", "ext4", "xfs", "nfs")
 # ONTAP volume names start with the prefix (Trident's ValidateStoragePrefix).
 _STORAGE_PREFIX = re.compile(r"^([a-zA-Z_.-][a-zA-Z0-9_.-]*)?$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
 def is_san(driver):
@@ -113,7 +114,7 @@ def backend_problems(spec):
         problems.append("storage prefix '{0}' may only contain letters, digits, underscore, dot and dash, and must "
                         "begin with a letter, underscore, dot or dash".format(prefix))
     limit = spec.get("limitVolumeSize")
-    if limit is not None and not _QUANTITY.match(str(limit)):
+    if limit is not None and not names.is_quantity(limit):
         problems.append("limitVolumeSize '{0}' is not a size such as 50Gi".format(limit))
     for key in sorted(spec.get("defaults") or {}):
         if key not in DEFAULTS_KEYS:

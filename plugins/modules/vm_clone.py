@@ -130,7 +130,7 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import clones
+from ansible_collections.ontap.virtualization.plugins.module_utils import clones, names
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 
@@ -157,6 +157,8 @@ def run(module):
                           "and a CSI clone must stay in its claim's namespace (CDI's cross-namespace copy needs the "
                           "datavolumes/source permission there and is not a fast clone). Nothing was written.".format(
                               params["target_namespace"], params["namespace"]))
+    if params["size"] and not names.is_quantity(params["size"]):
+        raise ModuleError("size '{0}' is not a size such as 20Gi. Nothing was written.".format(params["size"]))
     if params["source"] == params["target"]:
         raise ModuleError("The clone's name must differ from the source's. Nothing was written.")
     cloner = clones.Cloner(module, params["source"], params["target"])

@@ -122,7 +122,7 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import snapshots, vms
+from ansible_collections.ontap.virtualization.plugins.module_utils import names, snapshots, vms
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 
@@ -147,6 +147,9 @@ def run(module):
     if params["keep"] is not None and params["keep"] < 1:
         raise ModuleError("keep must be at least 1: the set just taken is always kept.")
     max_age = snapshots.seconds_of(params["max_age"]) if params["max_age"] else None
+    problem = params["snapshot"] and names.label_value_error(params["snapshot"])
+    if problem:
+        raise ModuleError("snapshot {0}: the set's name is kept in a label. Nothing was written.".format(problem))
     targets = vms.selected(module.kube, params["namespace"], params["names"], params["label_selector"], "snapshotted")
     sets = snapshots.SnapshotSets(module, params["method"], params["snapshot_class"])
     taken = sets.take(targets, params["snapshot"]) if params["state"] == "present" else None
