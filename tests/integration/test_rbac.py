@@ -27,6 +27,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client, dynamic
+
+import lab as lab_package
+from lab import kubeconfig as lab_kubeconfig, paths
+
+from conftest import Audit, ansible_runner
 
 REPO = Path(__file__).resolve().parents[2]
 RBAC = REPO / "rbac"
@@ -187,6 +193,52 @@ def denied(output):
         resource = match.group(2) + ("/" + match.group(3) if match.group(3) else "")
         return match.group(1), resource, match.group(4), False
     return None
+
+
+@pytest.fixture(scope="module")
+def rbac_lab():
+    """A lab of this file's own, beside the session's: the runs start on a cluster nothing has set up yet, so that
+    the first-install calls (creates of the operators' objects) are made whatever ran before in the session."""
+    instance = lab_package.start(state_dir=Path(str(paths.state_dir()) + "-rbac"))
+    yield instance
+    lab_package.stop(instance.state_dir)
+
+
+@pytest.fixture(scope="module")
+def admin(rbac_lab):
+    """An administrator's clients of that lab: (dynamic client, CoreV1Api, CustomObjectsApi)."""
+    with lab_kubeconfig.api_client(rbac_lab.kubeconfig) as api:
+        yield dynamic.DynamicClient(api), client.CoreV1Api(api), client.CustomObjectsApi(api)
+
+
+@pytest.fixture(scope="module")
+def lab(rbac_lab):
+    return rbac_lab
+
+
+@pytest.fixture(scope="module")
+def dynamic_client(admin):
+    return admin[0]
+
+
+@pytest.fixture(scope="module")
+def core_v1(admin):
+    return admin[1]
+
+
+@pytest.fixture(scope="module")
+def custom_objects(admin):
+    return admin[2]
+
+
+@pytest.fixture(scope="module")
+def ansible(rbac_lab, tmp_path_factory):
+    return ansible_runner(rbac_lab, tmp_path_factory.mktemp("rbac-playbooks"))
+
+
+@pytest.fixture(scope="module")
+def audit(rbac_lab):
+    return Audit(Path(rbac_lab.audit_log))
 
 
 @pytest.fixture(scope="module")
