@@ -273,6 +273,9 @@ def account(lab, dynamic_client, core_v1, custom_objects, tmp_path_factory):
     return {"kubeconfig": str(kubeconfig), "token": token}
 
 
+DRAINED = {}  # the node the last node_maintenance run put into maintenance, for the run that ends it
+
+
 def prepare(scenario, custom_objects):
     """What an administrator sets up before a run: the label scheduled protection selects; node maintenance is on the
     node the first VM runs on (so that the drain evicts its virt-launcher pod)."""
@@ -281,9 +284,9 @@ def prepare(scenario, custom_objects):
                                                       {"metadata": {"labels": {"protect": "daily"}}})
     if scenario.name == "node_maintenance":
         vmi = custom_objects.get_namespaced_custom_object("kubevirt.io", "v1", VMS, "virtualmachineinstances", FIRST_VM)
-        prepare.node = vmi["status"]["nodeName"]
+        DRAINED["node"] = vmi["status"]["nodeName"]
     if scenario.name.startswith("node_maintenance"):
-        scenario.extra["node_maintenance_node"] = prepare.node
+        scenario.extra["node_maintenance_node"] = DRAINED["node"]
 
 
 def run_as(ansible, account, scenario):
