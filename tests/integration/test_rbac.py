@@ -34,6 +34,9 @@ from lab import kubeconfig as lab_kubeconfig, paths
 
 from conftest import Audit, ansible_runner
 
+# A lab of its own and a dozen playbook runs in the module's fixture, on a loaded machine: more than pytest.ini's 900 s.
+pytestmark = pytest.mark.timeout(5400)
+
 REPO = Path(__file__).resolve().parents[2]
 RBAC = REPO / "rbac"
 ROLE_FILES = ("prerequisites", "installation", "migration", "protection", "day2")
