@@ -364,6 +364,7 @@ def test_without_one_grant_the_run_fails_naming_it(runs, lab, ansible, dynamic_c
 
 
 @pytest.mark.reliability
+@pytest.mark.timeout(14400)  # about sixty grants, each a failing run and its playbook again
 def test_every_grant_is_needed_and_its_absence_is_named(lab, ansible, dynamic_client, account, custom_objects):
     """Every grant of the role files, removed in turn, makes a run fail with a 403 that names it.
 
