@@ -4,6 +4,7 @@
 #   make demo    start the lab and run playbooks/site.yml against it (see README)
 #   make docs    the docs site (antsibull-docs, offline) in build/docs/build/html
 #   make release-check   what a Galaxy / Automation Hub upload checks, on the built tarball
+#   make reliability     the long sweeps (tests marked reliability), each against a fresh lab of its own
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -26,7 +27,7 @@ export PYTHONPATH := $(CURDIR)/tests
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS):$(CURDIR)/$(SITE)
 
 .PHONY: demo test venv collection sanity lint units packaging lab-tests integration molecule bench build lab-build lab-up \
-	lab-down lab-status clean docs changelog release-check ee-context ee chromium
+	lab-down lab-status clean docs changelog release-check ee-context ee chromium reliability
 
 test: sanity lint units packaging lab-tests integration molecule
 
@@ -157,6 +158,12 @@ lab-tests: venv lab-build
 
 integration: venv collection lab-build
 	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration -q $(PYTEST_NO_TESTS_OK)
+
+# The long sweeps `make test` leaves out (pytest.ini: -m "not reliability"); a fresh lab for each file, since a sweep
+# needs a cluster nothing has set up yet (it removes each grant in turn, the first-install ones included).
+reliability: venv collection lab-build
+	for f in $$(grep -l 'mark.reliability' tests/integration/test_*.py); do \
+		LAB_STATE_DIR=$(LAB_TEST_DIR)-reliability $(PY) -m pytest -m reliability $$f -q --timeout 14400; done
 
 # The roles as their users test them: each scenario under extensions/molecule starts a lab of its own.
 molecule: venv collection lab-build

@@ -93,6 +93,10 @@ def transport_error_message(exc, endpoint):
         endpoint, cause)
 
 
+# The attempt that is not an RBAC verb on a resource: reading the API's discovery documents (non-resource URLs).
+DISCOVER = "discover the API of"
+
+
 def api_error_message(exc, verb, ref, doing=None):
     """One sentence for an API error met while doing ``verb`` (an RBAC verb) on ``ref``.
 
@@ -111,15 +115,17 @@ def api_error_message(exc, verb, ref, doing=None):
             verb, what, "; ".join(causes))
     if code == 403:
         scope = "in namespace '{0}'".format(ref.namespace) if ref.namespace else "at cluster scope"
-        if doing != verb:
+        if doing == DISCOVER:
             return ("The account in use may not {0} {1} ({2}): {3}. Grant it the verb 'get' on the non-resource URLs "
                     "/api/* and /apis/* (as the system:discovery ClusterRole does), or run with an account that has "
                     "it.").format(doing, ref.kind, ref.api_version, server_says)
         if "admission webhook" in server_says:
             return "An admission webhook refused {0} of {1}: {2}".format(verb, what, server_says)
-        return ("The account in use may not {0} {1} ({2}) {3}: {4}. Grant it the verb '{0}' on '{1}' "
-                "with a Role or ClusterRole, or run with an account that has it.").format(
-                    verb, ref.plural, ref.api_version, scope, server_says)
+        group = ref.api_version.rpartition("/")[0] if ref.api_version else ""
+        return ("The account in use may not {0} {1} ({2}) {3}: {4}. Grant it the verb '{0}' on '{1}' in API group "
+                "'{5}'{6} with a Role or ClusterRole, or run with an account that has it.").format(
+                    verb, ref.plural, ref.api_version, scope, server_says, group,
+                    " (the core group)" if not group else "")
     if code == 401:
         return ("The API server did not accept the credentials while trying to {0} {1}: {2}. Check the token, "
                 "client certificate or kubeconfig.").format(doing, what, server_says)

@@ -18,6 +18,7 @@ import time
 from collections import namedtuple
 
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import (
+    DISCOVER,
     ModuleError,
     api_error_message,
     status_body,
@@ -37,6 +38,7 @@ except ImportError:  # reported by the module's requirement check
 # The verbs of our calls, spelled as RBAC spells them so that a 403 message can be pasted into a Role.
 GET, LIST, WATCH, CREATE, PATCH, DELETE = "get", "list", "watch", "create", "patch", "delete"
 MERGE_PATCH = "application/merge-patch+json"
+EVICTION = "pods/eviction"
 DRY_RUN_ALL = "All"
 DEFAULT_RETRY_SECONDS = 60
 USER_AGENT = "ontap.virtualization"
@@ -91,7 +93,7 @@ class Kube(object):
                     "The cluster does not serve {0} ({1}). Is the operator or CRD that provides it installed?".format(
                         kind, api_version))
             except Exception as exc:  # pylint: disable=broad-except
-                raise self.error(exc, GET, ObjectRef(api_version, kind, None, None, kind), doing="discover the API of")
+                raise self.error(exc, GET, ObjectRef(api_version, kind, None, None, kind), doing=DISCOVER)
         return self._resources[key]
 
     def served(self, api_version, kind):
@@ -184,7 +186,8 @@ class Kube(object):
                 return None
             if status == 429:
                 return status, (status_body(exc) or {}).get("message") or str(exc)
-            raise self.error(exc, CREATE, ref, doing="evict")
+            # RBAC grants eviction as the verb 'create' on the subresource pods/eviction.
+            raise self.error(exc, CREATE, ref._replace(plural=EVICTION), doing="evict")
         return None
 
     def watch(self, ref, resource_version, timeout_seconds, label_selector=None):
@@ -214,6 +217,10 @@ class Kube(object):
         try:
             for event in stream:
                 yield event["type"], event["raw_object"]
+        except Exception as exc:  # pylint: disable=broad-except
+            if getattr(exc, "status", None) in (401, 403):  # the watch's own verb to grant, as every call's 403 says
+                raise self.error(exc, WATCH, ref._replace(name=None) if label_selector is not None else ref)
+            raise
         finally:
             watcher.stop()
 

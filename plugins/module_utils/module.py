@@ -174,7 +174,12 @@ def connect(ansible_module):
                           "(or the host, api_key and ca_cert options).".format(exc))
     except Exception as exc:  # pylint: disable=broad-except
         status = getattr(exc, "status", None)
-        if status in (401, 403):
+        if status == 403:  # authenticated, but not allowed the first request: GET /version
+            raise ModuleError("The account in use may not get the API server's version (HTTP 403): {0}. Grant it the "
+                              "verb 'get' on the non-resource URL /version (as the system:public-info-viewer "
+                              "ClusterRole does), or run with an account that has it.".format(
+                                  getattr(exc, "reason", exc)))
+        if status == 401:
             raise ModuleError("The Kubernetes API did not accept the credentials (HTTP {0}): {1}. Check the token, "
                               "client certificate or kubeconfig.".format(status, getattr(exc, "reason", exc)))
         if status is not None:

@@ -137,3 +137,27 @@ def test_tls_failures_are_not_transient_but_dropped_connections_are():
     assert not is_transient(verify_failed)
     assert is_transient(ProtocolError("Connection aborted.", ConnectionResetError()))
     assert is_transient(MaxRetryError(None, "/api", reason=NewConnectionError(None, "Connection refused")))
+
+
+def test_403_on_a_watch_names_the_verb_watch(kube, apiserver):
+    """A wait lists, then watches: the watch's own 403 says to grant 'watch' (it said "Watching ... failed")."""
+    ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
+    apiserver.fail_next("GET", "/configmaps$", 403, body={"kind": "Status", "code": 403, "message": "no"})
+    with pytest.raises(ModuleError) as err:
+        list(kube.watch(ref, "1", 5))
+    assert "may not watch configmaps (v1) in namespace 'ns1'" in err.value.msg
+    assert "Grant it the verb 'watch' on 'configmaps' in API group '' (the core group)" in err.value.msg
+
+
+def test_403_on_an_eviction_names_the_subresource_not_discovery():
+    """An eviction is RBAC's 'create' on pods/eviction; its 403 said to grant discovery URLs."""
+    from ansible_collections.ontap.virtualization.plugins.module_utils.errors import api_error_message
+    from ansible_collections.ontap.virtualization.plugins.module_utils.kube import EVICTION, ObjectRef
+
+    class Forbidden(Exception):
+        status, body = 403, b'{"message": "pods \\"p\\" is forbidden"}'
+
+    msg = api_error_message(Forbidden(), "create", ObjectRef("v1", "Pod", "p", "ns1", EVICTION), doing="evict")
+    assert "may not create pods/eviction (v1) in namespace 'ns1'" in msg
+    assert "Grant it the verb 'create' on 'pods/eviction' in API group ''" in msg
+    assert "non-resource" not in msg

@@ -26,6 +26,16 @@ def test_rejected_token_at_first_contact_is_one_sentence(make_module, apiserver,
     assert "Check the token" in outcome.result["msg"]
 
 
+def test_forbidden_first_request_names_what_to_grant(make_module, apiserver, module_exit):
+    """A 403 on GET /version is an authenticated account without the non-resource grant, not bad credentials."""
+    module = make_module({})
+    apiserver.fail_next("GET", "^/version", 403, times=20)
+    outcome = run(module, lambda m: m.kube, module_exit)
+    assert outcome.failed
+    assert "may not get the API server's version (HTTP 403)" in outcome.result["msg"]
+    assert "Grant it the verb 'get' on the non-resource URL /version" in outcome.result["msg"]
+
+
 def test_closed_port_names_the_endpoint_at_once(make_module, module_exit):
     import socket
     import time
