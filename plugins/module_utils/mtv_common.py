@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import fields
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 
 FORKLIFT_API = "forklift.konveyor.io/v1beta1"
 DEFAULT_NAMESPACE = "openshift-mtv"
@@ -23,6 +24,22 @@ BLOCKER_CATEGORIES = ("Critical", "Error")
 
 def ref(kube, kind, name, namespace):
     return kube.ref(FORKLIFT_API, kind, name, namespace)
+
+
+def require_installed(module, what):
+    """Refuse before any write when MTV does not run: its controller makes the ``host`` provider first thing, and
+    without a controller ``what`` would only wait for nobody. In check mode an earlier task may be installing it."""
+    kube = module.kube
+    if module.check_mode:
+        return
+    if kube.served(FORKLIFT_API, "Provider"):
+        hosts, _version = kube.list(kube.ref(FORKLIFT_API, "Provider", None, None),
+                                    field_selector="metadata.name=" + HOST_PROVIDER)
+        if hosts:
+            return
+    raise ModuleError("MTV is not installed (no '{0}' provider, which its controller creates), so nothing would act on "
+                      "the {1}: install it first with ontap.virtualization.mtv_operator, or the role migration with "
+                      "migration_install_mtv: true. Nothing was written.".format(HOST_PROVIDER, what))
 
 
 def conditions(obj):

@@ -128,6 +128,7 @@ def present(module):
         raise ModuleError("settings repeats {0}; set it through its option (sdk_endpoint, vddk_init_image)".format(
             ", ".join(repeated)))
     provider, managed = desired_provider(params)
+    mtv_common.require_installed(module, "Provider")
     name = secret_name(params)
     if params["vcenter_username"]:
         values = {"user": params["vcenter_username"], "password": params["vcenter_password"], "url": params["url"]}
