@@ -109,7 +109,9 @@ def check_datastore(vm, target):
 def check_disk_count(vm, target):
     """disk_count.rego: more than 165 disks."""
     count = len(vm["disks"])
-    return ["The VM has {0} disks; the target supports at most {1}.".format(count, MAX_DISKS)] if count > MAX_DISKS else []
+    if count <= MAX_DISKS:
+        return []
+    return ["The VM has {0} disks; the target supports at most {1}.".format(count, MAX_DISKS)]
 
 
 def check_disk_mode(vm, target):
@@ -196,7 +198,9 @@ def check_name(vm, target):
 
 def check_numa_affinity(vm, target):
     """numa_affinity.rego: a NUMA node affinity (ExtraConfig numa.nodeAffinity)."""
-    return ["NUMA node affinity {0} is not migrated.".format(",".join(vm["numa_affinity"]))] if vm["numa_affinity"] else []
+    if not vm["numa_affinity"]:
+        return []
+    return ["NUMA node affinity {0} is not migrated.".format(",".join(vm["numa_affinity"]))]
 
 
 def check_passthrough(vm, target):
@@ -232,8 +236,9 @@ def check_tpm(vm, target):
 
 def check_usb(vm, target):
     """usb_controller.rego: a VirtualUSBController."""
-    return ["The VM has a USB controller; attached devices are not migrated."] if "VirtualUSBController" in vm["devices"] \
-        else []
+    if "VirtualUSBController" not in vm["devices"]:
+        return []
+    return ["The VM has a USB controller; attached devices are not migrated."]
 
 
 def _supported_os(vm):

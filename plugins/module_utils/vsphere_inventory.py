@@ -81,8 +81,8 @@ def retrieve_all(content, page_size=DEFAULT_PAGE_SIZE):
     kinds = [getattr(vim, kind) for kind in PATHS]
     view = content.viewManager.CreateContainerView(content.rootFolder, kinds, True)
     try:
-        traversal = vmodl.query.PropertyCollector.TraversalSpec(name="view", type=vim.view.ContainerView,
-                                                                 path="view", skip=False)
+        traversal = vmodl.query.PropertyCollector.TraversalSpec(
+            name="view", type=vim.view.ContainerView, path="view", skip=False)
         spec = vmodl.query.PropertyCollector.FilterSpec(
             objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
             propSet=[vmodl.query.PropertyCollector.PropertySpec(type=getattr(vim, kind), pathSet=list(paths))
@@ -250,7 +250,7 @@ def vm_facts(moid, props, inventory):
         "cpu_affinity": list(getattr(affinity, "affinitySet", None) or []),
         "numa_affinity": [n for n in extra.get("numa.nodeAffinity", "").split(",") if n.strip()],
         "disk_enable_uuid": _is_true(extra.get("disk.EnableUUID", "")),
-        "snapshot": props.get("snapshot") is not None and getattr(props["snapshot"], "currentSnapshot", None) is not None,
+        "snapshot": getattr(props.get("snapshot"), "currentSnapshot", None) is not None,
         "consolidation_needed": bool(props.get("runtime.consolidationNeeded")),
         "fault_tolerance": getattr(config, "ftInfo", None) is not None,
         "drs": cluster_facts["drs"],

@@ -95,8 +95,8 @@ def main():
             count, found["summary"]["ready"], found["summary"]["ready_with_warnings"], found["summary"]["blocked"],
             found["waves"]))
         print("{0:<44} {1:>10} {2:>18}".format("", "seconds", "round trips / VM"))
-        print("{0:<44} {1:>10.1f} {2:>18.4f}".format("migration_assessment + waves (one task)", ours,
-                                                      float(found["round_trips"]) / count))
+        per_vm = float(found["round_trips"]) / count
+        print("{0:<44} {1:>10.1f} {2:>18.4f}".format("migration_assessment + waves (one task)", ours, per_vm))
         print("{0:<44} {1:>10.1f} {2:>18}".format("vmware_guest_info loop, one task per VM", loop_all,
                                                   "not counted"))
         print("loop time: {0}".format(kind))

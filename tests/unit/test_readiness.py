@@ -37,9 +37,9 @@ def _nic(network="network-1"):
     return vim.vm.device.VirtualVmxnet3(key=4000, backing=backing)
 
 
-def vm_props(name="rhel9-db", disks=None, extra_devices=(), cbt=True, disk_cbt=True, extra=None, guest_id="rhel9_64Guest",
-             tools="guestToolsRunning", host_name="db.example.com", ips=("10.0.0.5",), power="poweredOn",
-             snapshot=False, guest_disks=(), **config):
+def vm_props(name="rhel9-db", disks=None, extra_devices=(), cbt=True, disk_cbt=True, extra=None,
+             guest_id="rhel9_64Guest", tools="guestToolsRunning", host_name="db.example.com", ips=("10.0.0.5",),
+             power="poweredOn", snapshot=False, guest_disks=(), **config):
     """The properties RetrievePropertiesEx gives for one VM of the healthy kind, with changes."""
     disks = list(disks if disks is not None else [_disk()])
     options = dict(extra or {})
@@ -313,9 +313,9 @@ def test_the_whole_inventory_comes_in_pages_of_one_retrieval():
     objects = [vmodl.query.PropertyCollector.ObjectContent(
         obj=vim.VirtualMachine("vm-%d" % i), propSet=[vmodl.DynamicProperty(name="name", val="vm%d" % i)])
         for i in range(25)]
+    portgroup = vim.dvs.DistributedVirtualPortgroup("dvportgroup-1")
     objects.append(vmodl.query.PropertyCollector.ObjectContent(
-        obj=vim.dvs.DistributedVirtualPortgroup("dvportgroup-1"), propSet=[vmodl.DynamicProperty(name="name",
-                                                                                                   val="pg")]))
+        obj=portgroup, propSet=[vmodl.DynamicProperty(name="name", val="pg")]))
     stub = _Stub()
     collector, view = _Collector(objects), vim.view.ContainerView("session[1]view-1", stub)
 
