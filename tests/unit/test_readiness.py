@@ -352,3 +352,58 @@ def test_input_problems_are_found_before_anything_is_read():
     problems = assessment.input_problems(params)
     assert any("page_size" in p for p in problems) and any("waves.max_vms" in p for p in problems)
     assert any("waves.prefix" in p for p in problems)
+
+
+class _Kube(object):
+    """The reads class_facts makes (get, served, list), answered from a StorageClass and TridentBackendConfigs."""
+
+    def __init__(self, storage_class, backends, served=True):
+        self.storage_class, self.backends, self._served = storage_class, backends, served
+
+    def ref(self, api_version, kind, name=None, namespace=None):
+        return (kind, name, namespace)
+
+    def get(self, ref):
+        return self.storage_class if ref[1] == (self.storage_class or {}).get("metadata", {}).get("name") else None
+
+    def served(self, api_version, kind):
+        return self._served
+
+    def list(self, ref):
+        assert ref == ("TridentBackendConfig", None, "trident")
+        return self.backends, "1"
+
+
+def _class(backend_type, san_type=None, provisioner="csi.trident.netapp.io"):
+    parameters = {"backendType": backend_type}
+    if san_type:
+        parameters["sanType"] = san_type
+    return {"metadata": {"name": "vm-disks"}, "provisioner": provisioner, "parameters": parameters}
+
+
+def _tbc(driver, san_type=None, limit=None):
+    spec = {"storageDriverName": driver}
+    if san_type:
+        spec["sanType"] = san_type
+    if limit:
+        spec["limitVolumeSize"] = limit
+    return {"spec": spec}
+
+
+def test_class_facts_read_the_matching_backends_limit_and_the_mode():
+    """An iSCSI ontap-san class gives Block RWX and copy offload; its limit is the most generous matching
+    backend's (Trident places a volume on any backend that allows it); an NVMe backend does not count."""
+    kube = _Kube(_class("ontap-san", "iscsi"), [_tbc("ontap-san", "iscsi", "50Gi"), _tbc("ontap-san", "iscsi", "80Gi"),
+                                                _tbc("ontap-san", "nvme", "500Gi"), _tbc("ontap-nas", limit="1Ti")])
+    assert assessment.class_facts(kube, "vm-disks", "trident") == (True, True, 80 * GiB)
+    kube.backends.append(_tbc("ontap-san", "iscsi"))  # a matching backend without a limit: no limit at all
+    assert assessment.class_facts(kube, "vm-disks", "trident")[2] is None
+
+
+def test_class_facts_of_a_nas_class_and_a_class_that_is_not_trident():
+    assert assessment.class_facts(_Kube(_class("ontap-nas"), [_tbc("ontap-nas", limit="10Gi")]), "vm-disks",
+                                  "trident") == (False, False, 10 * GiB)
+    assert assessment.class_facts(_Kube(_class("x", provisioner="other.csi"), []), "vm-disks", "trident") == (
+        False, False, None)
+    with pytest.raises(Exception, match="StorageClass 'missing' does not exist"):
+        assessment.class_facts(_Kube(_class("ontap-san"), []), "missing", "trident")
