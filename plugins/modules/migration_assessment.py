@@ -133,8 +133,9 @@ options:
         default: true
   fix:
     description:
-      - What to fix on the selected VMs that are not blocked. V(cbt) enables changed block tracking on each VM that
-        lacks it; vSphere applies it after the VM's next power cycle or snapshot, so the CBT reasons stay until then.
+      - What to fix on the selected VMs. V(cbt) enables changed block tracking on each selected VM that lacks it;
+        vSphere applies it to the disks after the VM's next power cycle or snapshot (stun and unstun), which warm
+        migration needs. The assessment shows the VMs as they were read, before the fix.
     type: list
     elements: str
     choices: [cbt]
