@@ -339,7 +339,9 @@ def test_select_by_name_folder_cluster_and_pattern():
     vms = [dict(facts(vm_props(name=n), moid="vm-" + n), folder=f, cluster=c)
            for n, f, c in (("a", "/DC0/vm/team-a", "prod"), ("b", "/DC0/vm/team-b", "prod"),
                            ("web-1", "/DC0/vm", "test"), ("c", "/DC0/vm/team-a/sub", "test"))]
-    names = lambda **kw: [vm["name"] for vm in inventory.select(vms, **kw)]  # noqa: E731
+
+    def names(**selectors):
+        return [vm["name"] for vm in inventory.select(vms, **selectors)]
     assert names() == ["a", "b", "c", "web-1"]
     assert names(names=["b"]) == ["b"] and names(clusters=["test"]) == ["c", "web-1"]
     assert names(folders=["/DC0/vm/team-a"]) == ["a", "c"] and names(folders=["team-b"]) == ["b"]
