@@ -61,7 +61,7 @@ def class_facts(kube, storage_class, trident_namespace):
     san_type = parameters.get("sanType", parameters.get("trident.netapp.io/sanType"))
     limits = []
     if kube.served(trident.TBC_API_VERSION, "TridentBackendConfig"):
-        items, _ = kube.list(kube.ref(trident.TBC_API_VERSION, "TridentBackendConfig", namespace=trident_namespace))
+        items = kube.list(kube.ref(trident.TBC_API_VERSION, "TridentBackendConfig", namespace=trident_namespace))[0]
         for item in items:
             spec = item.get("spec") or {}
             if driver and spec.get("storageDriverName") != driver:
@@ -87,7 +87,7 @@ def read_target(module):
     if options.get("namespace"):
         target.namespace = options["namespace"]
         if module.kube.served(*VM_API):
-            items, _ = module.kube.list(module.kube.ref(VM_API[0], VM_API[1], namespace=options["namespace"]))
+            items = module.kube.list(module.kube.ref(VM_API[0], VM_API[1], namespace=options["namespace"]))[0]
             target.taken_names = set(get(item, "metadata.name") for item in items)
     if params.get("ontap"):
         given = params["ontap"]

@@ -149,7 +149,6 @@ def test_each_rule_raises_its_reason_with_its_category_and_fix(rule, category, c
 
 def test_disk_cbt_is_named_by_bus_controller_and_unit():
     """changed_block_tracking_per_disk.rego names the disk <bus><controllerKey - base>:<unit>."""
-    _, found = reasons(facts(vm_props(disks=[_disk(unit=0), _disk(unit=3)], disk_cbt=False)))
     messages = [r["message"] for r in readiness.assess_vm(facts(vm_props(disks=[_disk(unit=3)], disk_cbt=False)),
                                                           readiness.Target())["reasons"]]
     assert any(m.startswith("Disk scsi0:3 ") for m in messages)
@@ -205,10 +204,10 @@ def test_a_vm_larger_than_the_svms_free_space_blocks():
 
 def test_a_class_without_block_rwx_warns_and_copy_offload_needs_vmfs_and_san():
     nas = readiness.Target(storage_class="ontap-nas", block_rwx=False, copy_offload=False)
-    _, found = reasons(facts(), nas)
+    found = reasons(facts(), nas)[1]
     assert found["block_rwx"]["category"] == "Warning" and "not possible" in found["copy_offload"]["message"]
     san = readiness.Target(storage_class="ontap-san", block_rwx=True, copy_offload=True)
-    _, found = reasons(facts(), san)
+    found = reasons(facts(), san)[1]
     assert "block_rwx" not in found and "is possible" in found["copy_offload"]["message"]
 
 
@@ -264,7 +263,7 @@ def test_a_wave_the_svm_has_no_room_for_is_refused_with_every_later_one():
     planned = waves.plan([_row("a", disk=40.0), _row("b", disk=40.0), _row("c", disk=10.0)], "p", max_vms=1)
     fitting, refused = waves.refuse_overflow(planned, 60 * GiB)
     assert [w["vms"] for w in fitting] == [["a"]]
-    assert [w["vms"] for w, _ in refused] == [["b"], ["c"]]
+    assert [pair[0]["vms"] for pair in refused] == [["b"], ["c"]]
     assert "needs 40.0 GiB after 40.0 GiB" in refused[0][1] and "60.0 GiB free" in refused[0][1]
     assert waves.refuse_overflow(planned, None) == (planned, [])
 
