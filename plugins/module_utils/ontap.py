@@ -202,3 +202,29 @@ def read_for_backend(ansible_module, options):
             return None, str(error)
         info[subset] = {"records": records or []}
     return info, None
+
+
+def read_free_space(ansible_module, options, svm_name=None):
+    """(bytes free in the aggregates of ``svm_name`` (or of every aggregate the account sees), error text).
+
+    An SVM lists the aggregates it may put volumes on (``svm/svms`` ``aggregates``); each
+    aggregate says what is left of it (``storage/aggregates`` ``space.block_storage.available``).
+    """
+    from ansible_collections.netapp.ontap.plugins.module_utils import rest_generic
+    from ansible_collections.netapp.ontap.plugins.module_utils.netapp import OntapRestAPI
+
+    rest = OntapRestAPI(_ClientHost(ansible_module), timeout=30, host_options=options)
+    allowed = None
+    if svm_name:
+        svms, error = rest_generic.get_0_or_more_records(rest, "svm/svms", {"name": svm_name, "fields": "aggregates"})
+        if error:
+            return None, str(error)
+        if not svms:
+            return None, "SVM '{0}' does not exist on this ONTAP system, or the account cannot see it".format(svm_name)
+        allowed = set(a.get("name") for a in svms[0].get("aggregates") or []) or None
+    aggregates, error = rest_generic.get_0_or_more_records(rest, "storage/aggregates",
+                                                           fields="name,space.block_storage.available")
+    if error:
+        return None, str(error)
+    return sum(((a.get("space") or {}).get("block_storage") or {}).get("available") or 0
+               for a in aggregates or [] if allowed is None or a.get("name") in allowed), None
