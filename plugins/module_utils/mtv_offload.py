@@ -114,7 +114,8 @@ def check_offload_pairs(kube, pairs, datastores, driver):
             notes.append("{0} ({1})".format(store.get("name") or store["id"], store.get("type") or "unknown type"))
     if problems:
         raise ModuleError("copy_offload cannot be used: {0}. Map every datastore onto a class of the offload backend "
-                          "(a plan cannot mix offload and VDDK pairs). Nothing was written.".format("; ".join(problems)))
+                          "(a plan cannot mix offload and VDDK pairs). Nothing was written.".format(
+                              "; ".join(problems)))
     return notes
 
 
