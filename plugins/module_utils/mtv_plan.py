@@ -353,6 +353,8 @@ def present(module):
     for obj in objects[:2]:
         if module.ensurer.present(obj, _map_managed()).changed and waits:
             wait_ready(module, module.ensurer.ref_of(obj))  # the plan is validated against Ready maps
+    if not offload_secret:  # a plan that no longer offloads leaves no offload Secret of ours behind
+        release_offload_secret(module, objects[1]["metadata"]["name"])
     plan = module.ensurer.present(objects[2], _plan_managed(objects[2])).object
     settled = any(mtv_common.condition_true(plan, c) for c in RUNNING + DONE)
     if waits and not settled:
@@ -376,7 +378,12 @@ def absent(module):
     network_name, storage_name = map_names(params["name"])
     for kind, name in (("Plan", params["name"]), ("NetworkMap", network_name), ("StorageMap", storage_name)):
         module.ensurer.absent(mtv_common.ref(kube, kind, name, params["namespace"]))
-    offload = mtv_offload.secret_name(params)
-    secrets.release(module, params["namespace"], offload,
-                    mtv_offload.offload_secret_in_use(kube, params["namespace"], offload, storage_name))
+    release_offload_secret(module, storage_name)
     return {}
+
+
+def release_offload_secret(module, storage_map_name):
+    """Delete the collection's offload Secret of this plan unless another StorageMap names it."""
+    namespace, name = module.params["namespace"], mtv_offload.secret_name(module.params)
+    secrets.release(module, namespace, name,
+                    mtv_offload.offload_secret_in_use(module.kube, namespace, name, storage_map_name))

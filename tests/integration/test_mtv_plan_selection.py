@@ -137,7 +137,8 @@ def test_copy_offload_pairs_carry_the_ontap_plugin_and_the_offload_secret_from_t
         ansible, lab, source, custom_objects, core_v1, tmp_path, monkeypatch):  # noqa: F811
     """StorageMap pairs with offloadPlugin.vsphereXcopyConfig {secretRef, storageVendorProduct: ontap} as the
     v2.12.5 CRD has it; the Secret holds the backend's LIF, SVM and login, is the collection's, and its password
-    appears nowhere else; the plan is Ready; a rerun changes nothing."""
+    appears nowhere else; the plan is Ready; a rerun changes nothing; without copy_offload the pairs lose the plugin
+    and the Secret goes, as it does with the plan."""
     ns = source["namespace"]
     args = plan_args(lab, source, "offload", vms=[{"name": "rhel9-postgres"}],
                      copy_offload={"backend": SAN_BACKEND})
@@ -159,9 +160,21 @@ def test_copy_offload_pairs_carry_the_ontap_plugin_and_the_offload_secret_from_t
     again = ansible_runner(lab, tmp_path)(play(("mtv_plan", args, False)))
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
     assert login["password"] not in run.output + again.output
+    without = ansible(play(("mtv_plan", dict(args, copy_offload=None), False)))
+    assert without.rc == 0, without.output[-3000:]
+    assert ["offloadPlugin" in p for p in get(custom_objects, "storagemaps", "offload-storage", ns)["spec"]["map"]] \
+        == [False]
+    assert "offload-offload" not in secret_names(core_v1, ns)
+    assert ansible(play(("mtv_plan", args, False))).rc == 0
+    assert "offload-offload" in secret_names(core_v1, ns)
     gone = ansible(play(("mtv_plan", {"name": "offload", "namespace": ns, "state": "absent"}, False)))
     assert gone.rc == 0, gone.output[-3000:]
-    assert "offload-offload" not in [s.metadata.name for s in core_v1.list_namespaced_secret(ns).items]
+    assert "offload-offload" not in secret_names(core_v1, ns)
+    assert get(custom_objects, "storagemaps", "offload-storage", ns) is None
+
+
+def secret_names(core_v1, namespace):
+    return [s.metadata.name for s in core_v1.list_namespaced_secret(namespace).items]
 
 
 def test_copy_offload_onto_a_nas_backend_is_refused_before_any_write(ansible, lab, source,  # noqa: F811
