@@ -37,7 +37,7 @@ STORAGE_CLASS_API = "storage.k8s.io/v1"
 
 
 def secret_name(params):
-    return (params.get("copy_offload") or {}).get("secret") or params["name"] + SECRET_SUFFIX
+    return (params.get("copy_offload") or {}).get("secret_name") or params["name"] + SECRET_SUFFIX
 
 
 def _storage_class(kube, name):

@@ -180,7 +180,7 @@ options:
         description: Its namespace (Trident's).
         type: str
         default: trident
-      secret:
+      secret_name:
         description: Name of the offload Secret; defaults to C(<name>-offload).
         type: str
       skip_ssl_verification:
@@ -315,7 +315,7 @@ ARGUMENT_SPEC = dict(
     vm_name_pattern=dict(type="str"),
     copy_offload=dict(type="dict", options=dict(
         backend=dict(type="str", required=True), backend_namespace=dict(type="str", default="trident"),
-        secret=dict(type="str"), skip_ssl_verification=dict(type="bool", default=False))),
+        secret_name=dict(type="str", no_log=False), skip_ssl_verification=dict(type="bool", default=False))),
     netapp_shift_class=dict(type="str"),
     storage_class=dict(type="str"),
     volume_mode=dict(type="str", choices=MODES["volume_mode"], default="Block"),

@@ -167,7 +167,7 @@ def storage_class(name, backend_type, shift=False):
             "provisioner": "csi.trident.netapp.io", "parameters": {"backendType": backend_type}}
 
 
-OPTIONS = {"backend": "san", "backend_namespace": "trident", "secret": None, "skip_ssl_verification": False}
+OPTIONS = {"backend": "san", "backend_namespace": "trident", "secret_name": None, "skip_ssl_verification": False}
 
 
 def test_the_offload_secret_is_built_from_the_backend_and_its_credentials():
@@ -276,3 +276,8 @@ def test_bearer_token_is_the_configured_token_without_its_scheme(kube):
 def test_bearer_token_of_other_configurations(kube, monkeypatch, api_key, expected):
     monkeypatch.setattr(kube._dynamic.client.configuration, "api_key", api_key)
     assert kube.bearer_token() == expected
+
+
+def test_the_offload_secret_is_named_after_the_plan_unless_named():
+    assert mtv_offload.secret_name({"name": "wave1", "copy_offload": None}) == "wave1-offload"
+    assert mtv_offload.secret_name({"name": "wave1", "copy_offload": {"secret_name": "ontap-xcopy"}}) == "ontap-xcopy"
