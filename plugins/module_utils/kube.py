@@ -75,10 +75,10 @@ class Kube(object):
     def bearer_token(self):
         """The bearer token the client authenticates with, or None (client certificates, or no token configured)."""
         configuration = getattr(self._dynamic.client, "configuration", None)
-        value = ((getattr(configuration, "api_key", None) or {}).get("authorization") or "").strip()
-        if value.lower().startswith("bearer "):
-            return value[len("bearer "):].strip() or None
-        return value or None
+        parts = ((getattr(configuration, "api_key", None) or {}).get("authorization") or "").split(None, 1)
+        if parts and parts[0].lower() == "bearer":
+            return parts[1].strip() if len(parts) > 1 else None
+        return " ".join(parts) or None
 
     def resource(self, api_version, kind):
         """The API resource of ``kind``; NotServed when the cluster does not serve it."""

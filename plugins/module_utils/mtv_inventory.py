@@ -19,7 +19,6 @@ import json
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote
 from ansible.module_utils.urls import open_url
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 
@@ -94,12 +93,15 @@ class Inventory(object):
     def provider_path(self, provider):
         return "/providers/vsphere/{0}".format(provider["metadata"]["uid"])
 
-    def vms_named(self, provider, name):
-        return self.get("{0}/vms?name={1}".format(self.provider_path(provider), quote(name, safe="")),
-                        "VM {0}".format(name)) or []
+    def vms(self, provider):
+        """Every VM of the provider in one request (the list skips templates; it is always at full detail)."""
+        return self.get(self.provider_path(provider) + "/vms?detail=all", "the VMs") or []
 
-    def vm(self, provider, vm_id):
-        return self.get("{0}/vms/{1}".format(self.provider_path(provider), quote(vm_id, safe="")), "VM " + vm_id)
+    def folders(self, provider):
+        return self.get(self.provider_path(provider) + "/folders?detail=1", "the folders") or []
+
+    def datacenters(self, provider):
+        return self.get(self.provider_path(provider) + "/datacenters?detail=1", "the datacenters") or []
 
     def networks(self, provider):
         return self.get(self.provider_path(provider) + "/networks?detail=1", "the networks") or []
@@ -115,3 +117,55 @@ INVENTORY_ARG_SPEC = dict(
     inventory_ca_cert=dict(type="path"),
     inventory_validate_certs=dict(type="bool", default=True),
 )
+
+
+def folder_paths(folders, datacenters):
+    """{folder id: inventory path such as ``/DC0/vm/databases``}, from the folders' ``parent`` references.
+
+    A folder's parent is another folder or, for a datacenter's top folders (``vm``, ``host``...), the datacenter.
+    """
+    by_id = dict((folder["id"], folder) for folder in folders)
+    datacenter_names = dict((dc["id"], dc.get("name") or dc["id"]) for dc in datacenters)
+    paths = {}
+
+    def path_of(folder_id, seen):
+        if folder_id not in paths:
+            parent = (by_id[folder_id].get("parent") or {}).get("id")
+            if parent in by_id and parent not in seen:
+                prefix = path_of(parent, seen | set([folder_id]))
+            else:
+                prefix = "/" + datacenter_names[parent] if parent in datacenter_names else ""
+            paths[folder_id] = prefix + "/" + (by_id[folder_id].get("name") or folder_id)
+        return paths[folder_id]
+
+    for folder_id in by_id:
+        path_of(folder_id, set())
+    return paths
+
+
+def _components(path):
+    return [part for part in path.strip("/").split("/") if part]
+
+
+def find_folder(paths, wanted):
+    """The path of the one folder ``wanted`` names: a name, a tail of its path, or its whole path (leading ``/``)."""
+    given = _components(wanted)
+    if not given:
+        raise ModuleError("vm_folder is empty: give a folder name or its inventory path (for example /DC0/vm/apps).")
+    absolute = wanted.startswith("/")
+    matches = sorted(set(path for path in paths.values() if (
+        _components(path) == given if absolute else _components(path)[-len(given):] == given)))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ModuleError("vm_folder {0} names several folders ({1}); give the folder's whole path. Nothing was "
+                          "written.".format(wanted, ", ".join(matches)))
+    raise ModuleError("vm_folder {0} is not a folder in the inventory of this provider (its VM folders: {1}). "
+                      "Nothing was written.".format(wanted, ", ".join(sorted(
+                          p for p in set(paths.values()) if "/vm/" in p + "/")) or "none"))
+
+
+def in_folder(vm, paths, folder_path):
+    """Whether the VM is in the folder ``folder_path`` or one of its subfolders."""
+    path = paths.get((vm.get("parent") or {}).get("id"))
+    return path is not None and (path == folder_path or path.startswith(folder_path + "/"))

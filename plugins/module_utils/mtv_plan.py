@@ -18,7 +18,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import fields, mtv_common, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils import (
+    fields, mtv_common, mtv_inventory, mtv_offload, secrets, wait)
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, describe
 from ansible_collections.ontap.virtualization.plugins.module_utils.mtv_inventory import Inventory
 
@@ -34,17 +35,14 @@ def map_names(name):
     return name + "-network", name + "-storage"
 
 
-def resolve_vms(inventory, provider, wanted):
-    """Inventory documents of the VMs asked for (by id or name); every problem is named before any write."""
+def resolve_vms(documents, wanted):
+    """Inventory documents of the VMs asked for (by id or name), in the order given; every problem is named."""
     found, problems = [], []
     for entry in wanted:
-        if entry.get("id"):
-            found.append(inventory.vm(provider, entry["id"]))
-            continue
-        matches = inventory.vms_named(provider, entry["name"])
+        key = "id" if entry.get("id") else "name"
+        matches = [vm for vm in documents if vm.get(key) == entry[key]]
         if not matches:
-            problems.append("VM {0} is not in the inventory of Provider {1}".format(
-                entry["name"], provider["metadata"]["name"]))
+            problems.append("VM {0} is not in the inventory of the provider".format(entry[key]))
         elif len(matches) > 1:
             problems.append("VM name {0} is ambiguous ({1}); give its id instead".format(
                 entry["name"], ", ".join("{0} at {1}".format(m["id"], m.get("path") or "?") for m in matches)))
@@ -58,6 +56,45 @@ def resolve_vms(inventory, provider, wanted):
     if problems:
         raise ModuleError("Cannot build the plan: {0}. Nothing was written.".format("; ".join(problems)))
     return found
+
+
+def _name_pattern(text):
+    try:
+        return re.compile("(?:{0})\\Z".format(text))
+    except re.error as exc:
+        raise ModuleError("vm_name_pattern {0!r} is not a regular expression ({1}). Nothing was written.".format(
+            text, exc))
+
+
+def selected_vms(params, documents, folders=None):
+    """The VMs in ``vm_folder`` (with its subfolders) whose whole name matches ``vm_name_pattern``, by name then id.
+
+    ``folders`` is (folder documents, datacenter documents) when ``vm_folder`` is given.
+    """
+    chosen, asked = list(documents), []
+    if params.get("vm_folder"):
+        paths = mtv_inventory.folder_paths(*folders)
+        folder = mtv_inventory.find_folder(paths, params["vm_folder"])
+        chosen = [vm for vm in chosen if mtv_inventory.in_folder(vm, paths, folder)]
+        asked.append("in folder {0}".format(folder))
+    if params.get("vm_name_pattern"):
+        pattern = _name_pattern(params["vm_name_pattern"])
+        chosen = [vm for vm in chosen if pattern.match(vm.get("name") or "")]
+        asked.append("whose name matches {0}".format(params["vm_name_pattern"]))
+    if not chosen:
+        raise ModuleError("No VM of the provider is {0}: the plan would be empty. Check vm_folder and "
+                          "vm_name_pattern (the pattern must match the whole name). Nothing was written.".format(
+                              " and ".join(asked)))
+    return sorted(chosen, key=lambda vm: (vm.get("name") or "", vm["id"]))
+
+
+def select_vms(inventory, provider, params):
+    """The plan's VMs from one list of the provider's VMs (and of its folders when selecting by folder)."""
+    documents = inventory.vms(provider)
+    if params["vms"]:
+        return resolve_vms(documents, params["vms"])
+    folders = (inventory.folders(provider), inventory.datacenters(provider)) if params.get("vm_folder") else None
+    return selected_vms(params, documents, folders)
 
 
 def _vm_networks(vm):
@@ -132,7 +169,8 @@ def default_class(kube, params):
 
 
 def storage_pairs(kube, params, vms, datastores):
-    """StorageMap entries: the given pairs, and every other datastore of the VMs to the default class (Block RWX)."""
+    """StorageMap entries: the given pairs, NFS datastores onto the NetApp Shift class when one is given, and every
+    other datastore of the VMs to the default class (Block RWX)."""
     used = []
     for vm in vms:
         used += [i for i in _vm_datastores(vm) if i not in used]
@@ -141,6 +179,14 @@ def storage_pairs(kube, params, vms, datastores):
     for entry in params["storage_map"] or []:
         doc = _lookup(datastores, entry["source"], "Datastore")
         given[doc["id"]] = _storage_destination(entry["storage_class"], entry["volume_mode"], entry["access_mode"])
+    shift = params.get("netapp_shift_class")
+    if shift:
+        mtv_offload.check_shift_class(kube, shift)
+        for ds_id in used:
+            if ds_id not in given and not mtv_offload.shift_eligible(by_id.get(ds_id) or {}):
+                given[ds_id] = {"storageClass": shift}  # Shift claims are Filesystem RWX (NetAppShiftPVCs)
+        shift_ids = [i for i, destination in given.items() if destination["storageClass"] == shift]
+        mtv_offload.check_shift_plan(params, vms, shift_ids, datastores)
     pairs = []
     rest = [i for i in used if i not in given]
     default = _storage_destination(default_class(kube, params), params["volume_mode"], params["access_mode"]) \
@@ -151,6 +197,21 @@ def storage_pairs(kube, params, vms, datastores):
             source["name"] = by_id[ds_id]["name"]
         pairs.append({"source": source, "destination": given.get(ds_id, default)})
     return pairs
+
+
+def offload_pairs(module, pairs, datastores):
+    """The pairs with the ONTAP copy-offload plugin, and the offload Secret's values (None without copy_offload)."""
+    options = module.params.get("copy_offload")
+    if not options:
+        return pairs, None
+    driver, values = mtv_offload.offload_values(module, options)
+    host_copied = mtv_offload.check_offload_pairs(module.kube, pairs, datastores, driver)
+    if host_copied:
+        module.warn("copy_offload: {0} {1} not on VMFS, so no XCOPY: the ESXi host copies {2} disks over the storage "
+                    "network (still faster than VDDK).".format(", ".join(host_copied),
+                                                               "is" if len(host_copied) == 1 else "are",
+                                                               "its" if len(host_copied) == 1 else "their"))
+    return mtv_offload.with_offload(pairs, mtv_offload.secret_name(module.params)), values
 
 
 def _storage_destination(storage_class, volume_mode, access_mode):
@@ -177,7 +238,7 @@ def desired_objects(params, vms, net_pairs, storage_pairs_):
     storage_map = {"apiVersion": mtv_common.FORKLIFT_API, "kind": "StorageMap",
                    "metadata": dict(meta, name=storage_name),
                    "spec": {"provider": providers(params), "map": storage_pairs_}}
-    targets = dict((e.get("id") or e.get("name"), e.get("target_name")) for e in params["vms"])
+    targets = dict((e.get("id") or e.get("name"), e.get("target_name")) for e in params["vms"] or [])
     plan_vms = []
     for vm in vms:
         entry = {"id": vm["id"], "name": vm["name"]}
@@ -277,11 +338,14 @@ def present(module):
         raise ModuleError("Provider {0}/{1} {2}. Create it with mtv_provider first. Nothing was written.".format(
             params["namespace"], params["source_provider"], "does not exist" if source is None else "is not Ready"))
     inventory = Inventory(module, params["namespace"])
-    vms = resolve_vms(inventory, source, params["vms"])
+    vms = select_vms(inventory, source, params)
     net_pairs = network_pairs(params, vms, inventory.networks(source))
-    sto_pairs = storage_pairs(kube, params, vms, inventory.datastores(source))
+    datastores = inventory.datastores(source)
+    sto_pairs, offload_secret = offload_pairs(module, storage_pairs(kube, params, vms, datastores), datastores)
     objects = desired_objects(params, vms, net_pairs, sto_pairs)
     refuse_changing_a_running_plan(module, objects)
+    if offload_secret:
+        secrets.ensure(module, params["namespace"], mtv_offload.secret_name(params), offload_secret)
     if params["create_target_namespace"]:
         module.ensurer.present({"apiVersion": "v1", "kind": "Namespace",
                                 "metadata": {"name": params["target_namespace"]}}, [])
@@ -289,6 +353,8 @@ def present(module):
     for obj in objects[:2]:
         if module.ensurer.present(obj, _map_managed()).changed and waits:
             wait_ready(module, module.ensurer.ref_of(obj))  # the plan is validated against Ready maps
+    if not offload_secret:  # a plan that no longer offloads leaves no offload Secret of ours behind
+        release_offload_secret(module, objects[1]["metadata"]["name"])
     plan = module.ensurer.present(objects[2], _plan_managed(objects[2])).object
     settled = any(mtv_common.condition_true(plan, c) for c in RUNNING + DONE)
     if waits and not settled:
@@ -312,4 +378,12 @@ def absent(module):
     network_name, storage_name = map_names(params["name"])
     for kind, name in (("Plan", params["name"]), ("NetworkMap", network_name), ("StorageMap", storage_name)):
         module.ensurer.absent(mtv_common.ref(kube, kind, name, params["namespace"]))
+    release_offload_secret(module, storage_name)
     return {}
+
+
+def release_offload_secret(module, storage_map_name):
+    """Delete the collection's offload Secret of this plan unless another StorageMap names it."""
+    namespace, name = module.params["namespace"], mtv_offload.secret_name(module.params)
+    secrets.release(module, namespace, name,
+                    mtv_offload.offload_secret_in_use(module.kube, namespace, name, storage_map_name))

@@ -14,7 +14,8 @@ version_added: 1.0.0
 author:
   - ontap.virtualization contributors (@ontap-virtualization)
 description:
-  - Resolves the VMs asked for by name (or id) through MTV's inventory, builds the NetworkMap C(<name>-network) and
+  - Resolves the VMs asked for by name (or id), or selected by folder or name pattern, through MTV's inventory (one
+    list of the provider's VMs), builds the NetworkMap C(<name>-network) and
     the StorageMap C(<name>-storage) from the networks and datastores those VMs use (unless given), and creates or
     updates the Plan C(<name>), then waits until the Plan is Ready.
   - Datastores map by default to the cluster's Trident ontap-san class as C(Block) C(ReadWriteMany), so that the
@@ -70,7 +71,9 @@ options:
     choices: [cold, warm]
     default: cold
   vms:
-    description: The VMs to migrate.
+    description:
+      - The VMs to migrate, in this order.
+      - Mutually exclusive with O(vm_folder) and O(vm_name_pattern).
     type: list
     elements: dict
     suboptions:
@@ -83,6 +86,23 @@ options:
       target_name:
         description: The VM's name on OpenShift (a DNS-1123 name); defaults to its vSphere name, normalized.
         type: str
+  vm_folder:
+    description:
+      - Migrate the VMs of this vSphere VM folder and its subfolders, sorted by name.
+      - A folder name (C(databases)), the end of its inventory path (C(vm/databases)) or its whole path
+        (C(/DC0/vm/databases)). A name that several folders have is refused, listing their paths.
+      - With O(vm_name_pattern), only the VMs of the folder whose name matches.
+      - Resolved from one list of the provider's VMs, folders and datacenters in MTV's inventory; an empty selection
+        is an error.
+    type: str
+    version_added: 1.0.0
+  vm_name_pattern:
+    description:
+      - Migrate the VMs whose whole name matches this regular expression (Python syntax), sorted by name, for example
+        C(rhel9-.*).
+      - An empty selection is an error naming the pattern.
+    type: str
+    version_added: 1.0.0
   network_map:
     description: Network pairs. Every network of every VM must be mapped when this is given.
     type: list
@@ -139,6 +159,43 @@ options:
     type: str
     choices: [ReadWriteMany, ReadWriteOnce, ReadOnlyMany]
     default: ReadWriteMany
+  copy_offload:
+    description:
+      - Copy the disks with ONTAP copy offload (XCOPY) instead of VDDK; MTV's C(feature_copy_offload) must be on
+        (see M(ontap.virtualization.mtv_operator)).
+      - Every pair of the StorageMap gets C(offloadPlugin.vsphereXcopyConfig) with C(storageVendorProduct=ontap) and
+        the offload Secret, which the module makes in O(namespace) from the Trident backend's management LIF, SVM
+        and credentials Secret.
+      - Refused before anything is written when the backend is missing, not Bound, not ontap-san or
+        ontap-san-economy (the populator writes into LUNs), or when a mapped class is not a class of that driver.
+        Datastores that are not VMFS are copied by the ESXi host instead of the array (a warning says which).
+    type: dict
+    version_added: 1.0.0
+    suboptions:
+      backend:
+        description: The TridentBackendConfig of the ONTAP SVM the disks go to.
+        type: str
+        required: true
+      backend_namespace:
+        description: Its namespace (Trident's).
+        type: str
+        default: trident
+      secret_name:
+        description: Name of the offload Secret; defaults to C(<name>-offload).
+        type: str
+      skip_ssl_verification:
+        description: Let the populator skip verifying ONTAP's certificate (C(STORAGE_SKIP_SSL_VERIFICATION)).
+        type: bool
+        default: false
+  netapp_shift_class:
+    description:
+      - A StorageClass annotated C(shift.netapp.io/storage-class-type=shift) (a Trident ontap-nas class). The VMs'
+        NFS datastores that O(storage_map) leaves out map onto it, so that MTV takes the NetApp Shift path (Trident
+        takes the VMDKs over on ONTAP instead of copying them); other datastores map as usual.
+      - Refused before anything is written for a warm plan, a VM with snapshots on such a datastore, a datastore
+        mapped onto it that is not NFS with its NAS export in the inventory, or when none of the VMs' datastores is.
+    type: str
+    version_added: 1.0.0
   plan_spec:
     description:
       - Other Plan spec fields, for example C(description), C(preserveStaticIPs), C(targetPowerState).
@@ -155,6 +212,27 @@ attributes:
 """
 
 EXAMPLES = r"""
+- name: Every VM of the databases folder whose name starts with rhel9, copied by the ONTAP array
+  ontap.virtualization.mtv_plan:
+    name: databases
+    source_provider: vcenter
+    target_namespace: databases
+    vm_folder: /DC0/vm/databases
+    vm_name_pattern: "rhel9-.*"
+    copy_offload:
+      backend: ontap-san
+    inventory_token: "{{ mtv_token }}"
+
+- name: NFS datastores on ONTAP taken over by NetApp Shift (cold)
+  ontap.virtualization.mtv_plan:
+    name: files
+    source_provider: vcenter
+    target_namespace: files
+    vms:
+      - name: win2022-files
+    netapp_shift_class: ontap-nas-shift
+    inventory_token: "{{ mtv_token }}"
+
 - name: A warm plan for rhel9-postgres onto the ONTAP Block RWX class
   ontap.virtualization.mtv_plan:
     name: postgres
@@ -233,13 +311,21 @@ ARGUMENT_SPEC = dict(
         source=dict(type="str", required=True), storage_class=dict(type="str", required=True),
         volume_mode=dict(type="str", choices=MODES["volume_mode"]),
         access_mode=dict(type="str", choices=MODES["access_mode"]))),
+    vm_folder=dict(type="str"),
+    vm_name_pattern=dict(type="str"),
+    copy_offload=dict(type="dict", options=dict(
+        backend=dict(type="str", required=True), backend_namespace=dict(type="str", default="trident"),
+        secret_name=dict(type="str", no_log=False), skip_ssl_verification=dict(type="bool", default=False))),
+    netapp_shift_class=dict(type="str"),
     storage_class=dict(type="str"),
     volume_mode=dict(type="str", choices=MODES["volume_mode"], default="Block"),
     access_mode=dict(type="str", choices=MODES["access_mode"], default="ReadWriteMany"),
     plan_spec=dict(type="dict"),
 )
 ARGUMENT_SPEC.update(INVENTORY_ARG_SPEC)
-REQUIRED_IF = [("state", "present", ["source_provider", "target_namespace", "vms"])]
+REQUIRED_IF = [("state", "present", ["source_provider", "target_namespace"]),
+               ("state", "present", ["vms", "vm_folder", "vm_name_pattern"], True)]
+MUTUALLY_EXCLUSIVE = [("vms", "vm_folder"), ("vms", "vm_name_pattern"), ("copy_offload", "netapp_shift_class")]
 
 
 def run(module):
@@ -249,7 +335,7 @@ def run(module):
 
 
 def main():
-    KubeModule(ARGUMENT_SPEC, progress=True, required_if=REQUIRED_IF).run(run)
+    KubeModule(ARGUMENT_SPEC, progress=True, required_if=REQUIRED_IF, mutually_exclusive=MUTUALLY_EXCLUSIVE).run(run)
 
 
 if __name__ == "__main__":

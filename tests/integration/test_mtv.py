@@ -99,6 +99,12 @@ def source(lab, mtv, core_v1, api_client):
     return {"namespace": namespace, "token": token}
 
 
+def target_of(source):
+    """The namespace the migrated VMs go to: not the plans' (Forklift creates it when a migration starts, and so
+    does mtv_plan before)."""
+    return source["namespace"] + "-vms"
+
+
 def provider_args(lab, namespace, **extra):
     args = {"name": "vcenter", "namespace": namespace, "url": lab.vars["vcsim_url"],
             "vcenter_username": lab.vars["vcsim_username"], "vcenter_password": lab.vars["vcsim_password"],
@@ -192,7 +198,7 @@ def test_the_vsphere_provider_is_ready_and_no_password_is_printed(lab, vcenter, 
 
 def test_a_blocked_plan_fails_naming_the_vm_and_the_concern(ansible, lab, vcenter, source, custom_objects):
     run = ansible(play(("mtv_plan", dict(name="blocked", namespace=source["namespace"], source_provider="vcenter",
-                                         target_namespace=source["namespace"], type="warm",
+                                         target_namespace=target_of(source), type="warm",
                                          vms=[{"name": "cbt-off"}, {"name": "rhel9-web"}],
                                          **inventory_args(lab, source)), True)))
     result = results_of(run)[0]
@@ -208,7 +214,8 @@ def migration_play(lab, source, plan, vm, type_, cutover=None):
     if cutover:
         migration["cutover"] = cutover
     return play(("mtv_provider", provider_args(lab, ns), False),
-                ("mtv_plan", dict(name=plan, namespace=ns, source_provider="vcenter", target_namespace=ns,
+                ("mtv_plan", dict(name=plan, namespace=ns, source_provider="vcenter",
+                                  target_namespace=target_of(source),
                                   type=type_, vms=[{"name": vm}], **inventory_args(lab, source)), False),
                 ("mtv_migration", migration, False))
 
@@ -253,7 +260,7 @@ def test_warm_migration_of_rhel9_postgres_with_a_cutover_at_a_set_time(ansible, 
     assert condition(plan, "Succeeded")["status"] == "True"
     steps = [s["name"] for s in plan["status"]["migration"]["vms"][0]["pipeline"]]
     assert "Cutover" in steps and plan["status"]["migration"]["vms"][0]["warm"]["successes"] >= 1
-    assert_landed_on_ontap(custom_objects, core_v1, ns, "rhel9-postgres")
+    assert_landed_on_ontap(custom_objects, core_v1, target_of(source), "rhel9-postgres")
     third = ansible(migration_play(lab, source, "postgres-warm", "rhel9-postgres", "warm", cutover))
     assert third.rc == 0 and third.changed == 0, third.output[-3000:]
     mark = audit.mark()
@@ -277,7 +284,7 @@ def test_cold_migration_then_a_rerun_and_check_change_nothing(ansible, lab, sour
     assert condition(plan, "Succeeded")["status"] == "True"
     storage_map = get(custom_objects, "storagemaps", "web-cold-storage", ns)
     assert {p["destination"]["storageClass"] for p in storage_map["spec"]["map"]} == {SAN_CLASS}
-    vm = assert_landed_on_ontap(custom_objects, core_v1, ns, "rhel9-web")
+    vm = assert_landed_on_ontap(custom_objects, core_v1, target_of(source), "rhel9-web")
     assert len(vm["spec"]["template"]["spec"]["domain"]["devices"]["disks"]) == 2
     again = ansible(migration_play(lab, source, "web-cold", "rhel9-web", "cold"))
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
@@ -285,7 +292,9 @@ def test_cold_migration_then_a_rerun_and_check_change_nothing(ansible, lab, sour
 
 
 def test_the_migrate_playbook_runs_a_cold_plan_verifies_it_and_a_rerun_changes_nothing(ansible, lab, source,
-                                                                                       custom_objects, core_v1):
+                                                                                       custom_objects, core_v1,
+                                                                                       tmp_path, monkeypatch):
+    """A rerun at -vvvv changes nothing and prints neither the vCenter password nor the inventory token."""
     ns = source["namespace"]
     extra = {"migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
                                     "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
@@ -293,15 +302,18 @@ def test_the_migrate_playbook_runs_a_cold_plan_verifies_it_and_a_rerun_changes_n
                                     "vddk_init_image": "quay.io/kubev2v/vddk:lab"},
              "migration_inventory_url": lab.vars["forklift_inventory_url"],
              "migration_inventory_token": source["token"], "migration_inventory_ca_cert": lab.vars["ca_cert"],
-             "migration_plans": [{"name": "app-cold", "target_namespace": ns, "vms": [{"name": "rhel9-app"}]}],
+             "migration_plans": [{"name": "app-cold", "target_namespace": target_of(source),
+                                  "vms": [{"name": "rhel9-app"}]}],
              "migration_wait_timeout": 300, "migration_progress_interval": 5}
     first = ansible("playbooks/migrate.yml", extra_vars=extra)
     assert first.rc == 0, first.output[-3000:]
     assert "Check that every VM exists with its disks on Block ReadWriteMany claims" in first.output
     assert condition(get(custom_objects, "plans", "app-cold", ns), "Succeeded")["status"] == "True"
-    vm = assert_landed_on_ontap(custom_objects, core_v1, ns, "rhel9-app")
+    vm = assert_landed_on_ontap(custom_objects, core_v1, target_of(source), "rhel9-app")
     assert len(vm["spec"]["template"]["spec"]["domain"]["devices"]["disks"]) == 3
-    again = ansible("playbooks/migrate.yml", extra_vars=extra)
+    monkeypatch.setenv("ANSIBLE_VERBOSITY", "4")
+    again = ansible_runner(lab, tmp_path)("playbooks/migrate.yml", extra_vars=extra)
     assert again.rc == 0 and again.changed == 0, again.output[-3000:]
     assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "app-cold")] == ["app-cold-1"]
     assert lab.vars["vcsim_password"] not in first.output + again.output
+    assert source["token"] not in first.output + again.output
