@@ -110,10 +110,11 @@ def read_vcenter(params):
     vc = params["vcenter"]
     try:
         service, counter = inventory.connect(vc["hostname"], vc["username"], vc["password"], port=vc["port"],
-                                             validate_certs=vc["validate_certs"], ca_path=vc["ca_path"])
+                                             validate_certs=vc["validate_certs"], ca_path=vc["ca_path"],
+                                             ca_cert=vc["ca_cert"])
     except Exception as exc:  # pylint: disable=broad-except
         raise ModuleError("Could not log in to vCenter {0}:{1}: {2}. Check vcenter.hostname, port, the account, and "
-                          "the certificate (vcenter.ca_path or validate_certs).".format(
+                          "the certificate (vcenter.ca_path, ca_cert or validate_certs).".format(
                               vc["hostname"], vc["port"], getattr(exc, "msg", None) or exc))
     first = counter.calls
     vms = inventory.read_vms(service.RetrieveContent(), params["page_size"])

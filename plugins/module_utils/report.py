@@ -22,12 +22,13 @@ import json
 import os
 import tempfile
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import fields, mtv_common, mtv_run
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields, mtv_common, mtv_run, readiness
 from ansible_collections.ontap.virtualization.plugins.module_utils.ensure import Outcome
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 
 SCHEMA_VERSION = 1
-STATUSES = ("ready", "ready with warnings", "blocked")
+# The assessment's statuses (readiness.py), as people read them: "ready_with_warnings" is "ready with warnings".
+STATUSES = tuple(status.replace("_", " ") for status in (readiness.READY, readiness.WARNINGS, readiness.BLOCKED))
 NOT_ASSESSED = "not assessed"
 # Reason categories that stop a VM: Forklift's, as for a Plan's conditions.
 BLOCKING_CATEGORIES = tuple(category.lower() for category in mtv_common.BLOCKER_CATEGORIES)

@@ -23,7 +23,7 @@ BAR_WIDTH = 640
 BAR_HEIGHT = 26
 COLORS = {"initialize": "#8d99ae", "precopy": "#4c8eda", "transfer": "#2b6cb0", "cutover": "#d69e2e",
           "conversion": "#805ad5", "creation": "#38a169", "other": "#a0aec0", "downtime": "#e53e3e"}
-STATUS_CLASS = {"ready": "ready", "ready with warnings": "warn", "blocked": "blocked"}
+STATUS_CLASS = dict(zip(STATUSES, ("ready", "warn", "blocked")))
 OUTCOME_CLASS = {"Succeeded": "ready", "Failed": "blocked", "Canceled": "warn"}
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1a202c;background:#fff}

@@ -62,10 +62,10 @@ class CountingStub(object):
         return counted
 
 
-def connect(hostname, username, password, port=443, validate_certs=True, ca_path=None):
+def connect(hostname, username, password, port=443, validate_certs=True, ca_path=None, ca_cert=None):
     """(service instance, CountingStub) for vCenter at ``hostname``."""
     if validate_certs:
-        context = ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
+        context = ssl.create_default_context(cafile=ca_path or None, cadata=ca_cert or None)
     else:
         context = ssl._create_unverified_context()  # pylint: disable=protected-access
     service = SmartConnect(host=hostname, port=port, user=username, pwd=password, sslContext=context)

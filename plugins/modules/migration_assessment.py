@@ -26,7 +26,7 @@ description:
     in a stable order, and refuses the waves the SVM has no room for.
   - Read-only, except O(fix) (V(cbt) enables changed block tracking through vSphere).
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
 options:
   vcenter:
@@ -58,6 +58,12 @@ options:
       ca_path:
         description: PEM file of the CA that signed the vCenter's certificate (the system's CAs when left out).
         type: path
+      ca_cert:
+        description:
+          - The same CA as PEM text, as a vCenter credential of AWX / Automation Controller holds it.
+          - Mutually exclusive with O(vcenter.ca_path).
+        type: str
+        version_added: 1.0.0
   page_size:
     description:
       - How many objects one property-collector page holds.
@@ -159,11 +165,6 @@ options:
         description: At most this many VMs of one ESXi host in a wave (MTV's in-flight limit is per host).
         type: int
 attributes:
-  platform:
-    support: full
-    platforms: all
-  check_mode:
-    support: full
   diff_mode:
     support: none
 notes:
@@ -228,7 +229,7 @@ waves:
   type: list
   elements: dict
 changes:
-  description: What O(fix) changed (in check mode, would change).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
@@ -238,13 +239,14 @@ from ansible_collections.ontap.virtualization.plugins.module_utils import assess
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 
 ARGUMENT_SPEC = dict(
-    vcenter=dict(type="dict", required=True, options=dict(
+    vcenter=dict(type="dict", required=True, mutually_exclusive=[("ca_path", "ca_cert")], options=dict(
         hostname=dict(type="str", required=True),
         port=dict(type="int", default=443),
         username=dict(type="str", required=True),
         password=dict(type="str", required=True, no_log=True),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
+        ca_cert=dict(type="str"),
     )),
     page_size=dict(type="int", default=500),
     select=dict(type="dict", default={}, options=dict(

@@ -25,7 +25,7 @@ description:
   - The files are written only when their content changes, and the content depends only on the inputs and the
     cluster's objects (no time of the run unless O(generated_at) gives one), so a second run changes nothing.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
 options:
   assessment:
@@ -105,11 +105,7 @@ options:
         report has none, so the same inputs give the same files.
     type: str
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Reads the cluster, writes no file, and says which files would change.
   diff_mode:
     support: partial
@@ -172,7 +168,7 @@ files:
   type: dict
   sample: {/tmp/migration-report.html: true, /tmp/migration-report.json: false}
 changes:
-  description: The files created or updated (in check mode, that would be).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str

@@ -24,7 +24,7 @@ description:
     its cutover. When the wait times out the migration keeps running, and the message says so; a rerun follows
     the same migration.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -82,14 +82,8 @@ options:
     type: bool
     default: false
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: Writes are dry runs; the module does not wait.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -146,12 +140,12 @@ archived:
   returned: always
   type: bool
 changes:
-  description: What the run created or updated (in check mode, what it would).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
 diff:
-  description: Before and after of the managed fields.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

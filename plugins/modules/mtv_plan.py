@@ -27,7 +27,7 @@ description:
   - A Plan that is running a migration is never changed (MTV would cancel the migration); a rerun with the same
     options changes nothing.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - ontap.virtualization.attributes
   - ontap.virtualization.k8s_auth_options
   - ontap.virtualization.wait_options
   - ontap.virtualization.progress_options
@@ -201,14 +201,8 @@ options:
       - Other Plan spec fields, for example C(description), C(preserveStaticIPs), C(targetPowerState).
     type: dict
 attributes:
-  platform:
-    support: full
-    platforms: all
   check_mode:
-    support: full
     details: The inventory is read; writes are dry runs; the module does not wait.
-  diff_mode:
-    support: full
 """
 
 EXAMPLES = r"""
@@ -274,12 +268,12 @@ blockers:
   returned: when the Plan is not Ready
   type: dict
 changes:
-  description: What the run created, updated or deleted (in check mode, what it would).
+  description: What the run created, updated or deleted, in order (in check mode, what it would).
   returned: always
   type: list
   elements: str
 diff:
-  description: Before and after of the managed fields.
+  description: Before and after of the managed fields of every object the run changed.
   returned: in diff mode
   type: list
   elements: dict

@@ -22,6 +22,7 @@ The credentials:
 """
 
 import datetime
+import json
 import os
 import re
 from pathlib import Path
@@ -40,6 +41,7 @@ VMS = "awx-vms"               # the sample answers' namespace of VMs
 VM = "rhel9-awx"              # the sample answers' first VM
 MIGRATED = "awx-migrated"     # where the lab site's migration wave lands
 SOURCE_VM = "win2022-files"   # the lab vcsim's VM the wave migrates (no other test migrates it)
+ASSESSED = ["rhel9-web", "cbt-off", "tools-not-running"]  # the lab vcsim's: ready, with warnings, blocked
 TOKEN_NAMESPACE = "awx-automation"
 VM_API = ("kubevirt.io", "v1")
 SNAPSHOTS = ("snapshot.storage.k8s.io", "v1", "volumesnapshots")
@@ -90,6 +92,7 @@ SAMPLE_ANSWERS = [
     ("ontap.virtualization: scheduled protection", {"protection_namespace": VMS, "scheduled_keep": 2,
                                                     "protection_wait_timeout": 600}),
     ("ontap.virtualization: migrate from VMware", {"migration_wait_timeout": 900, "migration_progress_interval": 10}),
+    ("ontap.virtualization: assess and migrate in waves", {"assess_report_title": "Estate assessment"}),
 ]
 
 
@@ -165,6 +168,9 @@ class Controller:
         nas["data_lif"] = self.lab.vars["ontap"]["data_lifs"]["nfs"][0]
         site["migration_plans"] = [{"name": "wave-1", "target_namespace": MIGRATED, "type": "cold",
                                     "vms": [{"name": SOURCE_VM}]}]
+        site["assess_select"] = {"names": ASSESSED}
+        site["assess_target"] = {"namespace": MIGRATED, "storage_class": "ontap-san-iscsi"}
+        site["assess_waves"] = {"prefix": "awx-estate", "max_vms": 1}
         site["migration_inventory_url"] = self.lab.vars["forklift_inventory_url"]
         site["migration_inventory_ca_cert"] = self.lab.vars["ca_cert"]
         (inventory / "group_vars" / "openshift.yml").write_text(yaml.safe_dump(site, sort_keys=False))
@@ -386,6 +392,21 @@ def test_migrate_from_vmware_runs_the_wave_of_the_inventory(controller, custom_o
     provider = custom_objects.get_namespaced_custom_object(*FORKLIFT, "openshift-mtv", "providers", "vcenter")
     assert provider["spec"]["url"] == controller.inputs["vcenter"]["url"]
     assert condition(provider, "Ready").get("status") == "True"
+
+
+def test_assess_reports_the_selected_vms_and_cuts_their_waves(controller, audit, tmp_path):
+    """Assessment only (the survey's default): the vCenter credential's account and CA reach the assessment through
+    the AWX inventory, nothing is written to the cluster, and the report has every selected VM."""
+    folder = tmp_path / "report"
+    mark = audit.mark()
+    name = "ontap.virtualization: assess and migrate in waves"
+    controller.launch(name, dict(answers_of(name), assess_report_dir=str(folder)))
+    assert audit.writes_since(mark, user=controller.user) == []
+    report = json.loads((folder / "migration-report.json").read_text())
+    status = {vm["name"]: vm["status"] for vm in report["vms"]}
+    assert status == {"rhel9-web": "ready", "cbt-off": "ready with warnings", "tools-not-running": "blocked"}
+    assert [wave["vms"] for wave in report["waves"]] == [["cbt-off"], ["rhel9-web"]]
+    assert "Estate assessment" in (folder / "migration-report.html").read_text()
 
 
 def test_the_workflow_runs_its_nodes_in_order_each_after_the_one_before_succeeded(controller, custom_objects,

@@ -308,9 +308,19 @@ def _paths(value, needle, path=()):
     return [path] if value == needle else []
 
 
+def _playbook_specs():
+    """The options the playbooks check themselves (their ansible.builtin.validate_argument_spec tasks)."""
+    specs = {}
+    for playbook in _playbooks():
+        for play in _plays(playbook):
+            for task in play.get("tasks", []):
+                specs.update((task.get("ansible.builtin.validate_argument_spec") or {}).get("argument_spec", {}))
+    return specs
+
+
 def _option(path):
-    """The role option a path (variable, key, '[]', key...) names, or None."""
-    spec = next((s[path[0]] for s in ROLE_SPECS.values() if path[0] in s), None)
+    """The role (or playbook) option a path (variable, key, '[]', key...) names, or None."""
+    spec = next((s[path[0]] for s in list(ROLE_SPECS.values()) + [_playbook_specs()] if path[0] in s), None)
     for part in path[1:]:
         if spec is None:
             return None
