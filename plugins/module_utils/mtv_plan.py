@@ -202,8 +202,8 @@ def storage_pairs(kube, params, vms, datastores):
 def offload_pairs(module, pairs, datastores):
     """The pairs with the ONTAP copy-offload plugin, and the offload Secret's values (None without copy_offload)."""
     options = module.params.get("copy_offload")
-    if not options:
-        return pairs, None
+    if not options:  # None means absent: a pair that had the plugin loses it (the API server drops the null)
+        return [dict(pair, offloadPlugin=None) for pair in pairs], None
     driver, values = mtv_offload.offload_values(module, options)
     host_copied = mtv_offload.check_offload_pairs(module.kube, pairs, datastores, driver)
     if host_copied:
@@ -369,7 +369,8 @@ def summary(plan, net_pairs, sto_pairs):
                      "vms": fields.get(plan, "spec.vms") or [],
                      "ready": mtv_common.condition_true(plan, "Ready"),
                      "conditions": mtv_common.conditions(plan)},
-            "network_map": net_pairs, "storage_map": sto_pairs}
+            "network_map": net_pairs,
+            "storage_map": [dict((k, v) for k, v in pair.items() if v is not None) for pair in sto_pairs]}
 
 
 def absent(module):
