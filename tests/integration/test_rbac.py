@@ -111,12 +111,14 @@ def scenarios(lab, token, suffix=""):
     ]
 
 
+def objects_of(path):
+    """The objects of a shipped file: one List (one YAML document, as yamllint wants), as kubectl apply -f reads it."""
+    return yaml.safe_load(path.read_text())["items"]
+
+
 def role_documents():
     """{file: [Role and ClusterRole documents]} of the shipped role files."""
-    found = {}
-    for name in ROLE_FILES:
-        found[name] = [d for d in yaml.safe_load_all((RBAC / (name + ".yml")).read_text()) if d]
-    return found
+    return {name: objects_of(RBAC / (name + ".yml")) for name in ROLE_FILES}
 
 
 def grants(documents, files=None):
@@ -249,9 +251,8 @@ def account(lab, dynamic_client, core_v1, custom_objects, tmp_path_factory):
     """The account bound to exactly the shipped roles, a kubeconfig with its token, and what the runs need set up
     by an administrator (the provider's namespace, a VM label for scheduled protection)."""
     for path in [RBAC / "account.yml"] + [RBAC / (name + ".yml") for name in ROLE_FILES]:
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc:
-                apply(dynamic_client, doc)
+        for doc in objects_of(path):
+            apply(dynamic_client, doc)
     try:
         core_v1.create_namespace({"metadata": {"name": MTV_NAMESPACE}})
     except Exception as exc:  # noqa: BLE001
