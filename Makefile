@@ -173,6 +173,7 @@ bench: venv collection lab-build
 	$(PY) tests/bench/wait_latency.py
 	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/drain.py
 	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/snapshots.py
+	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/assessment.py
 
 lab-up: venv
 	$(PY) -m lab up
