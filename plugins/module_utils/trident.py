@@ -17,6 +17,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import names
+from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 
 CSI_DRIVER = "csi.trident.netapp.io"
 DEFAULT_NAMESPACE = "trident"
@@ -80,6 +81,16 @@ def as_trident_string(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def string_parameters(parameters, option="parameters"):
+    """A class's parameters as the map of strings Kubernetes keeps; a nested value is refused naming its key."""
+    nested = sorted(key for key, value in (parameters or {}).items() if isinstance(value, (dict, list)))
+    if nested:
+        keys = ", ".join("{0}.{1}".format(option, key) for key in nested)
+        raise ModuleError("{0} must be a string, number or boolean (a class's parameters are a map of strings), "
+                          "not a {1}.".format(keys, type(parameters[nested[0]]).__name__))
+    return dict((key, as_trident_string(value)) for key, value in (parameters or {}).items())
 
 
 def backend_problems(spec):

@@ -239,7 +239,7 @@ ARGUMENT_SPEC = dict(
 
 
 def desired_class(params):
-    parameters = dict((key, trident.as_trident_string(value)) for key, value in params["parameters"].items())
+    parameters = trident.string_parameters(params["parameters"])
     if params["backend_type"]:
         if parameters.get("backendType", params["backend_type"]) != params["backend_type"]:
             raise ModuleError("backend_type is {0} but parameters.backendType is {1}; give it once".format(

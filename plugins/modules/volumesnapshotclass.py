@@ -92,7 +92,7 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import class_marks
+from ansible_collections.ontap.virtualization.plugins.module_utils import class_marks, trident
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 from ansible_collections.ontap.virtualization.plugins.module_utils.trident import CSI_DRIVER
 
@@ -117,7 +117,7 @@ def run(module):
         return class_marks.class_result(module, module.ensurer.absent(ref, IMMUTABLE))
     desired = {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": params["name"]},
                "driver": CSI_DRIVER, "deletionPolicy": params["deletion_policy"],
-               "parameters": dict((k, str(v)) for k, v in params["parameters"].items())}
+               "parameters": trident.string_parameters(params["parameters"])}
     if not desired["parameters"]:
         del desired["parameters"]
     return class_marks.ensure_with_default_marks(
