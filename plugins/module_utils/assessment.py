@@ -167,11 +167,12 @@ def run(module):
     problems = input_problems(params)
     if problems:
         raise ModuleError("; ".join(problems) + ".")
-    if params.get("rvtools"):
-        vms, unanswered = read_rvtools(params)
+    # A bad export fails before the cluster is read.
+    exported = read_rvtools(params) if params.get("rvtools") else None
     target = read_target(module)
     generated_at = datetime.datetime.utcnow().replace(microsecond=0).isoformat() + "Z"
-    if params.get("rvtools"):
+    if exported:
+        vms, unanswered = exported
         warn_missing(module, params, vms, "the RVTools export")
         rows = readiness.assess(vms, target, skip=unanswered)
         source, round_trips, changes = rvtools.SOURCE, 0, []

@@ -12,11 +12,12 @@ and those rules are skipped rather than passed.
 Sheet and column names are those of real RVTools exports, as read by kubev2v/migration-planner
 (``internal/rvtools/vms.go``: vInfo's VM, Powerstate, Template, CPUs, Memory, CBT, Disks, "Total disk
 capacity MiB", "OS according to the configuration file" / "OS according to the VMware Tools"; its
-models of the vInfo, vDisk and vNetwork tables: VM ID, Firmware, FT State, DNS Name, Primary IP
-Address, In Use MiB, Provisioned MiB, Folder, Cluster, Datacenter, HW version, EnableUUID; vDisk's
-Disk, Disk Key, Capacity MiB, Raw, Disk Mode, Sharing mode, Thin, Controller, Path; vNetwork's NIC
-label, Adapter, Network, Connected) and by other RVTools readers found with the code search (vSnapshot
-Name, vUSB Device, vTools Tools, vPartition Disk / Capacity MiB / Free MiB, vDatastore Name / Type).
+models of the vInfo, vCPU, vMemory, vDisk and vNetwork tables: VM ID, Firmware, FT State, DNS Name,
+Primary IP Address, In Use MiB, Provisioned MiB, Folder, Cluster, Datacenter, HW version, EnableUUID;
+vCPU's Hot Add / Hot Remove and vMemory's Hot Add; vDisk's Disk, Disk Key, Unit #, Capacity MiB, Raw,
+Disk Mode, Sharing mode, Thin, Controller, Path; vNetwork's NIC label, Adapter, Network, Connected)
+and by other RVTools readers found with the code search (vInfo Consolidation Needed, vSnapshot Name,
+vUSB Device, vTools Tools, vPartition Disk / Capacity MiB / Free MiB, vDatastore Name / Type).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,6 +47,8 @@ COLUMNS = {
     "vSnapshot": ("VM", "Name"),
     "vUSB": ("VM",),
     "vTools": ("VM", "Tools"),
+    "vCPU": ("VM",),
+    "vMemory": ("VM",),
     "vPartition": ("VM", "Disk", "Free MiB"),
     "vDatastore": ("Name", "Type"),
 }
@@ -58,9 +61,7 @@ NEVER_ANSWERED = {
     # vCPU shows the affinity in none of the columns readers rely on; NUMA is ExtraConfig, never exported.
     "cpu_affinity": "no CPU affinity column",
     "numa_affinity": "numa.nodeAffinity is ExtraConfig, which RVTools does not export",
-    # Hot plug sits in vCPU / vMemory "Hot Add" columns whose meaning differs between RVTools versions.
-    "cpu_memory_hotplug": "not read from vCPU / vMemory",
-    # Cluster DRS / DPM and VM-host rules are cluster configuration, not VM rows.
+    # Cluster DRS / DPM and VM-host rules are cluster configuration (vCluster is not read), not VM rows.
     "drs_enabled": "cluster configuration is not read",
     "dpm_enabled": "cluster configuration is not read",
     "host_affinity": "VM-host rules are not exported",
@@ -85,6 +86,7 @@ ANSWERED_BY = {
     # listed, so a VM absent from vUSB may still have a controller).
     "usb_controller": (("vUSB", "VM"),),
     "guest_tools": (("vTools", "Tools"),),
+    "cpu_memory_hotplug": (("vCPU", "Hot Add"), ("vCPU", "Hot Remove"), ("vMemory", "Hot Add")),
     "filesystem_size": (("vPartition", "Free MiB"),),
     "copy_offload": (("vDatastore", "Type"),),
 }
@@ -237,13 +239,21 @@ def add_tools(vm, row):
     vm["tools_running"] = _text(row["Tools"]).lower() in TOOLS_RUNNING
 
 
+def add_cpu(vm, row):
+    vm["cpu_hot_add"], vm["cpu_hot_remove"] = _bool(row.get("Hot Add")), _bool(row.get("Hot Remove"))
+
+
+def add_memory(vm, row):
+    vm["memory_hot_add"] = _bool(row.get("Hot Add"))
+
+
 def add_partition(vm, row):
     vm["guest_disks"].append({"path": _text(row["Disk"]), "free_bytes": int(_number(row["Free MiB"]) * MiB),
                               "key": int(_number(row.get("Disk Key")))})
 
 
 ADDERS = (("vNetwork", add_network), ("vSnapshot", add_snapshot), ("vUSB", add_usb), ("vTools", add_tools),
-          ("vPartition", add_partition))
+          ("vCPU", add_cpu), ("vMemory", add_memory), ("vPartition", add_partition))
 
 
 def read_vms(path):

@@ -69,10 +69,10 @@ options:
   rvtools:
     description:
       - Path of an RVTools export (.xlsx, on the host that runs the module) to read instead of a vCenter.
-      - Needs the sheets vInfo and vDisk; vNetwork, vSnapshot, vUSB, vTools, vPartition and vDatastore answer more
-        rules when present. A rule the export cannot answer (per-disk CBT, passthrough, SR-IOV and TPM devices,
-        CPU and NUMA affinity, hot plug, cluster DRS/DPM and VM-host rules, guest disk mapping, and those whose
-        sheet or column is missing) is not checked and is listed in RV(assessment.unanswered).
+      - Needs the sheets vInfo and vDisk; vNetwork, vSnapshot, vUSB, vTools, vCPU, vMemory, vPartition and
+        vDatastore answer more rules when present. A rule the export cannot answer (per-disk CBT, passthrough,
+        SR-IOV and TPM devices, CPU and NUMA affinity, cluster DRS/DPM and VM-host rules, guest disk mapping, and
+        those whose sheet or column is missing) is not checked and is listed in RV(assessment.unanswered).
       - Mutually exclusive with O(vcenter); O(fix) needs O(vcenter).
     type: path
     version_added: 1.0.0

@@ -30,6 +30,8 @@ SHEETS = {
     "vCD": ["VM", "Connected"],
     "vUSB": ["VM", "Device"],
     "vTools": ["VM", "Tools", "Upgradeable"],
+    "vCPU": ["VM", "CPUs", "Hot Add", "Hot Remove"],
+    "vMemory": ["VM", "Size MiB", "Hot Add"],
     "vPartition": ["VM", "Disk", "Capacity MiB", "Free MiB"],
     "vDatastore": ["Name", "Type"],
 }
@@ -68,7 +70,9 @@ def export(path, vms=None, disks=None, drop=(), lacking=(), **extra):
                           "Network": "VM Network", "Connected": True}],
             "vTools": [{"VM": r["VM"], "Tools": "toolsOk", "Upgradeable": False}
                        for r in (vms if vms is not None else [info()])],
-            "vDatastore": [{"Name": "ds1", "Type": "VMFS"}]}
+            "vDatastore": [{"Name": "ds1", "Type": "VMFS"}],
+            "vCPU": [{"VM": "rhel9-db", "CPUs": 2, "Hot Add": False, "Hot Remove": False}],
+            "vMemory": [{"VM": "rhel9-db", "Size MiB": 4096, "Hot Add": False}]}
     rows.update(extra)
     book = openpyxl.Workbook(write_only=True)
     for name, header in SHEETS.items():
@@ -124,6 +128,8 @@ def test_the_templates_are_left_out_of_the_selection(tmp_path):
 CASES = [
     ("changed_block_tracking", "Warning", dict(vms=[info(CBT=False)])),  # changed_block_tracking.rego
     ("consolidation_needed", "Warning", dict(vms=[info(**{"Consolidation Needed": True})])),
+    ("cpu_memory_hotplug", "Warning", dict(vCPU=[{"VM": "rhel9-db", "Hot Add": True}])),  # cpu_memory_hotplug.rego
+    ("cpu_memory_hotplug", "Warning", dict(vMemory=[{"VM": "rhel9-db", "Hot Add": "True"}])),
     ("datastore", "Critical", dict(disks=[disk(Path="vm_0.vmdk")])),  # datastore.rego
     ("disk_count", "Warning", dict(disks=[disk(unit=u, mib=1024) for u in range(166)])),  # disk_count.rego
     ("disk_mode", "Warning", dict(disks=[disk(**{"Disk Mode": "independent_persistent"})])),  # disk_mode.rego
@@ -169,14 +175,16 @@ def test_copy_offload_reads_the_datastore_type_and_the_disk_limit_the_capacity(t
 
 def test_unanswered_lists_what_the_export_cannot_tell_and_those_rules_are_not_checked(tmp_path):
     path = export(tmp_path / "x.xlsx", drop=("vTools", "vSnapshot", "vUSB", "vPartition", "vDatastore"),
-                  lacking=(("vInfo", "CBT"), ("vInfo", "Primary IP Address")))
+                  lacking=(("vInfo", "CBT"), ("vInfo", "Primary IP Address"), ("vMemory", "Hot Add")),
+                  vCPU=[{"VM": "rhel9-db", "Hot Add": True}])
     rows, unanswered = assess(path, readiness.Target(storage_class="san", block_rwx=True, copy_offload=True))
     for rule in ("guest_tools", "snapshot", "usb_controller", "filesystem_size", "copy_offload",
                  "changed_block_tracking", "ip_state", "passthrough_device", "tpm_enabled", "sriov_device",
-                 "changed_block_tracking_per_disk", "numa_affinity", "cpu_affinity"):
+                 "changed_block_tracking_per_disk", "numa_affinity", "cpu_affinity", "cpu_memory_hotplug"):
         assert rule in unanswered
     assert set(unanswered) <= set(readiness.RULE_NAMES)
-    # A powered-on VM with no vTools row, no CBT and no IP column would raise guest_tools, CBT and ip_state if checked.
+    # A powered-on VM with no vTools row, no CBT, no IP column and CPU hot add would raise guest_tools, CBT, ip_state
+    # and hot plug if checked.
     assert rows["rhel9-db"]["reasons"] == [] and rows["rhel9-db"]["status"] == readiness.READY
     full = assess(export(tmp_path / "full.xlsx"))[1]
     assert "guest_tools" not in full and "snapshot" not in full and "copy_offload" not in full
@@ -213,6 +221,7 @@ def test_a_missing_required_column_names_sheet_and_column(tmp_path):
 def test_the_same_vm_from_vcenter_and_from_rvtools_gives_the_same_reasons(tmp_path):
     """For every rule both sources answer, the reasons (rule, category, message) match, healthy or not."""
     changes = dict(cbt=False, disk_cbt=False, ips=(), snapshot=True, host_name="localhost.localdomain",
+                   cpuHotAddEnabled=True,
                    disks=[_disk(unit=0, mode="independent_persistent"), _disk(unit=1, rdm=True),
                           _disk(unit=2, sharing="sharingMultiWriter")])
     vcenter = readiness.assess([facts(vm_props(**changes))], readiness.Target())[0]
@@ -220,7 +229,8 @@ def test_the_same_vm_from_vcenter_and_from_rvtools_gives_the_same_reasons(tmp_pa
              disk(unit=2, **{"Sharing mode": "sharingMultiWriter"})]
     path = export(tmp_path / "x.xlsx", vms=[info(CBT=False, **{"Primary IP Address": "",
                                                                "DNS Name": "localhost.localdomain"})],
-                  disks=disks, vSnapshot=[{"VM": "rhel9-db", "Name": "s1"}])
+                  disks=disks, vSnapshot=[{"VM": "rhel9-db", "Name": "s1"}],
+                  vCPU=[{"VM": "rhel9-db", "Hot Add": True, "Hot Remove": False}])
     rows, unanswered = assess(path)
     exported = rows["rhel9-db"]
 
@@ -228,7 +238,7 @@ def test_the_same_vm_from_vcenter_and_from_rvtools_gives_the_same_reasons(tmp_pa
         return sorted((r["rule"], r["category"], r["message"]) for r in row["reasons"] if r["rule"] not in unanswered)
     assert answered(vcenter) == answered(exported)
     assert {"changed_block_tracking", "ip_state", "snapshot", "hostname", "disk_mode", "rdm_disk",
-            "shared_disk"} <= rules(exported)
+            "shared_disk", "cpu_memory_hotplug"} <= rules(exported)
     assert (exported["status"], exported["disk_gib"], exported["datastores"]) == (
         vcenter["status"], vcenter["disk_gib"], vcenter["datastores"])
     healthy = readiness.assess([facts()], readiness.Target())[0]
