@@ -110,7 +110,7 @@ def test_a_healthy_vm_is_ready_and_the_template_is_read_as_one(tmp_path):
         "vm-rhel9-db", "/DC0/vm/team-a", "prod", "esx-1", 2, 4096)
     assert vm["disks"][0]["datastore"] == "ds1" and vm["disks"][0]["datastore_type"] == "VMFS"
     assert vm["disks"][0]["capacity_bytes"] == 10 * 1024 ** 3 and vm["networks"] == ["VM Network"]
-    rows, _ = assess(path)
+    rows = assess(path)[0]
     assert list(rows) == ["rhel9-db"]
     assert rows["rhel9-db"]["status"] == readiness.READY and rows["rhel9-db"]["reasons"] == []
     assert rows["rhel9-db"]["disk_gib"] == 10.0 and rows["rhel9-db"]["datastores"] == ["ds1"]
@@ -120,7 +120,7 @@ def test_the_templates_are_left_out_of_the_selection(tmp_path):
     from ansible_collections.ontap.virtualization.plugins.module_utils import vsphere_inventory as inventory
 
     path = export(tmp_path / "x.xlsx", vms=[info(), info("golden-rhel9", Template="True")])
-    vms, _ = rvtools.read_vms(path)
+    vms = rvtools.read_vms(path)[0]
     assert [vm["name"] for vm in inventory.select(vms, folders=["team-a"])] == ["rhel9-db"]
 
 
@@ -166,8 +166,8 @@ def test_each_concern_an_export_can_express_raises_its_reason(tmp_path, rule, ca
 
 def test_copy_offload_reads_the_datastore_type_and_the_disk_limit_the_capacity(tmp_path):
     path = export(tmp_path / "x.xlsx", disks=[disk(mib=80 * 1024)], vDatastore=[{"Name": "ds1", "Type": "NFS"}])
-    rows, _ = assess(path, readiness.Target(limit_volume_bytes=50 * 1024 ** 3, storage_class="san",
-                                            block_rwx=True, copy_offload=True))
+    rows = assess(path, readiness.Target(limit_volume_bytes=50 * 1024 ** 3, storage_class="san",
+                                         block_rwx=True, copy_offload=True))[0]
     found = dict((r["rule"], r["message"]) for r in rows["rhel9-db"]["reasons"])
     assert "NFS, not VMFS" in found["copy_offload"] and "80.0 GiB" in found["ontap_volume_limit"]
     assert rows["rhel9-db"]["status"] == readiness.BLOCKED
