@@ -256,16 +256,29 @@ ADDERS = (("vNetwork", add_network), ("vSnapshot", add_snapshot), ("vUSB", add_u
           ("vCPU", add_cpu), ("vMemory", add_memory), ("vPartition", add_partition))
 
 
+def _owner(vms_by_name, row):
+    """The VM a row of another sheet belongs to: by name, and by VM UUID when two VMs share a name."""
+    named = vms_by_name.get(_text(row["VM"]), [])
+    if len(named) > 1 and _text(row.get("VM UUID")):
+        return next((vm for vm in named if vm["uuid"] == _text(row.get("VM UUID"))), None)
+    return named[0] if named else None
+
+
 def read_vms(path):
     """(facts of every VM in the export, templates included, and the rules it cannot answer)."""
     sheets = read_sheets(path)
     datastore_types = dict((_text(row["Name"]), _text(row["Type"])) for row in sheets.get("vDatastore", ((), []))[1])
-    vms = dict((_text(row["VM"]), vm_from_info(row)) for row in sheets["vInfo"][1])
+    vms = [vm_from_info(row) for row in sheets["vInfo"][1]]
+    by_name = {}
+    for vm in vms:
+        by_name.setdefault(vm["name"], []).append(vm)
     for row in sheets["vDisk"][1]:
-        if _text(row["VM"]) in vms:
-            vms[_text(row["VM"])]["disks"].append(disk_from_row(row, datastore_types))
+        owner = _owner(by_name, row)
+        if owner is not None:
+            owner["disks"].append(disk_from_row(row, datastore_types))
     for sheet, add in ADDERS:
         for row in sheets.get(sheet, ((), []))[1]:
-            if _text(row["VM"]) in vms:
-                add(vms[_text(row["VM"])], row)
-    return list(vms.values()), unanswered(sheets)
+            owner = _owner(by_name, row)
+            if owner is not None:
+                add(owner, row)
+    return vms, unanswered(sheets)

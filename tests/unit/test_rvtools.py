@@ -20,7 +20,7 @@ INFO = ["VM", "Powerstate", "Template", "CPUs", "Memory", "NICs", "Disks", "Prov
         "Cluster", "Datacenter", "Folder", "OS according to the configuration file",
         "OS according to the VMware Tools", "Firmware", "HW version", "CBT", "Consolidation Needed", "FT State",
         "DNS Name", "Primary IP Address", "EnableUUID", "VM ID", "VM UUID", "Annotation"]
-DISK = ["VM", "Disk", "Disk Key", "Capacity MiB", "Raw", "Disk Mode", "Sharing mode", "Thin", "Controller",
+DISK = ["VM", "VM UUID", "Disk", "Disk Key", "Capacity MiB", "Raw", "Disk Mode", "Sharing mode", "Thin", "Controller",
         "Unit #", "Path"]
 SHEETS = {
     "vInfo": INFO,
@@ -122,6 +122,16 @@ def test_the_templates_are_left_out_of_the_selection(tmp_path):
     path = export(tmp_path / "x.xlsx", vms=[info(), info("golden-rhel9", Template="True")])
     vms = rvtools.read_vms(path)[0]
     assert [vm["name"] for vm in inventory.select(vms, folders=["team-a"])] == ["rhel9-db"]
+
+
+def test_two_vms_of_one_name_get_their_own_rows_by_vm_uuid(tmp_path):
+    """Two datacenters may each have a VM of the same name; the other sheets' rows carry the VM UUID."""
+    path = export(tmp_path / "x.xlsx", vms=[info(Datacenter="DC0"), info(Datacenter="DC1", **{"VM UUID": "other"})],
+                  disks=[disk(mib=1024, **{"VM UUID": "4200-rhel9-db"}), disk(mib=2048, **{"VM UUID": "other"}),
+                         disk(unit=1, mib=4096, **{"VM UUID": "other"})])
+    vms = rvtools.read_vms(path)[0]
+    assert sorted((vm["uuid"], len(vm["disks"]), sum(d["capacity_bytes"] for d in vm["disks"]) // 2 ** 20)
+                  for vm in vms) == [("4200-rhel9-db", 1, 1024), ("other", 2, 6144)]
 
 
 # (rule, category, export changes) - each export differs from the healthy one in the one respect the rule reads.
