@@ -2,7 +2,8 @@
 # Copyright: contributors to the ontap.virtualization collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The migration_assessment module's workflow: read the target, read vCenter in bulk, judge, fix, plan waves.
+"""The migration_assessment module's workflow: read the target, read vCenter in bulk (or an RVTools export),
+judge, fix, plan waves.
 
 Everything but ``fix`` only reads: the StorageClass and its TridentBackendConfigs, the
 VirtualMachines of the target namespace, ONTAP's SVM and aggregates, and vCenter's inventory.
@@ -15,7 +16,7 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import ontap, readiness, trident, waves
+from ansible_collections.ontap.virtualization.plugins.module_utils import ontap, readiness, rvtools, trident, waves
 from ansible_collections.ontap.virtualization.plugins.module_utils import vsphere_inventory as inventory
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.fields import get
@@ -36,6 +37,9 @@ def quantity_bytes(text):
 def input_problems(params):
     """Numbers the argument spec cannot bound, as sentences."""
     problems = []
+    if params.get("rvtools") and params["fix"]:
+        problems.append("fix needs a live vCenter: an RVTools export (rvtools) cannot be changed; give vcenter "
+                        "instead, or leave fix out")
     if params["page_size"] < 1:
         problems.append("page_size must be at least 1, not {0}".format(params["page_size"]))
     for key, value in sorted((params.get("waves") or {}).items()):
@@ -149,25 +153,47 @@ def plan_waves(params, rows, target):
     return fitting
 
 
+def read_rvtools(params):
+    """(selected VM facts, rules the export cannot answer) from the RVTools export in ``params['rvtools']``."""
+    if not rvtools.HAS_OPENPYXL:
+        raise ModuleError("migration_assessment needs openpyxl on the host that runs it to read rvtools: "
+                          "pip install openpyxl.")
+    vms, unanswered = rvtools.read_vms(params["rvtools"])
+    return inventory.select(vms, **params["select"]), unanswered
+
+
 def run(module):
     params = module.params
     problems = input_problems(params)
     if problems:
         raise ModuleError("; ".join(problems) + ".")
+    # A bad export fails before the cluster is read.
+    exported = read_rvtools(params) if params.get("rvtools") else None
     target = read_target(module)
     generated_at = datetime.datetime.utcnow().replace(microsecond=0).isoformat() + "Z"
-    if not inventory.HAS_PYVMOMI:
-        raise ModuleError("migration_assessment needs pyVmomi on the host that runs it: pip install pyvmomi.")
-    vms, round_trips, service = read_vcenter(params)
-    try:
-        missing = sorted(set(params["select"]["names"]) - set(vm["name"] for vm in vms))
-        if missing:
-            module.warn("No VM named {0} in vCenter.".format(", ".join(missing)))
-        rows = readiness.assess(vms, target)
-        changes = fix_cbt(module, service, vms) if "cbt" in params["fix"] else []
-    finally:
-        inventory.disconnect(service)
+    if exported:
+        vms, unanswered = exported
+        warn_missing(module, params, vms, "the RVTools export")
+        rows = readiness.assess(vms, target, skip=unanswered)
+        source, round_trips, changes = rvtools.SOURCE, 0, []
+    else:
+        if not inventory.HAS_PYVMOMI:
+            raise ModuleError("migration_assessment needs pyVmomi on the host that runs it: pip install pyvmomi.")
+        vms, round_trips, service = read_vcenter(params)
+        try:
+            warn_missing(module, params, vms, "vCenter")
+            rows = readiness.assess(vms, target)
+            changes = fix_cbt(module, service, vms) if "cbt" in params["fix"] else []
+        finally:
+            inventory.disconnect(service)
+        source, unanswered = SOURCE_VCENTER, []
     planned = plan_waves(params, rows, target)
-    assessment = {"source": SOURCE_VCENTER, "generated_at": generated_at, "round_trips": round_trips,
-                  "summary": readiness.summary(rows), "vms": rows, "unanswered": []}
+    assessment = {"source": source, "generated_at": generated_at, "round_trips": round_trips,
+                  "summary": readiness.summary(rows), "vms": rows, "unanswered": unanswered}
     return {"changed": bool(changes), "changes": changes, "assessment": assessment, "waves": planned}
+
+
+def warn_missing(module, params, vms, where):
+    missing = sorted(set(params["select"]["names"]) - set(vm["name"] for vm in vms))
+    if missing:
+        module.warn("No VM named {0} in {1}.".format(", ".join(missing), where))

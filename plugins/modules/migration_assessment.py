@@ -24,6 +24,8 @@ description:
     fix.
   - With O(waves), splits the VMs that are not blocked into waves by count, total disk size and VMs per ESXi host,
     in a stable order, and refuses the waves the SVM has no room for.
+  - Instead of a live vCenter, O(rvtools) reads an RVTools export (.xlsx), as Red Hat's Migration Assessment
+    does; the rules the export cannot answer are skipped and listed in RV(assessment.unanswered).
   - Read-only, except O(fix) (V(cbt) enables changed block tracking through vSphere).
 extends_documentation_fragment:
   - ontap.virtualization.attributes
@@ -32,8 +34,8 @@ options:
   vcenter:
     description:
       - The vCenter to read.
+      - Exactly one of O(vcenter) and O(rvtools) is required.
     type: dict
-    required: true
     suboptions:
       hostname:
         description: Address of the vCenter.
@@ -64,6 +66,16 @@ options:
           - Mutually exclusive with O(vcenter.ca_path).
         type: str
         version_added: 1.0.0
+  rvtools:
+    description:
+      - Path of an RVTools export (.xlsx, on the host that runs the module) to read instead of a vCenter.
+      - Needs the sheets vInfo and vDisk; vNetwork, vSnapshot, vUSB, vTools, vCPU, vMemory, vPartition and
+        vDatastore answer more rules when present. A rule the export cannot answer (per-disk CBT, passthrough,
+        SR-IOV and TPM devices, CPU and NUMA affinity, cluster DRS/DPM and VM-host rules, guest disk mapping, and
+        those whose sheet or column is missing) is not checked and is listed in RV(assessment.unanswered).
+      - Mutually exclusive with O(vcenter); O(fix) needs O(vcenter).
+    type: path
+    version_added: 1.0.0
   page_size:
     description:
       - How many objects one property-collector page holds.
@@ -168,7 +180,7 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - Needs pyVmomi on the host that runs the module.
+  - Needs pyVmomi on the host that runs the module to read a vCenter, openpyxl to read O(rvtools).
 """
 
 EXAMPLES = r"""
@@ -193,6 +205,16 @@ EXAMPLES = r"""
       max_vms: 20
       max_per_host: 10
   register: assessed
+
+- name: Assess the VMs of an RVTools export against the class, no vCenter access needed
+  ontap.virtualization.migration_assessment:
+    rvtools: /srv/exports/rvtools-prod.xlsx
+    select:
+      clusters: [prod]
+    target:
+      namespace: team-a
+      storage_class: ontap-san-iscsi
+  register: assessed_export
 """
 
 RETURN = r"""
@@ -202,14 +224,14 @@ assessment:
   type: dict
   contains:
     source:
-      description: Where the facts came from.
+      description: Where the facts came from, V(vcenter) or V(rvtools).
       type: str
       sample: vcenter
     generated_at:
       description: When the facts were read (UTC, ISO 8601).
       type: str
     round_trips:
-      description: vCenter calls the read made (not counting the login).
+      description: vCenter calls the read made (not counting the login); 0 for an RVTools export.
       type: int
     summary:
       description: Counts and totals (total, ready, ready_with_warnings, blocked, cpu, memory_mib, disk_gib).
@@ -220,7 +242,7 @@ assessment:
       type: list
       elements: dict
     unanswered:
-      description: Rules the source cannot answer.
+      description: Rules the source cannot answer (empty for a vCenter); they are not checked.
       type: list
       elements: str
 waves:
@@ -239,7 +261,7 @@ from ansible_collections.ontap.virtualization.plugins.module_utils import assess
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 
 ARGUMENT_SPEC = dict(
-    vcenter=dict(type="dict", required=True, mutually_exclusive=[("ca_path", "ca_cert")], options=dict(
+    vcenter=dict(type="dict", mutually_exclusive=[("ca_path", "ca_cert")], options=dict(
         hostname=dict(type="str", required=True),
         port=dict(type="int", default=443),
         username=dict(type="str", required=True),
@@ -248,6 +270,7 @@ ARGUMENT_SPEC = dict(
         ca_path=dict(type="path"),
         ca_cert=dict(type="str"),
     )),
+    rvtools=dict(type="path"),
     page_size=dict(type="int", default=500),
     select=dict(type="dict", default={}, options=dict(
         names=dict(type="list", elements="str", default=[]),
@@ -278,7 +301,8 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    KubeModule(ARGUMENT_SPEC, wait=False).run(assessment.run)
+    KubeModule(ARGUMENT_SPEC, wait=False, mutually_exclusive=[("vcenter", "rvtools")],
+               required_one_of=[("vcenter", "rvtools")]).run(assessment.run)
 
 
 if __name__ == "__main__":
