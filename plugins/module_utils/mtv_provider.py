@@ -128,13 +128,14 @@ def present(module):
         raise ModuleError("settings repeats {0}; set it through its option (sdk_endpoint, vddk_init_image)".format(
             ", ".join(repeated)))
     provider, managed = desired_provider(params)
-    mtv_common.require_installed(module, "Provider")
     name = secret_name(params)
     if params["vcenter_username"]:
         values = {"user": params["vcenter_username"], "password": params["vcenter_password"], "url": params["url"]}
         values.update(trust(module))  # a thumbprint mismatch stops here, before any write
+        mtv_common.require_installed(module, "Provider")
         secrets.ensure(module, params["namespace"], name, values)
     else:
+        mtv_common.require_installed(module, "Provider")
         secrets.require(module, params["namespace"], name, ["user", "password"],
                         "give vcenter_username and vcenter_password")
     live = module.ensurer.present(provider, managed).object
