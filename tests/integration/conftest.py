@@ -30,8 +30,9 @@ COLLECTIONS = REPO / "build" / "collections"
 SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
 RECAP = re.compile(r"^\S+\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 # Files whose place in the session matters, whatever their names: the examples create and delete backends and
-# classes with site.yml's names, so they go before any file that runs site.yml; the uninstall goes last.
-RUN_FIRST = ("test_examples.py",)
+# classes with site.yml's names, and the installation tests need OpenShift Virtualization not installed yet, so
+# they go (in this order) before any file that runs site.yml; the uninstall goes last.
+RUN_FIRST = ("test_examples.py", "test_bad_input.py", "test_installation.py")
 RUN_LAST = ("test_zz_uninstall.py",)
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
 AUTOMATION_USER = "admin"
@@ -178,6 +179,8 @@ def virtualization_stack(ansible, custom_objects, api_client):
 def pytest_collection_modifyitems(items):
     def place(item):
         name = item.path.name
-        return 0 if name in RUN_FIRST else 2 if name in RUN_LAST else 1
+        if name in RUN_FIRST:
+            return RUN_FIRST.index(name)
+        return len(RUN_FIRST) + 1 if name in RUN_LAST else len(RUN_FIRST)
     items.sort(key=place)  # stable: name order within each group
 

@@ -20,7 +20,7 @@ PLACEHOLDER = re.compile(r"\{ontap\.(\w+)\}")
 
 
 @pytest.fixture(scope="module")
-def corpus_cluster(ansible, virtualization_stack, custom_objects):
+def corpus_cluster(ansible, virtualization_stack, custom_objects, core_v1):
     """site.yml's cluster, and in namespace corpus a running VM `web` and a stopped VM `stopped`, each with a
     snapshot set of its disks (corpus-set) and a VirtualMachineSnapshot (corpus-vmset). `stopped` runs until its
     sets are taken: its claim binds only when a pod first uses it (WaitForFirstConsumer)."""
@@ -41,6 +41,9 @@ def corpus_cluster(ansible, virtualization_stack, custom_objects):
             "kubevirt.io", "v1", NAMESPACE, "virtualmachineinstances")["items"]):
         assert time.monotonic() < deadline, "VM corpus/stopped did not stop in 300s"
         time.sleep(1)
+    yield
+    from protection import delete_namespace
+    delete_namespace(core_v1, NAMESPACE)  # its VMs would ride along in the later files' drains
 
 
 def filled(value, ontap):
