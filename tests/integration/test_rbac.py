@@ -35,7 +35,7 @@ from lab import kubeconfig as lab_kubeconfig, paths
 from conftest import Audit, ansible_runner
 
 # A lab of its own and a dozen playbook runs in the module's fixture, on a loaded machine: more than pytest.ini's 900 s.
-pytestmark = [pytest.mark.timeout(5400), pytest.mark.reliability]  # a lab of its own and long: make reliability
+pytestmark = pytest.mark.timeout(5400)
 
 REPO = Path(__file__).resolve().parents[2]
 RBAC = REPO / "rbac"
