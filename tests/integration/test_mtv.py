@@ -13,6 +13,11 @@ import uuid
 import pytest
 
 from conftest import ansible_runner
+from own_lab import own_lab
+
+# A lab of its own: migrations power vCenter's source VMs off and change them, and what the shared lab's earlier
+# files leave made the warm migration fail there.
+lab, api_client, core_v1, custom_objects, dynamic_client, ansible, audit = own_lab("mtv")
 
 FORKLIFT = ("forklift.konveyor.io", "v1beta1")
 MTV_NAMESPACE = "openshift-mtv"

@@ -14,6 +14,11 @@ import pytest
 
 from conftest import COLLECTIONS, REPO, SITE_PACKAGES, VENV_BIN, _link_collection
 from test_mtv import condition, get, inventory_args, migrations_of, mtv, play, results_of, source, vcenter
+from own_lab import own_lab
+
+# A lab of its own: migrations power vCenter's source VMs off and change them, and what the shared lab's earlier
+# files leave made the warm migration fail there.
+lab, api_client, core_v1, custom_objects, dynamic_client, ansible, audit = own_lab("mtv-control")
 
 FIXTURES = (mtv, source, vcenter)  # test_mtv.py's, instantiated again for this module
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
