@@ -10,6 +10,10 @@ import pytest
 from conftest import REPO
 from report_browser import console_messages, load, rows
 from test_mtv import migration_play, mtv, play, results_of, source  # noqa: F401 - mtv and source are fixtures
+from own_lab import own_lab
+
+# A lab of its own: it migrates a vCenter VM, which the shared lab's earlier files may have migrated already.
+lab, api_client, core_v1, custom_objects, dynamic_client, ansible, audit = own_lab("report")
 
 PLAN = "report-cold"
 ASSESSMENT = {
