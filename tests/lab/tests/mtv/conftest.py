@@ -14,6 +14,7 @@ from mtv_helpers import (CSV, FORKLIFT_CONTROLLER, MTV_CSV, MTV_NAMESPACE, OPERA
 
 TRIDENT = "trident"
 BACKEND = ("trident.netapp.io/v1", "TridentBackendConfig")
+TRIDENT_VOLUME = ("trident.netapp.io/v1", "TridentVolume")
 STORAGE_CLASS = ("storage.k8s.io/v1", "StorageClass")
 
 
@@ -115,6 +116,20 @@ def ontap(lab):
     return Ontap(lab.vars["ontap"], lab.vars["ca_cert"])
 
 
+def _volumes_gone(kube, storage_class: str) -> None:
+    """The class's volumes are deleted (claim, then PV, then Trident's volume, each by its own controller)
+    before its backend goes: Trident keeps a backend in Deleting while volumes are left on it. On a timeout
+    the error names what is left and in which state."""
+    def left():
+        return [f"{v['metadata']['name']} (state {v.get('state')}, claim {v['config'].get('namespace', '?')}/"
+                f"{v['config'].get('requestName', '?')})"
+                for v in kube.list(*TRIDENT_VOLUME, TRIDENT) if v["config"].get("storageClass") == storage_class]
+    try:
+        wait_for(lambda: not left(), f"the volumes of class {storage_class} to be deleted", timeout=300)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}; left: {', '.join(left())}") from None
+
+
 def _ontap_backend(lab, kube, request, name: str, driver: str, class_body: dict, **spec) -> str:
     """A Trident backend `name` on the ONTAP stand-in (admin credentials) and the class `class_body`
     pinned to it; both go, once this directory's claims are, when pytest leaves the directory."""
@@ -122,9 +137,10 @@ def _ontap_backend(lab, kube, request, name: str, driver: str, class_body: dict,
 
     def remove():
         _terminating_namespaces_gone(kube)
+        _volumes_gone(kube, class_body["metadata"]["name"])
         kube.delete(*STORAGE_CLASS, class_body["metadata"]["name"])
         kube.delete(*BACKEND, name, TRIDENT)
-        kube.wait_gone(*BACKEND, name, TRIDENT, timeout=120)  # Trident keeps it while volumes are left
+        kube.wait_gone(*BACKEND, name, TRIDENT, timeout=120)
         kube.delete("v1", "Secret", secret, TRIDENT)
     when_leaving_directory(request, name, remove)
     admin = lab.vars["ontap"]["cluster_admin"]
