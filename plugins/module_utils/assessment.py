@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import datetime
 import re
+import socket
 
 from ansible_collections.ontap.virtualization.plugins.module_utils import ontap, readiness, rvtools, trident, waves
 from ansible_collections.ontap.virtualization.plugins.module_utils import vsphere_inventory as inventory
@@ -92,7 +93,7 @@ def read_target(module):
         target.namespace = options["namespace"]
         if module.kube.served(*VM_API):
             items = module.kube.list(module.kube.ref(VM_API[0], VM_API[1], namespace=options["namespace"]))[0]
-            target.taken_names = set(get(item, "metadata.name") for item in items)
+            target.taken = dict((get(item, "metadata.name"), get(item, "metadata.labels.vmID")) for item in items)
     if params.get("ontap"):
         given = params["ontap"]
         try:
@@ -115,13 +116,19 @@ def read_vcenter(params):
     try:
         service, counter = inventory.connect(vc["hostname"], vc["username"], vc["password"], port=vc["port"],
                                              validate_certs=vc["validate_certs"], ca_path=vc["ca_path"],
-                                             ca_cert=vc["ca_cert"])
+                                             ca_cert=vc["ca_cert"], timeout=vc["timeout"])
     except Exception as exc:  # pylint: disable=broad-except
-        raise ModuleError("Could not log in to vCenter {0}:{1}: {2}. Check vcenter.hostname, port, the account, and "
-                          "the certificate (vcenter.ca_path, ca_cert or validate_certs).".format(
+        raise ModuleError("Could not log in to vCenter {0}:{1}: {2}. Check vcenter.hostname, port, the account, the "
+                          "certificate (vcenter.ca_path, ca_cert or validate_certs) and vcenter.timeout.".format(
                               vc["hostname"], vc["port"], getattr(exc, "msg", None) or exc))
     first = counter.calls
-    vms = inventory.read_vms(service.RetrieveContent(), params["page_size"])
+    try:
+        vms = inventory.read_vms(service.RetrieveContent(), params["page_size"])
+    except socket.timeout:
+        inventory.disconnect(service)
+        raise ModuleError("vCenter {0}:{1} did not answer a request within vcenter.timeout ({2} s) while the inventory "
+                          "was read; raise vcenter.timeout, or lower page_size so each page is smaller.".format(
+                              vc["hostname"], vc["port"], vc["timeout"]))
     return inventory.select(vms, **params["select"]), counter.calls - first, service
 
 

@@ -47,23 +47,31 @@ class Target(object):
     """What the checks know of the target: free space, the class's limits and mode, names taken.
 
     ``free_bytes`` None means ONTAP was not asked; ``limit_volume_bytes`` None means no limit;
-    ``block_rwx`` / ``copy_offload`` None mean no class was named.
+    ``block_rwx`` / ``copy_offload`` None mean no class was named. ``taken``: {name: the vSphere VM id it was
+    migrated from, or None} for the VirtualMachines already in the target namespace.
     """
 
     def __init__(self, free_bytes=None, limit_volume_bytes=None, storage_class=None, block_rwx=None,
-                 copy_offload=None, taken_names=(), namespace=None):
+                 copy_offload=None, taken=None, namespace=None):
         self.free_bytes = free_bytes
         self.limit_volume_bytes = limit_volume_bytes
         self.storage_class = storage_class
         self.block_rwx = block_rwx
         self.copy_offload = copy_offload
-        self.taken_names = set(taken_names)
+        self.taken = dict(taken or {})
         self.namespace = namespace
         self.name_owners = {}  # target name -> the selected VMs that normalise to it
 
 
 def target_name(vm):
     return to_dns1123_label(vm["name"])
+
+
+def migrated(vm, target):
+    """Whether the target namespace holds this VM's migration: a VirtualMachine of its target name that Forklift
+    labelled with its vSphere id (kubevirt.go labels each VM it creates vmID=<the source VM's id>)."""
+    name = target_name(vm)
+    return name in target.taken and target.taken[name] == vm["id"]
 
 
 def _gib(size):
@@ -318,12 +326,19 @@ def check_target_name(vm, target):
     """The target name (DNS-1123) must be free in the target namespace and among the selected VMs."""
     name = target_name(vm)
     found = []
-    if name in target.taken_names:
+    if name in target.taken and not migrated(vm, target):
         found.append("A VirtualMachine '{0}' already exists in namespace '{1}'.".format(name, target.namespace))
     others = sorted(set(target.name_owners.get(name, ())) - {vm["name"]})
     if others:
         found.append("'{0}' and {1} all become '{2}'.".format(vm["name"], ", ".join(others), name))
     return found
+
+
+def check_migrated(vm, target):
+    if not migrated(vm, target):
+        return []
+    return ["Already migrated: VirtualMachine '{0}' in namespace '{1}' came from this VM.".format(
+        target_name(vm), target.namespace)]
 
 
 Rule = namedtuple("Rule", "name category check fix")
@@ -372,6 +387,8 @@ RULES = (
          "For XCOPY, use an ontap-san class and VMFS datastores on the same ONTAP system."),
     Rule("target_name", CRITICAL, check_target_name,
          "Rename one VM in vSphere, give it target_name in the plan, or choose another target namespace."),
+    Rule("migrated", INFORMATION, check_migrated,
+         "Nothing to do: its wave keeps it, and a rerun follows the plan that moved it instead of moving it again."),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 CATEGORY_RANK = {CRITICAL: 0, WARNING: 1, INFORMATION: 2}
@@ -394,6 +411,7 @@ def assess_vm(vm, target, rules=RULES, skip=()):
     return {
         "name": vm["name"], "id": vm["id"], "folder": vm["folder"], "cluster": vm["cluster"], "host": vm["host"],
         "power_state": vm["power_state"], "status": status_of(reasons), "target_name": target_name(vm),
+        "migrated": migrated(vm, target),
         "cpu": vm["cpu"], "memory_mib": vm["memory_mib"],
         "disk_gib": _gib(sum(d["capacity_bytes"] for d in vm["disks"])),
         "datastores": sorted(set(d["datastore"] for d in vm["disks"] if d["datastore"])),

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
+import socket
 import ssl
 import time
 
@@ -62,13 +63,21 @@ class CountingStub(object):
         return counted
 
 
-def connect(hostname, username, password, port=443, validate_certs=True, ca_path=None, ca_cert=None):
-    """(service instance, CountingStub) for vCenter at ``hostname``."""
+def connect(hostname, username, password, port=443, validate_certs=True, ca_path=None, ca_cert=None, timeout=None):
+    """(service instance, CountingStub) for vCenter at ``hostname``; ``timeout``: seconds each request may take."""
     if validate_certs:
         context = ssl.create_default_context(cafile=ca_path or None, cadata=ca_cert or None)
     else:
         context = ssl._create_unverified_context()  # pylint: disable=protected-access
-    service = SmartConnect(host=hostname, port=port, user=username, pwd=password, sslContext=context)
+    # pyVmomi applies httpConnectionTimeout to the session's requests but not to the version discovery SmartConnect
+    # makes first, so the socket default covers that one (the module is a process of its own).
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        service = SmartConnect(host=hostname, port=port, user=username, pwd=password, sslContext=context,
+                               httpConnectionTimeout=timeout)
+    finally:
+        socket.setdefaulttimeout(previous)
     return service, CountingStub(service._stub)  # pylint: disable=protected-access
 
 

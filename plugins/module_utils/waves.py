@@ -31,13 +31,15 @@ def plan(rows, prefix, max_vms=None, max_disk_gib=None, max_per_host=None):
         wave = next((w for w in waves if _fits(w, row, max_vms, max_disk_gib, max_per_host)), None)
         if wave is None:
             wave = {"name": wave_name(prefix, len(waves) + 1), "index": len(waves) + 1, "vms": [], "hosts": [],
-                    "disk_gib": 0.0, "_per_host": {}}
+                    "disk_gib": 0.0, "copy_gib": 0.0, "_per_host": {}}
             waves.append(wave)
         wave["vms"].append(row["name"])
         wave["_per_host"][row["host"]] = wave["_per_host"].get(row["host"], 0) + 1
         if row["host"] not in wave["hosts"]:
             wave["hosts"].append(row["host"])
         wave["disk_gib"] = round(wave["disk_gib"] + row["disk_gib"], 2)
+        if not row.get("migrated"):
+            wave["copy_gib"] = round(wave["copy_gib"] + row["disk_gib"], 2)
     for wave in waves:
         del wave["_per_host"]
         wave["hosts"].sort()
@@ -56,7 +58,8 @@ def refuse_overflow(waves, free_bytes):
     """Split ``waves`` into (fitting, refused) against the SVM's free space.
 
     Waves run one after another and each keeps what it wrote, so wave n needs the disks of
-    waves 1..n; a wave that does not fit, and every later one, is refused with the numbers.
+    waves 1..n still to be copied (``copy_gib``: a VM already migrated holds its space already);
+    a wave that does not fit, and every later one, is refused with the numbers.
     Returns (fitting waves, [(wave, message)]).
     """
     if free_bytes is None:
@@ -64,11 +67,11 @@ def refuse_overflow(waves, free_bytes):
     fitting, refused, used = [], [], 0.0
     free_gib = float(free_bytes) / GiB
     for wave in waves:
-        if refused or used + wave["disk_gib"] > free_gib:
+        if refused or used + wave["copy_gib"] > free_gib:
             refused.append((wave, "Wave {0} ({1}) needs {2} GiB after {3} GiB for the waves before it; the SVM's "
-                                  "aggregates have {4} GiB free.".format(wave["index"], wave["name"], wave["disk_gib"],
+                                  "aggregates have {4} GiB free.".format(wave["index"], wave["name"], wave["copy_gib"],
                                                                          round(used, 2), round(free_gib, 2))))
             continue
-        used += wave["disk_gib"]
+        used += wave["copy_gib"]
         fitting.append(wave)
     return fitting, refused

@@ -66,6 +66,13 @@ options:
           - Mutually exclusive with O(vcenter.ca_path).
         type: str
         version_added: 1.0.0
+      timeout:
+        description:
+          - Seconds each request to vCenter may take (the login, and each page of the inventory); a vCenter that
+            does not answer in time fails the task with what to change instead of leaving it hanging.
+        type: int
+        default: 60
+        version_added: 1.0.0
   rvtools:
     description:
       - Path of an RVTools export (.xlsx, on the host that runs the module) to read instead of a vCenter.
@@ -237,8 +244,9 @@ assessment:
       description: Counts and totals (total, ready, ready_with_warnings, blocked, cpu, memory_mib, disk_gib).
       type: dict
     vms:
-      description: One entry per VM, with name, id, folder, cluster, host, power_state, status, target_name, cpu,
-        memory_mib, disk_gib, datastores, networks and reasons (rule, category, message, fix).
+      description: One entry per VM, with name, id, folder, cluster, host, power_state, status, target_name,
+        migrated (the target namespace holds the VM Forklift made of it), cpu, memory_mib, disk_gib, datastores,
+        networks and reasons (rule, category, message, fix).
       type: list
       elements: dict
     unanswered:
@@ -246,7 +254,10 @@ assessment:
       type: list
       elements: str
 waves:
-  description: The waves (with O(waves)), each with name, index, vms, hosts and disk_gib.
+  description:
+    - The waves (with O(waves)), each with name, index, vms, hosts, disk_gib, and copy_gib (the disks of its VMs not
+      migrated yet, which the ONTAP capacity check counts).
+    - A VM already migrated stays in its wave, so a rerun gives the same waves and follows their plans.
   returned: always
   type: list
   elements: dict
@@ -269,6 +280,7 @@ ARGUMENT_SPEC = dict(
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         ca_cert=dict(type="str"),
+        timeout=dict(type="int", default=60),
     )),
     rvtools=dict(type="path"),
     page_size=dict(type="int", default=500),

@@ -54,6 +54,7 @@ options:
           power_state: {description: Its power state., type: str}
           status: {description: "V(ready), V(ready with warnings) or V(blocked).", type: str}
           target_name: {description: Its name on OpenShift., type: str}
+          migrated: {description: Whether the target namespace holds the VM Forklift made of it., type: bool}
           cpu: {description: vCPUs., type: int}
           memory_mib: {description: Memory in MiB., type: int}
           disk_gib: {description: Disk in GiB., type: float}
@@ -78,6 +79,7 @@ options:
       vms: {description: Names of its VMs., type: list, elements: str, default: []}
       hosts: {description: Its ESXi hosts., type: list, elements: str, default: []}
       disk_gib: {description: Its disk in GiB., type: float}
+      copy_gib: {description: The disk in GiB of its VMs not migrated yet., type: float}
   plans:
     description:
       - Names of the MTV Plans in O(namespace) whose latest Migration gives the VMs' runs - for waves, the waves'
@@ -186,7 +188,7 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.results impor
 ASSESSED_VM = dict(
     name=dict(type="str", required=True), id=dict(type="str"), folder=dict(type="str"), cluster=dict(type="str"),
     host=dict(type="str"), power_state=dict(type="str"), status=dict(type="str"), target_name=dict(type="str"),
-    cpu=dict(type="int"), memory_mib=dict(type="int"), disk_gib=dict(type="float"),
+    migrated=dict(type="bool"), cpu=dict(type="int"), memory_mib=dict(type="int"), disk_gib=dict(type="float"),
     datastores=dict(type="list", elements="str", default=[]), networks=dict(type="list", elements="str", default=[]),
     # Not element options: Ansible keeps the option name "message" for itself; report.py reads the four keys.
     reasons=dict(type="list", elements="dict", default=[]),
@@ -199,7 +201,7 @@ ARGUMENT_SPEC = dict(
     waves=dict(type="list", elements="dict", default=[], options=dict(
         name=dict(type="str", required=True), index=dict(type="int"),
         vms=dict(type="list", elements="str", default=[]), hosts=dict(type="list", elements="str", default=[]),
-        disk_gib=dict(type="float"))),
+        disk_gib=dict(type="float"), copy_gib=dict(type="float"))),
     plans=dict(type="list", elements="str", default=[]),
     namespace=dict(type="str", default="openshift-mtv"),
     json_path=dict(type="path"),

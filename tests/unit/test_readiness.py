@@ -212,7 +212,7 @@ def test_a_class_without_block_rwx_warns_and_copy_offload_needs_vmfs_and_san():
 
 
 def test_target_name_clashes_in_the_namespace_and_between_selected_vms():
-    target = readiness.Target(taken_names={"web-01"}, namespace="apps")
+    target = readiness.Target(taken={"web-01": None}, namespace="apps")
     rows = readiness.assess([facts(vm_props(name="Web_01")), facts(vm_props(name="web-01"), moid="vm-2"),
                              facts(vm_props(name="db"), moid="vm-3")], target)
     by_name = dict((r["name"], r) for r in rows)
@@ -221,6 +221,25 @@ def test_target_name_clashes_in_the_namespace_and_between_selected_vms():
     assert any("already exists in namespace 'apps'" in m for m in messages)
     assert any("Web_01" in m for m in messages)
     assert by_name["db"]["status"] == readiness.READY
+
+
+def test_a_vm_forklift_made_of_this_one_is_its_migration_not_a_clash():
+    """kubevirt.go labels the VMs Forklift creates vmID=<source VM id>: a rerun finds the VM migrated, keeps it in
+    its wave (so the waves stay the same) and does not block it; a VM of that name from elsewhere still clashes."""
+    target = readiness.Target(taken={"web": "vm-1", "db": "vm-9"}, namespace="apps")
+    rows = readiness.assess([facts(vm_props(name="web")), facts(vm_props(name="db"), moid="vm-3")], target)
+    by_name = dict((r["name"], r) for r in rows)
+    assert by_name["web"]["status"] == readiness.READY and by_name["web"]["migrated"] is True
+    assert [r["rule"] for r in by_name["web"]["reasons"]] == ["migrated"]
+    assert "Already migrated" in by_name["web"]["reasons"][0]["message"]
+    assert by_name["db"]["status"] == readiness.BLOCKED and by_name["db"]["migrated"] is False
+
+
+def test_disks_already_migrated_do_not_count_against_the_free_space():
+    rows = [dict(_row("a", disk=40.0), migrated=True), _row("b", disk=40.0)]
+    planned = waves.plan(rows, "p", max_vms=1)
+    assert [(w["disk_gib"], w["copy_gib"]) for w in planned] == [(40.0, 0.0), (40.0, 40.0)]
+    assert waves.refuse_overflow(planned, 50 * GiB) == (planned, [])
 
 
 def test_summary_counts_and_totals():
@@ -408,3 +427,18 @@ def test_class_facts_of_a_nas_class_and_a_class_that_is_not_trident():
         False, False, None)
     with pytest.raises(Exception, match="StorageClass 'missing' does not exist"):
         assessment.class_facts(_Kube(_class("ontap-san"), []), "missing", "trident")
+
+
+def test_what_the_assessment_returns_is_what_migration_report_takes():
+    """The playbook hands migration_assessment's result to migration_report as it is: every key of a row and of a
+    wave must be an option there (an unknown key fails the report task)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.ontap.virtualization.plugins.modules import migration_report
+
+    target = readiness.Target(taken={"web": "vm-1"}, namespace="apps")
+    rows = readiness.assess([facts(vm_props(name="web")), facts(vm_props(name="db"), moid="vm-3")], target)
+    assessment_result = {"source": "vcenter", "generated_at": "2026-11-30T08:00:00Z", "round_trips": 3,
+                         "summary": readiness.summary(rows), "vms": rows, "unanswered": []}
+    params = {"assessment": assessment_result, "waves": waves.plan(rows, "p", max_vms=1)}
+    spec = dict((k, migration_report.ARGUMENT_SPEC[k]) for k in params)
+    assert ArgumentSpecValidator(spec).validate(params).error_messages == []
