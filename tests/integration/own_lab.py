@@ -16,10 +16,14 @@ from lab import kubeconfig, paths
 from conftest import Audit, ansible_runner
 
 
-def own_lab(suffix):
+def own_lab(suffix, environ=None):
+    """``environ``: variables the lab is started with (for example its vcsim scale mode), set only while it starts."""
     @pytest.fixture(scope="module")
     def lab():
-        instance = lab_package.start(state_dir=Path("{0}-{1}".format(paths.state_dir(), suffix)))
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in (environ or {}).items():
+                patch.setenv(name, value)
+            instance = lab_package.start(state_dir=Path("{0}-{1}".format(paths.state_dir(), suffix)))
         yield instance
         lab_package.stop(instance.state_dir)
 

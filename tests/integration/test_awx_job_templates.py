@@ -97,7 +97,7 @@ SAMPLE_ANSWERS = [
     ("ontap.virtualization: scheduled protection", {"protection_namespace": VMS, "scheduled_keep": 2,
                                                     "protection_wait_timeout": 600}),
     ("ontap.virtualization: migrate from VMware", {"migration_wait_timeout": 900, "migration_progress_interval": 10}),
-    ("ontap.virtualization: assess and migrate in waves", {"assess_report_title": "Estate assessment"}),
+    ("ontap.virtualization: assess and migrate in waves", {"migration_report_title": "Estate assessment"}),
 ]
 
 
@@ -173,9 +173,9 @@ class Controller:
         nas["data_lif"] = self.lab.vars["ontap"]["data_lifs"]["nfs"][0]
         site["migration_plans"] = [{"name": "wave-1", "target_namespace": MIGRATED, "type": "cold",
                                     "vms": [{"name": SOURCE_VM}]}]
-        site["assess_select"] = {"names": ASSESSED}
-        site["assess_target"] = {"namespace": MIGRATED, "storage_class": "ontap-san-iscsi"}
-        site["assess_waves"] = {"prefix": "awx-estate", "max_vms": 1}
+        site["migration_assess_select"] = {"names": ASSESSED}
+        site["migration_assess_target"] = {"namespace": MIGRATED, "storage_class": "ontap-san-iscsi"}
+        site["migration_waves"] = {"prefix": "awx-estate", "max_vms": 1}
         site["migration_inventory_url"] = self.lab.vars["forklift_inventory_url"]
         site["migration_inventory_ca_cert"] = self.lab.vars["ca_cert"]
         (inventory / "group_vars" / "openshift.yml").write_text(yaml.safe_dump(site, sort_keys=False))
@@ -405,7 +405,7 @@ def test_assess_reports_the_selected_vms_and_cuts_their_waves(controller, audit,
     folder = tmp_path / "report"
     mark = audit.mark()
     name = "ontap.virtualization: assess and migrate in waves"
-    controller.launch(name, dict(answers_of(name), assess_report_dir=str(folder)))
+    controller.launch(name, dict(answers_of(name), migration_report_dir=str(folder)))
     assert audit.writes_since(mark, user=controller.user) == []
     report = json.loads((folder / "migration-report.json").read_text())
     status = {vm["name"]: vm["status"] for vm in report["vms"]}

@@ -5,6 +5,7 @@ The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv
 """
 
 import datetime
+import json
 import os
 import signal
 import subprocess
@@ -128,16 +129,24 @@ def test_a_timeout_leaves_the_migration_running_and_a_rerun_picks_it_up(
     assert get(custom_objects, "migrations", "slow-1", ns)["metadata"]["uid"] == migration["metadata"]["uid"]
 
 
-def start_playbook(lab, text, workdir):
-    """ansible-playbook started in a session of its own (so SIGKILL reaches its workers), output to a file."""
+def start_playbook(lab, playbook, workdir, extra_vars=None):
+    """ansible-playbook started in a session of its own (so SIGKILL reaches its workers), output to a file.
+    ``playbook``: the text of a playbook, or the path of one."""
     _link_collection()
-    path, log = workdir / "killed.yml", workdir / "killed.log"
-    path.write_text(text)
+    log, options = workdir / "killed.log", []
+    if isinstance(playbook, str):
+        path = workdir / "killed.yml"
+        path.write_text(playbook)
+    else:
+        path = playbook
+    if extra_vars:
+        (workdir / "extra-vars.json").write_text(json.dumps(extra_vars))
+        options = ["-e", "@" + str(workdir / "extra-vars.json")]
     env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(COLLECTIONS, SITE_PACKAGES), PYTHONUNBUFFERED="1")
     with open(log, "w") as out:
         process = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"),
-                                    str(path)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    str(path)] + options, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     return process, log
 

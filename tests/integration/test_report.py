@@ -82,11 +82,11 @@ def test_the_assess_playbook_writes_the_report_of_its_assessment_and_waves(ansib
     """assess.yml without migrating: --check writes nothing; a run reads vCenter and the cluster, writes only the
     report, whose page loads in Chromium with one timeline row per VM; no password is printed."""
     folder = tmp_path / "report"
-    extra = {"assess_vcenter": {"hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"],
+    extra = {"migration_assess_vcenter": {"hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"],
                                 "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
                                 "ca_path": lab.vars["ca_cert"]},
-             "assess_select": {"names": SELECTED}, "assess_target": {"namespace": "default"},
-             "assess_waves": {"prefix": "estate", "max_vms": 2}, "assess_report_dir": str(folder)}
+             "migration_assess_select": {"names": SELECTED}, "migration_assess_target": {"namespace": "default"},
+             "migration_waves": {"prefix": "estate", "max_vms": 2}, "migration_report_dir": str(folder)}
     mark = audit.mark()
     check = ansible("playbooks/assess.yml", extra_vars=extra, check=True)
     assert check.rc == 0, check.output[-3000:]

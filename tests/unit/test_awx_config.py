@@ -55,9 +55,11 @@ for _name in ("controller", "credential_types", "job_templates", "workflows"):
     AWX_VARS.update(_load(os.path.join(AWX, "vars", _name + ".yml")))
 TEMPLATES = {t["playbook"]: t for t in AWX_VARS["awx_job_templates"]}
 CREDENTIAL_TYPES = {t["key"]: t for t in AWX_VARS["awx_credential_types"]}
-ROLE_SPECS = {
-    os.path.basename(os.path.dirname(os.path.dirname(p))): _load(p)["argument_specs"]["main"]["options"]
+# {(role, entry point): its options}
+ENTRY_SPECS = {
+    (os.path.basename(os.path.dirname(os.path.dirname(p))), entry): spec["options"]
     for p in glob.glob(os.path.join(REPO, "roles", "*", "meta", "argument_specs.yml"))
+    for entry, spec in _load(p)["argument_specs"].items()
 }
 
 
@@ -78,6 +80,17 @@ def _role_name(entry):
     return (entry["role"] if isinstance(entry, dict) else entry).split(".")[-1]
 
 
+def _roles(play):
+    """(role, entry point, vars) of each role a play runs: its roles, and its tasks that import or include one."""
+    found = [(_role_name(r), "main", r.get("vars", {}) if isinstance(r, dict) else {}) for r in play.get("roles", [])]
+    for task in play.get("tasks", []):
+        for action in ("import_role", "include_role"):
+            call = task.get("ansible.builtin." + action) or task.get(action)
+            if call:
+                found.append((call["name"].split(".")[-1], call.get("tasks_from", "main"), task.get("vars", {})))
+    return found
+
+
 def _files(playbook):
     """The files whose text a playbook's run reads: it, the playbooks it imports and its roles' tasks."""
     files = {os.path.join(REPO, playbook)}
@@ -86,8 +99,8 @@ def _files(playbook):
         if imported:
             files |= _files(os.path.join(os.path.dirname(playbook), imported))
     for play in _plays(playbook):
-        for role in play.get("roles", []):
-            files |= set(glob.glob(os.path.join(REPO, "roles", _role_name(role), "tasks", "*.yml")))
+        for role, _entry, _vars in _roles(play):
+            files |= set(glob.glob(os.path.join(REPO, "roles", role, "tasks", "*.yml")))
     return files
 
 
@@ -124,9 +137,9 @@ def _fed_options(playbook):
     the role's vars) or to an option of one of this collection's modules."""
     fed = {}
     for play in _plays(playbook):
-        for role in play.get("roles", []):
-            spec = ROLE_SPECS[_role_name(role)]
-            for var, value in (role.get("vars", {}) if isinstance(role, dict) else {}).items():
+        for role, entry, role_vars in _roles(play):
+            spec = ENTRY_SPECS[(role, entry)]
+            for var, value in role_vars.items():
                 entries = value if isinstance(value, list) else []
                 for entry in entries:
                     for key, sub in entry.items():
@@ -156,6 +169,7 @@ def _type_problems(question, spec):
     fits = {
         "raw": SURVEY_TYPES,
         "str": {"text", "textarea", "password", "multiplechoice"},
+        "path": {"text"},
         "int": {"integer"},
         "float": {"integer", "float"},
         "bool": {"multiplechoice"},
@@ -207,8 +221,8 @@ def test_survey_variable_is_read_with_a_compatible_type(playbook, question):
     assert question["type"] in SURVEY_TYPES
     role_options = {}
     for play in _plays(playbook):
-        for role in play.get("roles", []):
-            role_options.update(ROLE_SPECS[_role_name(role)])
+        for role, entry, _vars in _roles(play):
+            role_options.update(ENTRY_SPECS[(role, entry)])
     fed = _fed_options(playbook)
     text = "".join(open(f).read() for f in _files(playbook))
     read = var in role_options or re.search(r"\{\{[^}]*(?<![\w.])" + var + r"(?!\w)", text) \
@@ -320,7 +334,7 @@ def _playbook_specs():
 
 def _option(path):
     """The role (or playbook) option a path (variable, key, '[]', key...) names, or None."""
-    spec = next((s[path[0]] for s in list(ROLE_SPECS.values()) + [_playbook_specs()] if path[0] in s), None)
+    spec = next((s[path[0]] for s in list(ENTRY_SPECS.values()) + [_playbook_specs()] if path[0] in s), None)
     for part in path[1:]:
         if spec is None:
             return None
@@ -334,7 +348,7 @@ def test_credential_injectors_reach_role_options(key, inputs):
     fields = {f["id"]: f for f in CREDENTIAL_TYPES[key]["inputs"]["fields"]}
     wired = _wired(_all_injected(key, inputs))
 
-    for role, spec in ROLE_SPECS.items():
+    for role, spec in ENTRY_SPECS.items():
         params = {k: v for k, v in wired.items() if k in spec}
         if params:
             result = ArgumentSpecValidator({k: spec[k] for k in params}).validate(params)
