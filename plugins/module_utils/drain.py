@@ -9,6 +9,9 @@ Two ways, by what the cluster has: the Node Maintenance Operator's ``NodeMainten
 the eviction of a virt-launcher pod whose VM live-migrates with HTTP 429 and starts
 the migration; our drain treats that answer as "on its way", not as a failure, and
 waits until the VM runs elsewhere (``kubernetes.core.k8s_drain`` stops at the first 429).
+Any other refusal is asked again, as ``kubectl drain`` does, until the pod is gone or the
+wait runs out: the source pod of a VM that has just left is refused ("Eviction request for
+target Pod") until it finishes, and a disruption budget may allow the eviction later.
 
 Before anything is written, a VM on the node that cannot live-migrate is refused by
 name, unless the caller said what to do with it: stop it, or leave it (and fail at the
@@ -130,17 +133,20 @@ class Maintenance(object):
             refusals = self.evict_pods(left)
             leaving = [v for v in self.vmis() if _key(v) not in left]
             if leaving:  # wait for one to run elsewhere, then evict what is left again
-                self.module.wait_until(self._vmi_ref(leaving[0]), self._left_node(refusals.get(_key(leaving[0]))),
+                refused = refusals.get(_key(leaving[0]))
+                self.module.wait_until(self._vmi_ref(leaving[0]), self._left_node(refused and refused[1]),
                                        recheck=REEVICT_SECONDS)
-            elif refusals:
-                raise ModuleError("Node {0} is cordoned and its VMs are away, but the eviction of {1} was refused: "
-                                  "{2}.".format(self.node, ", ".join(sorted(refusals)), "; ".join(
-                                      sorted(set(refusals.values())))))
+            elif refusals:  # wait a while for the first refused pod to go, then ask again
+                pod_ref, answer = refusals[sorted(refusals)[0]]
+                self.module.wait_until(pod_ref, self._gone_or_asked_again(answer), recheck=REEVICT_SECONDS,
+                                       timeout_note="Node {0} is cordoned and its VMs are away, but the eviction of "
+                                       "{1} was refused: {2}.".format(self.node, ", ".join(sorted(refusals)), "; ".join(
+                                           sorted(set(answer for _ref, answer in refusals.values())))))
             else:
                 return
 
     def evict_pods(self, left):
-        """{pod: KubeVirt's (or a budget's) answer} for each pod on the node that was refused eviction."""
+        """{key: (pod ref, KubeVirt's or a budget's answer)} for each pod on the node that was refused eviction."""
         ref = self.kube.ref("v1", "Pod")
         pods, _version = self.kube.list(ref, field_selector="spec.nodeName={0}".format(self.node))
         refusals = {}
@@ -154,7 +160,7 @@ class Maintenance(object):
                 self.module.ensurer.changes.record(Outcome(True, "evict", pod, ref=pod_ref))
             if refused is not None:  # keyed by the VM a virt-launcher pod runs, else by the pod
                 refusals[_domain(pod) or "{0}/{1}".format(pod["metadata"]["namespace"], pod["metadata"]["name"])] = \
-                    refused[1]
+                    (pod_ref, refused[1])
         return refusals
 
     def _vmi_ref(self, vmi):
@@ -166,6 +172,13 @@ class Maintenance(object):
         if answer:
             text += " (the eviction was answered: {0})".format(answer)
         return wait.Predicate(text, lambda vmi: vmi is None or fields.get(vmi, "status.nodeName") != self.node)
+
+    def _gone_or_asked_again(self, answer):
+        asked = self.module.clock()
+        text = "Pod gone, finished or deleting (its eviction was answered: {0}; asked again every {1} s)".format(
+            answer, REEVICT_SECONDS)
+        return wait.Predicate(text, lambda pod: pod is None or not must_leave(pod) or
+                              self.module.clock() - asked >= REEVICT_SECONDS)
 
     def through_operator(self, left):
         desired = {"apiVersion": NM_API, "kind": NM_KIND, "metadata": {"name": self.maintenance_name()},

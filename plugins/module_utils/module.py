@@ -79,6 +79,10 @@ class KubeModule(object):
         """The module result: ``values`` plus what this run changed (changed, changes, diff)."""
         return self.ensurer.changes.result(**values)
 
+    def clock(self):
+        """Seconds on the clock this run's waits are measured by."""
+        return self._clock()
+
     def waiter(self, progress=None, recheck=None):
         if recheck is None:
             return Waiter(self.kube, clock=self._clock, progress=progress)

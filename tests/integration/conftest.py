@@ -184,3 +184,22 @@ def pytest_collection_modifyitems(items):
         return len(RUN_FIRST) + 1 if name in RUN_LAST else len(RUN_FIRST)
     items.sort(key=place)  # stable: name order within each group
 
+
+LOG_TAIL_LINES = 40
+LOGS_ON_FAILURE = ("controllers.log", "vcsim.log")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report ends with the last lines of its lab's controller and vCenter logs: in CI the lab is
+    gone by the time anyone reads the output."""
+    outcome = yield
+    report = outcome.get_result()
+    lab_used = item.funcargs.get("lab") if hasattr(item, "funcargs") else None
+    if not report.failed or lab_used is None:
+        return
+    for name in LOGS_ON_FAILURE:
+        log = lab_used.path(name)
+        if log.exists():
+            lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append(("lab " + name + " (last {0} lines)".format(len(lines)), "\n".join(lines)))
