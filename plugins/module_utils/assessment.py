@@ -102,6 +102,8 @@ def read_target(module):
         except ValueError as exc:
             raise ModuleError(str(exc))
         target.free_bytes, error = ontap.read_free_space(module.ansible, options, given.get("svm"))
+        if error and ontap.untrusted(error):
+            raise ModuleError(ontap.untrusted_message(given["management_lif"], "ontap.validate_certs"))
         if error:
             raise ModuleError("Could not read the free space of the SVM's aggregates from ONTAP at {0}: {1}. Check "
                               "ontap.management_lif, ontap.svm and the account: aggregate space is visible to "

@@ -82,6 +82,28 @@ def pinned_certificate(url, thumbprint):
     return ssl.DER_cert_to_PEM_cert(der)
 
 
+def verified_ca(url, ca_pem):
+    """``ca_pem`` when the server at ``url`` presents a certificate it verifies, as MTV will verify it (the CA alone
+    in the pool, a leaf in the pool accepted as Go accepts it, the host name checked); refused before any write."""
+    host, port = endpoint(url)
+    try:
+        context = ssl.create_default_context(cadata=ca_pem)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ModuleError("vcenter_ca_cert is not a PEM certificate Python can load: {0}.".format(exc))
+    context.verify_flags |= getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
+    try:
+        with socket.create_connection((host, port), timeout=TLS_TIMEOUT) as raw:
+            with context.wrap_socket(raw, server_hostname=host):
+                return ca_pem
+    except ssl.SSLCertVerificationError as exc:
+        raise ModuleError("vCenter at {0}:{1} presents a certificate that vcenter_ca_cert does not verify ({2}), so "
+                          "MTV would refuse it too. Nothing was written. Give the CA that signed vCenter's "
+                          "certificate, or its thumbprint.".format(host, port, exc.verify_message))
+    except (OSError, ssl.SSLError) as exc:
+        raise ModuleError("Could not connect to {0}:{1} to check its certificate against vcenter_ca_cert: {2}. Check "
+                          "the url and that this host can reach vCenter.".format(host, port, exc))
+
+
 def trust(module):
     """The Secret's trust keys, decided before anything is written."""
     params = module.params
@@ -94,7 +116,7 @@ def trust(module):
         if "-----BEGIN CERTIFICATE-----" not in params["vcenter_ca_cert"]:
             raise ModuleError("vcenter_ca_cert must be the PEM text of vCenter's CA certificate (-----BEGIN "
                               "CERTIFICATE-----...), not a file name; use lookup('file', path) to read a file.")
-        return {"ca.crt": params["vcenter_ca_cert"]}
+        return {"ca.crt": verified_ca(params["url"], params["vcenter_ca_cert"])}
     raise ModuleError("With vcenter_username and vcenter_password give how to trust vCenter: vcenter_ca_cert, "
                       "thumbprint (checked against the live certificate, then pinned), or insecure_skip_verify: true.")
 

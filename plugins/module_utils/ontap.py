@@ -88,6 +88,18 @@ def parse_management_lif(lif):
     return host, _port(lif, port if colon else None)
 
 
+def untrusted(error):
+    """Whether an ONTAP REST error is a certificate the host running the module does not trust."""
+    return "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
+def untrusted_message(management_lif, option):
+    """What to do about it: the netapp.ontap client verifies with the host's CA bundle, it takes no CA of its own."""
+    return ("ONTAP's certificate at {0} is not trusted on the host that runs the module: add the CA that signed it to "
+            "that host's CA bundle (the system store, or the file REQUESTS_CA_BUNDLE names), or set {1}: false "
+            "to connect without verifying.".format(management_lif, option))
+
+
 def connection(management_lif, username=None, password=None, validate_certs=True):
     """The connection options of the netapp.ontap modules (and of their REST client) for ``management_lif``."""
     hostname, port = parse_management_lif(management_lif)

@@ -76,7 +76,8 @@ def ansible_runner(lab, workdir):
                ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_RETRY_FILES_ENABLED="0")
     counter = iter(range(10 ** 6))
 
-    def run(playbook, extra_vars=None, check=False, diff=False, tags=None, timeout=900) -> Run:
+    def run(playbook, extra_vars=None, check=False, diff=False, tags=None, timeout=900, environ=None) -> Run:
+        """``environ``: variables added to ansible-playbook's environment for this run."""
         if "\n" in playbook:
             path = workdir / "playbook-{0}.yml".format(next(counter))
             path.write_text(textwrap.dedent(playbook))
@@ -93,7 +94,8 @@ def ansible_runner(lab, workdir):
             command.append("--diff")
         if tags:
             command += ["--tags", ",".join(tags)]
-        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, cwd=REPO, env=dict(env, **(environ or {})), capture_output=True, text=True,
+                              timeout=timeout)
         return Run(done.returncode, done.stdout + done.stderr)
 
     return run

@@ -11,7 +11,7 @@ job first (the audit log shows its token wrote nothing) and a second time (nothi
 
 Run time: about 27 minutes for the file alone on a loaded 2-core machine (load average 25-50), most of it
 site, installation and the workflow's reruns; the migration from VMware takes about 2.5 minutes (MTV's install
-included), so it stays in `make test` rather than behind a marker.
+included).
 
 The credentials:
 - "OpenShift or Kubernetes API Bearer Token" (AWX's own type, awx/main/models/credential/__init__.py,
@@ -33,11 +33,11 @@ import pytest
 import yaml
 
 from conftest import COLLECTIONS, SITE_PACKAGES, VENV_BIN, _link_collection
+from own_lab import own_lab
 
-# Every template from a bare cluster to a migration, and the workflow after them: it changes what the shared lab's
-# other files rely on (the operator's install, nodes in maintenance), so it runs in `make reliability` for now,
-# until it has a lab of its own.
-pytestmark = pytest.mark.reliability
+# A lab of its own: every template from a bare cluster to a migration, and the workflow after them, change what the
+# shared lab's other files rely on (the operator's install, nodes in maintenance, vCenter's VMs).
+lab, api_client, core_v1, custom_objects, dynamic_client, ansible, audit = own_lab("awx")
 
 REPO = Path(__file__).resolve().parents[2]
 AWX_VARS = REPO / "awx" / "vars"
