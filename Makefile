@@ -163,7 +163,7 @@ integration: venv collection lab-build
 # needs a cluster nothing has set up yet (it removes each grant in turn, the first-install ones included).
 reliability: venv collection lab-build
 	for f in $$(grep -l 'mark.reliability' tests/integration/test_*.py); do \
-		LAB_STATE_DIR=$(LAB_TEST_DIR)-reliability $(PY) -m pytest -m reliability $$f -q --timeout 14400; done
+		FAULT_RUNS=20 LAB_STATE_DIR=$(LAB_TEST_DIR)-reliability $(PY) -m pytest -m reliability $$f -q --timeout 14400; done
 
 # The roles as their users test them: each scenario under extensions/molecule starts a lab of its own.
 molecule: venv collection lab-build

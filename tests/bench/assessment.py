@@ -5,7 +5,8 @@ Starts a lab with LAB_VCSIM_SCALE=1 (cluster DC0_SCALE: 20 hosts, 1,000 VMs; 127
 uses the one running in $LAB_STATE_DIR with LAB_REUSE=1. Then, in the same run:
 
 - ours: one task, ontap.virtualization.migration_assessment over the cluster, with waves (50 VMs, at
-  most 5 per host); its result says how many vCenter round trips the read made;
+  most 5 per host); its result says how many vCenter round trips the read made; run again for the
+  peak memory of its largest process, against a one-debug-task playbook (Ansible's own floor);
 - baseline: a loop of community.vmware.vmware_guest_info tasks, one per VM (the way a playbook reads
   VMs with the VMware collection), over the first --loop-vms VMs. Each iteration logs in and looks
   the VM up again; when --loop-vms is less than the assessed count, the loop's time for all of them
@@ -28,7 +29,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tests" / "bench"))
 os.environ.setdefault("LAB_VCSIM_SCALE", "1")
 import lab as lab_package  # noqa: E402
-from playbooks import must, playbook  # noqa: E402
+from playbooks import must, peak_memory, playbook  # noqa: E402
 
 CLUSTER = "DC0_SCALE"
 OURS = """
@@ -45,6 +46,12 @@ OURS = """
         msg: "BENCH {{ {'summary': assessed.assessment.summary, 'round_trips': assessed.assessment.round_trips,
                        'waves': assessed.waves | length} | to_json }}"
 """ % CLUSTER
+FLOOR = """
+- hosts: openshift
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug: {msg: Ansible's own memory}
+"""
 LOOP = """
 - hosts: openshift
   gather_facts: false
@@ -105,6 +112,11 @@ def main():
         print("{0:<44} {1:>10.1f} {2:>18}".format("vmware_guest_info loop, one task per VM", loop_all,
                                                   "not counted"))
         print("loop time: {0}".format(kind))
+        _rc, _output, ours_mib = must(peak_memory(lab, OURS), "migration_assessment (memory)")
+        _rc, _output, floor_mib = must(peak_memory(lab, FLOOR), "a one-debug-task playbook (memory)")
+        print("peak memory of the largest process: {0:.0f} MiB assessing {1} VMs, {2:.0f} MiB for a playbook with "
+              "one debug task (Ansible's floor); ratio {3:.2f}".format(
+                  ours_mib, count, floor_mib, ours_mib / floor_mib))
         print("ratio ours / loop: {0:.4f} (goal <= 0.05); ours under 60 s: {1}".format(ours / loop_all, ours <= 60))
     finally:
         if not reuse:

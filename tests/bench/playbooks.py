@@ -11,8 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def playbook(lab, text_or_path, **extra):
-    """(rc, output, seconds) of ansible-playbook with the lab's inventory, Ansible's start included."""
+def _run(lab, text_or_path, extra, wrapper=()):
     env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1",
                ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(REPO / "build" / "collections",
                                                          next(p for p in sys.path if p.endswith("site-packages"))))
@@ -25,8 +24,26 @@ def playbook(lab, text_or_path, **extra):
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), path,
                "-e", json.dumps(extra)]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    done = subprocess.run(list(wrapper) + command, cwd=REPO, env=env, capture_output=True, text=True)
     return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+def playbook(lab, text_or_path, **extra):
+    """(rc, output, seconds) of ansible-playbook with the lab's inventory, Ansible's start included."""
+    return _run(lab, text_or_path, extra)
+
+
+# Runs a command and prints, last, the peak resident memory of the largest process it started (Linux: KiB).
+PEAK = ("import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
+        "print('PEAK_RSS_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)")
+
+
+def peak_memory(lab, text_or_path, **extra):
+    """(rc, output, MiB): the peak resident memory of the largest process of an ansible-playbook run (Ansible
+    itself, a fork, or the module's own Python)."""
+    rc, output, _seconds = _run(lab, text_or_path, extra, wrapper=(sys.executable, "-c", PEAK))
+    kib = int(output.rsplit("PEAK_RSS_KIB", 1)[1].split()[0])
+    return rc, output, kib / 1024.0
 
 
 def must(result, what):

@@ -36,6 +36,22 @@ def _start_components(lab: Lab) -> None:
               file=sys.stderr)
 
 
+def restart(lab: Lab, name: str) -> float:
+    """Stop the lab's process `name` and start it again as it was started; the seconds until it is ready again.
+
+    What a cluster does to its clients when an API server or a controller manager restarts (an upgrade, a crash).
+    """
+    component = next(c for c in components.COMPONENTS if c.name == name)
+    old = next(p for p in lab.processes if p.name == name)
+    started = time.monotonic()
+    procs.stop(old)
+    proc = procs.spawn(name, old.command, Path(old.log), _process_env())
+    lab.processes[lab.processes.index(old)] = proc
+    lab.save()
+    procs.wait_until(lambda: component.ready(lab), f"{name} to be ready again", proc)
+    return time.monotonic() - started
+
+
 def start(reuse: bool = False, state_dir: Path = None) -> Lab:
     """Start a lab in `state_dir` (default `$LAB_STATE_DIR` or `<repo>/.lab`).
 

@@ -52,6 +52,9 @@ def trusting(cafile: str = None, cadata: str = None) -> ssl.SSLContext:
     return context
 
 
+REQUEST_TIMEOUT = 120.0  # a vCenter that stops answering fails the reconcile (logged, retried) instead of hanging it
+
+
 def connect(url: str, user: str, password: str, cafile: str = None, cadata: str = None, insecure: bool = False,
             timeout: float = 10.0):
     parsed = urllib.parse.urlsplit(url)
@@ -62,7 +65,8 @@ def connect(url: str, user: str, password: str, cafile: str = None, cadata: str 
     try:
         return SmartConnect(protocol=parsed.scheme or "https", host=parsed.hostname, port=parsed.port or 443,
                             path=parsed.path or "/", user=user, pwd=password, sslContext=context,
-                            connectionPoolTimeout=timeout, disableSslCertValidation=insecure)
+                            connectionPoolTimeout=timeout, httpConnectionTimeout=REQUEST_TIMEOUT,
+                            disableSslCertValidation=insecure)
     except vim.fault.InvalidLogin as error:
         raise LoginRefused(error.msg) from error
 

@@ -1,0 +1,151 @@
+"""Faults: site.yml and snapshot.yml through a proxy that answers 409s, 429s, 5xx, resets connections and cuts
+watches (tests/lab/fault_proxy.py), and while the API server or the simulated controllers restart; each faulted
+run builds a VM of its own.
+
+Whatever a faulted run did, a rerun without faults must finish it, and the cluster must hold exactly one of each
+object (no duplicate VM, DataVolume or snapshot, no second backend, class or operator). `make test` runs one run
+with every proxy fault kind at once; `make reliability` runs FAULT_RUNS (20) runs of each kind alone and of each
+restart, and prints one table.
+"""
+
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from lab import fault_proxy
+from lab.cluster import restart
+
+RATE = float(os.environ.get("FAULT_RATE", "0.05"))  # of the requests a fault kind applies to
+RUNS = int(os.environ.get("FAULT_RUNS", "1"))
+RESTARTS = ("kube-apiserver", "controllers")
+# What the playbooks own cluster-wide: a faulted run must leave one of each, as the clean run did.
+CLUSTER_KINDS = (
+    ("operators.coreos.com/v1alpha1", "Subscription"), ("operators.coreos.com/v1", "OperatorGroup"),
+    ("hco.kubevirt.io/v1beta1", "HyperConverged"), ("trident.netapp.io/v1", "TridentBackendConfig"),
+    ("storage.k8s.io/v1", "StorageClass"), ("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass"),
+)
+# What each run's namespace holds after site.yml's first VM and one snapshot set of its two disks.
+PER_VM = {("kubevirt.io/v1", "VirtualMachine"): 1, ("cdi.kubevirt.io/v1beta1", "DataVolume"): 2,
+          ("v1", "PersistentVolumeClaim"): 2, ("snapshot.storage.k8s.io/v1", "VolumeSnapshot"): 2}
+TABLE = []
+
+
+def counts(dynamic_client, kinds, namespace=None) -> Counter:
+    found = Counter()
+    for api_version, kind in kinds:
+        items = dynamic_client.resources.get(api_version=api_version, kind=kind).get(namespace=namespace).items
+        found[kind] = len(items)
+    return found
+
+
+@pytest.fixture(scope="module")
+def clean(virtualization_stack, dynamic_client):
+    """What the cluster holds after an unfaulted site.yml."""
+    return counts(dynamic_client, CLUSTER_KINDS)
+
+
+def playbooks(ansible, name, kubeconfig=None):
+    """site.yml with a first VM called ``name`` in a namespace of that name, then a snapshot of its disks."""
+    common = {"k8s_kubeconfig": str(kubeconfig)} if kubeconfig else {}
+    site = ansible("playbooks/site.yml", extra_vars=dict(common, first_vm_name=name, first_vm_namespace=name))
+    if site.rc != 0:
+        return site
+    return ansible("playbooks/snapshot.yml", extra_vars=dict(
+        common, protection_namespace=name, snapshot_vms=[name], snapshot_name="s1"))
+
+
+def delete_namespace(core_v1, name):
+    if not any(n.metadata.name == name for n in core_v1.list_namespace().items):
+        return
+    core_v1.delete_namespace(name)
+    deadline = time.monotonic() + 300
+    while any(n.metadata.name == name for n in core_v1.list_namespace().items) and time.monotonic() < deadline:
+        time.sleep(1)
+
+
+def record(kind, runs, faulted_failures, rerun_failures, duplicates, injected, requests):
+    TABLE.append((kind, runs, injected, requests, faulted_failures, rerun_failures, duplicates))
+
+
+def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RUNS):
+    """``runs`` faulted runs, each followed by a rerun without faults and a count of what the cluster holds."""
+    faulted_failures = rerun_failures = duplicates = injected = requests = 0
+    problems = []
+    for run in range(runs):
+        name = "faults-{0}-{1}".format(re.sub(r"[^a-z0-9]+", "-", kind), run)
+        outcome, extra = faulted_run(name, run)
+        injected += extra.get("injected", 0)
+        requests += extra.get("requests", 0)
+        if outcome.rc != 0:
+            faulted_failures += 1
+        rerun = playbooks(ansible, name)
+        if rerun.rc != 0:
+            rerun_failures += 1
+            problems.append("{0}: the rerun failed:\n{1}".format(name, rerun.output[-2500:]))
+        held = counts(dynamic_client, PER_VM, namespace=name)
+        cluster = counts(dynamic_client, CLUSTER_KINDS)
+        wrong = {k: (held[k], n) for (_v, k), n in PER_VM.items() if held[k] != n}
+        wrong.update({k: (cluster[k], clean[k]) for k in clean if cluster[k] != clean[k]})
+        if wrong:
+            duplicates += 1
+            problems.append("{0}: (held, expected) {1}".format(name, wrong))
+        delete_namespace(core_v1, name)
+    record(kind, runs, faulted_failures, rerun_failures, duplicates, injected, requests)
+    assert not problems, "\n".join(problems)
+
+
+def through_proxy(ansible, lab, tmp_path, kinds):
+    def faulted_run(name, run):
+        with fault_proxy.FaultProxy(lab, dict.fromkeys(kinds, RATE), seed=run) as proxy:
+            outcome = playbooks(ansible, name, proxy.kubeconfig(tmp_path / "kubeconfig-{0}".format(run)))
+        return outcome, {"injected": sum(proxy.injected.values()), "requests": proxy.requests}
+    return faulted_run
+
+
+def test_one_run_through_every_kind_of_fault_is_finished_by_a_rerun_without_duplicates(
+        ansible, lab, core_v1, dynamic_client, clean, tmp_path):
+    one_kind("all kinds", ansible, core_v1, dynamic_client, clean, through_proxy(ansible, lab, tmp_path,
+                                                                                 fault_proxy.KINDS), runs=1)
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("kind", fault_proxy.KINDS)
+def test_runs_through_each_kind_of_fault_are_finished_by_a_rerun_without_duplicates(
+        kind, ansible, lab, core_v1, dynamic_client, clean, tmp_path):
+    one_kind(kind, ansible, core_v1, dynamic_client, clean, through_proxy(ansible, lab, tmp_path, [kind]))
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("process", RESTARTS)
+def test_a_rerun_finishes_what_a_run_left_when_a_lab_process_restarted_mid_run(
+        process, ansible, lab, core_v1, dynamic_client, clean, tmp_path):
+    def restarted_mid_run(name, run):
+        chance = random.Random(run)
+        timer = threading.Timer(chance.uniform(5, 60), restart, (lab, process))
+        timer.start()
+        try:
+            outcome = playbooks(ansible, name)
+        finally:
+            timer.cancel()
+            timer.join()
+        return outcome, {"injected": 1, "requests": 0}
+    one_kind(process + " restart", ansible, core_v1, dynamic_client, clean, restarted_mid_run)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def table(request):
+    """The figures of every run of this file, printed at its end whatever pytest captures."""
+    yield
+    if not TABLE:
+        return
+    lines = ["", "fault kind             runs  injected  requests  faulted runs failed  reruns failed  duplicates"]
+    for kind, runs, injected, requests, faulted, reruns, duplicates in TABLE:
+        lines.append("{0:<22} {1:>4} {2:>9} {3:>9} {4:>20} {5:>14} {6:>11}".format(
+            kind, runs, injected, requests, faulted, reruns, duplicates))
+    with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        print("\n".join(lines))
