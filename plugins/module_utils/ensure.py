@@ -16,12 +16,13 @@ __metaclass__ = type
 import copy
 import json
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import fields
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields, wait
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError, describe
 from ansible_collections.ontap.virtualization.plugins.module_utils.kube import Conflict, ObjectRef
 from ansible_collections.ontap.virtualization.plugins.module_utils.results import Changes
 
 CONFLICT_RETRIES = 5
+DELETION_WAIT_SECONDS = 300  # for an object being deleted to go before it is created again
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"
 SECRET_PATHS = ("data", "stringData")
@@ -81,6 +82,10 @@ class Ensurer(object):
         ref = self.ref_of(desired)
         for _attempt in range(CONFLICT_RETRIES):
             live = self.kube.get(ref)
+            if live is not None and fields.get(live, "metadata.deletionTimestamp"):
+                if self.check_mode:  # it would be created anew once gone
+                    return self.preview_create(desired, managed)
+                live = self._gone_after_deletion(ref, live)
             if live is None:
                 if not self.check_mode:
                     self._refuse_dropped(ref, desired, managed, self._create(ref, desired, dry_run=True))
@@ -103,6 +108,17 @@ class Ensurer(object):
             return self._outcome(ref, True, "update", updated, self._diff(live, updated, managed))
         raise ModuleError("{0} kept changing while we updated it ({1} conflicts in a row); another client is "
                           "writing the same fields. Run again once it settles.".format(describe(ref), CONFLICT_RETRIES))
+
+    def _gone_after_deletion(self, ref, live):
+        """An object being deleted is not there to keep: wait until it is gone (None), so that it is created anew
+        (a namespace still terminating refuses everything created in it)."""
+        try:
+            wait.Waiter(self.kube).until(ref, wait.absent(), DELETION_WAIT_SECONDS)
+        except wait.WaitTimedOut:
+            raise ModuleError("{0} is being deleted (since {1}) and is still there after {2} s{3}; run again once "
+                              "it is gone.".format(describe(ref), fields.get(live, "metadata.deletionTimestamp"),
+                                                   DELETION_WAIT_SECONDS, _finalizers(live)))
+        return None
 
     def undo_creations(self):
         """Delete what this run created, newest first; the lines say what was removed and what could not be."""
@@ -177,3 +193,8 @@ class Ensurer(object):
 
 
 __all__ = ["Ensurer", "Outcome", "ObjectRef"]
+
+
+def _finalizers(obj):
+    held = fields.get(obj, "metadata.finalizers") or fields.get(obj, "spec.finalizers") or []
+    return " (held by the finalizers {0})".format(", ".join(held)) if held else ""

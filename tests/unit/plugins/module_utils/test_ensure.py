@@ -1,7 +1,9 @@
 import base64
+import threading
 
 import pytest
 
+from ansible_collections.ontap.virtualization.plugins.module_utils import ensure
 from ansible_collections.ontap.virtualization.plugins.module_utils.ensure import Ensurer
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 
@@ -136,3 +138,35 @@ def test_a_field_the_server_drops_is_refused_before_writing(kube, apiserver):
     with pytest.raises(ModuleError):
         Ensurer(kube).present(widget({"size": 1, "colour": "red"}, name="w2"), ["spec.size", "spec.colour"])
     assert apiserver.get("widgets", "ns1", "w2") is None
+
+
+def test_an_object_being_deleted_is_created_anew_once_gone(kube, apiserver):
+    """A namespace a failed run just deleted is still Terminating when the next run asks for it: keeping it would
+    leave a namespace that refuses everything created in it (and is gone a moment later)."""
+    apiserver.put("widgets", widget({"size": 1, "mode": "Block"}))
+    apiserver.update("widgets", "ns1", "w1", {"metadata": {"deletionTimestamp": "2026-11-30T10:00:00Z",
+                                                           "finalizers": ["example.com/cleanup"]}})
+    threading.Timer(0.3, apiserver.remove, ("widgets", "ns1", "w1")).start()
+    outcome = Ensurer(kube).present(widget({"size": 1, "mode": "Block"}), MANAGED)
+    assert (outcome.changed, outcome.action) == (True, "create")
+    live = apiserver.get("widgets", "ns1", "w1")
+    assert live["spec"] == {"size": 1, "mode": "Block"} and "deletionTimestamp" not in live["metadata"]
+
+
+def test_check_mode_previews_the_creation_of_an_object_being_deleted_without_waiting(kube, apiserver):
+    apiserver.put("widgets", widget({"size": 1, "mode": "Block"}))
+    apiserver.update("widgets", "ns1", "w1", {"metadata": {"deletionTimestamp": "2026-11-30T10:00:00Z"}})
+    before = len(writes(apiserver))
+    outcome = Ensurer(kube, check_mode=True).present(widget({"size": 1, "mode": "Block"}), MANAGED)
+    assert (outcome.changed, outcome.action) == (True, "create") and len(writes(apiserver)) == before
+
+
+def test_an_object_that_stays_deleting_is_refused_naming_its_finalizers(kube, apiserver, monkeypatch):
+    monkeypatch.setattr(ensure, "DELETION_WAIT_SECONDS", 0.5)
+    apiserver.put("widgets", widget({"size": 1, "mode": "Block"}))
+    apiserver.update("widgets", "ns1", "w1", {"metadata": {"deletionTimestamp": "2026-11-30T10:00:00Z",
+                                                           "finalizers": ["example.com/cleanup"]}})
+    with pytest.raises(ModuleError) as error:
+        Ensurer(kube).present(widget({"size": 1, "mode": "Block"}), MANAGED)
+    assert "is being deleted (since 2026-11-30T10:00:00Z)" in error.value.msg
+    assert "(held by the finalizers example.com/cleanup); run again once it is gone" in error.value.msg
