@@ -174,6 +174,7 @@ bench: venv collection lab-build
 	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/drain.py
 	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/snapshots.py
 	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/assessment.py
+	LAB_STATE_DIR=$(CURDIR)/.lab-bench $(PY) tests/bench/idempotent_rerun.py
 
 lab-up: venv
 	$(PY) -m lab up
