@@ -252,7 +252,9 @@ def test_warm_migration_of_rhel9_postgres_with_a_cutover_at_a_set_time(ansible, 
     vms = results_of(first)[2]["vms"]
     assert vms[0]["step"] == "DiskTransfer" and vms[0]["precopies"] >= 1 and vms[0]["outcome"] is None, vms
     assert results_of(first)[2]["migration"]["outcome"] == "Running"
-    cutover = (datetime.datetime.utcnow() + datetime.timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Far enough ahead that the second run still waits for it, however slowly its first tasks run (under CI's load
+    # they took over 20 s, and a cutover already past left no wait to report progress from).
+    cutover = (datetime.datetime.utcnow() + datetime.timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     second = ansible(migration_play(lab, source, "postgres-warm", "rhel9-postgres", "warm", cutover))
     assert second.rc == 0, second.output[-3000:]
     assert "mtv_migration: " in second.output and "precopies" in second.output  # progress lines while waiting
