@@ -45,6 +45,9 @@ def make_vms(ansible, namespace, names, run_strategy="Always"):
 
 
 def delete_namespace(core_v1, namespace, seconds=180):
+    """Delete ``namespace`` (if it exists) and wait up to ``seconds`` for it to be gone."""
+    if not any(n.metadata.name == namespace for n in core_v1.list_namespace().items):
+        return
     core_v1.delete_namespace(namespace)
     deadline = time.monotonic() + seconds
     while any(n.metadata.name == namespace for n in core_v1.list_namespace().items) and time.monotonic() < deadline:

@@ -12,13 +12,14 @@ import os
 import random
 import re
 import threading
-import time
 from collections import Counter
 
 import pytest
 
 from lab import fault_proxy
 from lab.cluster import restart
+
+from protection import delete_namespace
 
 RATE = float(os.environ.get("FAULT_RATE", "0.05"))  # of the requests a fault kind applies to
 RUNS = int(os.environ.get("FAULT_RUNS", "1"))
@@ -59,15 +60,6 @@ def playbooks(ansible, name, kubeconfig=None):
         common, protection_namespace=name, snapshot_vms=[name], snapshot_name="s1"))
 
 
-def delete_namespace(core_v1, name):
-    if not any(n.metadata.name == name for n in core_v1.list_namespace().items):
-        return
-    core_v1.delete_namespace(name)
-    deadline = time.monotonic() + 300
-    while any(n.metadata.name == name for n in core_v1.list_namespace().items) and time.monotonic() < deadline:
-        time.sleep(1)
-
-
 def record(kind, runs, faulted_failures, rerun_failures, duplicates, injected, requests):
     TABLE.append((kind, runs, injected, requests, faulted_failures, rerun_failures, duplicates))
 
@@ -94,7 +86,7 @@ def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RU
         if wrong:
             duplicates += 1
             problems.append("{0}: (held, expected) {1}".format(name, wrong))
-        delete_namespace(core_v1, name)
+        delete_namespace(core_v1, name, seconds=300)
     record(kind, runs, faulted_failures, rerun_failures, duplicates, injected, requests)
     assert not problems, "\n".join(problems)
 

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import REPO
+from protection import delete_namespace
 from test_mtv_control import start_playbook
 
 pytestmark = pytest.mark.reliability
@@ -71,15 +72,6 @@ def state(dynamic_client, namespace):
     return sorted(held)
 
 
-def delete_namespace(core_v1, name):
-    if not any(n.metadata.name == name for n in core_v1.list_namespace().items):
-        return
-    core_v1.delete_namespace(name)
-    deadline = time.monotonic() + 300
-    while any(n.metadata.name == name for n in core_v1.list_namespace().items) and time.monotonic() < deadline:
-        time.sleep(1)
-
-
 @pytest.fixture(scope="module")
 def reference(virtualization_stack, ansible, dynamic_client, core_v1):
     """{step: (seconds, state after it)} of one uninterrupted run of the sequence."""
@@ -90,7 +82,7 @@ def reference(virtualization_stack, ansible, dynamic_client, core_v1):
         assert run.rc == 0, "{0}: {1}".format(step, run.output[-3000:])
         found[step] = (time.monotonic() - started, state(dynamic_client, vm))
     yield found
-    delete_namespace(core_v1, vm)
+    delete_namespace(core_v1, vm, seconds=300)
 
 
 @pytest.mark.parametrize("index", range(len(STEPS)), ids=[step for step, _p, _e in STEPS])
@@ -119,5 +111,5 @@ def test_a_playbook_killed_at_a_random_point_and_run_again_ends_as_an_uninterrup
             extra, missing = sorted(set(found) - set(expected)), sorted(set(expected) - set(found))
             problems.append("{0}: killed at {1:.1f} s{2}; held besides what an uninterrupted run holds: {3}; "
                             "missing: {4}".format(vm, at, "" if killed else " (it had ended)", extra, missing))
-        delete_namespace(core_v1, vm)
+        delete_namespace(core_v1, vm, seconds=300)
     assert not problems, "\n".join(problems)
