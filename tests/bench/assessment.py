@@ -28,8 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tests" / "bench"))
 os.environ.setdefault("LAB_VCSIM_SCALE", "1")
-import lab as lab_package  # noqa: E402
-from playbooks import must, peak_memory, playbook  # noqa: E402
+from playbooks import bench_lab, must, peak_memory, playbook  # noqa: E402
 
 CLUSTER = "DC0_SCALE"
 OURS = """
@@ -85,13 +84,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loop-vms", type=int, default=50, help="VMs the vmware_guest_info loop reads")
     args = parser.parse_args()
-    link = REPO / "build" / "collections" / "ansible_collections" / "ontap" / "virtualization"
-    if not link.is_symlink():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO)
-    reuse = os.environ.get("LAB_REUSE") == "1"
-    lab = lab_package.start(reuse=reuse)
-    try:
+    with bench_lab() as lab:
         _rc, output, ours = must(playbook(lab, OURS), "migration_assessment")
         found = json.loads(tagged(output, "BENCH"))
         count = found["summary"]["total"]
@@ -118,9 +111,6 @@ def main():
               "one debug task (Ansible's floor); ratio {3:.2f}".format(
                   ours_mib, count, floor_mib, ours_mib / floor_mib))
         print("ratio ours / loop: {0:.4f} (goal <= 0.05); ours under 60 s: {1}".format(ours / loop_all, ours <= 60))
-    finally:
-        if not reuse:
-            lab_package.stop(lab.state_dir)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ diff when it would write).
 
 import argparse
 import json
-import os
 import re
 import statistics
 import sys
@@ -26,8 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-import lab as lab_package  # noqa: E402
-from playbooks import must, playbook  # noqa: E402
+from playbooks import bench_lab, must, playbook  # noqa: E402
 
 OURS = """
 - hosts: openshift
@@ -95,13 +93,7 @@ def main():
     parser.add_argument("--classes", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    link = REPO / "build" / "collections" / "ansible_collections" / "ontap" / "virtualization"
-    if not link.is_symlink():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO)
-    reuse = os.environ.get("LAB_REUSE") == "1"
-    lab = lab_package.start(reuse=reuse)
-    try:
+    with bench_lab() as lab:
         must(playbook(lab, "playbooks/site.yml"), "site.yml")
         names = ["bench-rerun-{0}".format(i) for i in range(args.classes)]
         must(playbook(lab, OURS, names=names), "creating the classes with storageclass")
@@ -119,9 +111,6 @@ def main():
         print("ratio ours / kubernetes.core.k8s above the floor: {0:.2f} (goal <= 1.0)".format(
             (ours - floor) / (theirs - floor)))
         print(json.dumps({"ours": ours, "theirs": theirs, "floor": floor}))
-    finally:
-        if not reuse:
-            lab_package.stop(lab.state_dir)
 
 
 if __name__ == "__main__":

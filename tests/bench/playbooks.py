@@ -6,9 +6,28 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def bench_lab():
+    """A lab of the benchmark's own, stopped at the end; with LAB_REUSE=1 the one in $LAB_STATE_DIR, left running.
+    The collection is linked into build/collections first, as `make collection` does."""
+    import lab as lab_package
+    link = REPO / "build" / "collections" / "ansible_collections" / "ontap" / "virtualization"
+    if not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO)
+    reuse = os.environ.get("LAB_REUSE") == "1"
+    lab = lab_package.start(reuse=reuse)
+    try:
+        yield lab
+    finally:
+        if not reuse:
+            lab_package.stop(lab.state_dir)
 
 
 def _run(lab, text_or_path, extra, wrapper=()):
