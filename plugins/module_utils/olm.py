@@ -31,6 +31,8 @@ CSV_FAILED_GRACE_SECONDS = 120
 # OLM publishes no observedGeneration on Subscriptions: how long a changed spec is given to be refused.
 SUBSCRIPTION_SETTLE_SECONDS = 10
 CSV_RECHECK_SECONDS = 10
+# How often an uninstall deletes what OLM keeps making again before it gives up.
+UNINSTALL_PASSES = 5
 SUBSCRIPTION_FIELDS = {"package": "name", "channel": "channel", "source": "source",
                        "source_namespace": "sourceNamespace", "approval": "installPlanApproval",
                        "starting_csv": "startingCSV"}
@@ -58,15 +60,48 @@ def install(module, operator):
 
 
 def uninstall(module, operator):
-    """Delete the Subscription, then the CSV it installed (waiting until the CSV is gone)."""
+    """Delete the Subscription, then the InstallPlans and CSVs of its package, until none is left.
+
+    A resolution that read the Subscription just before it went can still create an InstallPlan, and the plan its
+    CSV, after the CSV was deleted: the plan is garbage-collected with its Subscription, but not always before it
+    runs. So once the CSVs are gone, the package's objects are looked for again.
+    """
     kube = module.kube
     subscription_ref = _ref(kube, operator, "Subscription", operator.subscription)
-    csv_name = fields.get(kube.get(subscription_ref) or {}, "status.installedCSV")
+    subscription = kube.get(subscription_ref) or {}
     module.ensurer.absent(subscription_ref)
-    if csv_name:
-        csv_ref = _ref(kube, operator, "ClusterServiceVersion", csv_name)
-        if module.ensurer.absent(csv_ref).changed and module.params["wait"] and not module.check_mode:
-            module.wait_until(csv_ref, wait.absent())
+    for _pass in range(UNINSTALL_PASSES):
+        leftovers = _installed_by(kube, operator, subscription)
+        if not leftovers:
+            return
+        for ref in leftovers:
+            module.ensurer.absent(ref)
+        if module.check_mode or not module.params["wait"]:
+            return
+        for ref in leftovers:
+            if ref.kind == "ClusterServiceVersion":
+                module.wait_until(ref, wait.absent())
+    raise ModuleError("OLM installed {0} again in namespace {1} each time it was removed ({2} times): another "
+                      "Subscription or a Subscription being created asks for it. Remove that Subscription, then "
+                      "run again.".format(operator.package, operator.namespace, UNINSTALL_PASSES))
+
+
+def _installed_by(kube, operator, subscription):
+    """The package's InstallPlans and CSVs: those OLM labels as the package's, the Subscription owns or names."""
+    label = "operators.coreos.com/{0}.{1}".format(operator.package, operator.namespace)
+    uid = fields.get(subscription, "metadata.uid")
+    named = set(filter(None, (fields.get(subscription, "status.installedCSV"),
+                              fields.get(subscription, "status.currentCSV"))))
+    found = []
+    for kind in ("InstallPlan", "ClusterServiceVersion"):
+        items, _version = kube.list(_ref(kube, operator, kind, None))
+        for item in items:
+            meta = item["metadata"]
+            owned = uid and any(owner.get("uid") == uid for owner in meta.get("ownerReferences") or [])
+            named_csv = kind == "ClusterServiceVersion" and meta["name"] in named
+            if label in (meta.get("labels") or {}) or owned or named_csv:
+                found.append(_ref(kube, operator, kind, meta["name"]))
+    return found
 
 
 def _ref(kube, operator, kind, name):

@@ -144,3 +144,52 @@ def test_an_upgrade_in_progress_is_waited_for(make_module, apiserver):
     finally:
         timer.cancel()
     assert found["metadata"]["name"] == "pkg.v2"
+
+
+def installed(apiserver):
+    apiserver.put("subscriptions", dict(installed_subscription(), status={"installedCSV": "pkg.v1",
+                                                                          "currentCSV": "pkg.v1"}))
+    apiserver.put("clusterserviceversions", csv("Succeeded"))
+
+
+def stale_plan():
+    """What OLM's resolver makes from a Subscription it read just before the Subscription was deleted."""
+    return {"apiVersion": olm.OLM_V1ALPHA1, "kind": "InstallPlan", "metadata": {
+        "name": "install-2", "namespace": "ops", "ownerReferences": [
+            {"apiVersion": olm.OLM_V1ALPHA1, "kind": "Subscription", "name": "pkg-sub", "uid": "uid-pkg-sub"}]},
+        "spec": {"clusterServiceVersionNames": ["pkg.v1"], "approved": True}}
+
+
+def test_uninstall_deletes_an_install_plan_made_after_the_csv_was_deleted(make_module, apiserver):
+    installed(apiserver)
+    commit = apiserver.store.commit
+
+    def resolve_late(event_type, plural, namespace, obj):
+        answer = commit(event_type, plural, namespace, obj)
+        if (event_type, plural) == ("DELETED", "clusterserviceversions") and not apiserver.calls("DELETE")[2:]:
+            apiserver.put("installplans", stale_plan())
+        return answer
+
+    apiserver.store.commit = resolve_late
+    olm.uninstall(make_module({}, wait_timeout=20), OPERATOR)
+    assert [path.rsplit("/", 2)[1:] for _method, path in apiserver.calls("DELETE")] == [
+        ["subscriptions", "pkg-sub"], ["clusterserviceversions", "pkg.v1"], ["installplans", "install-2"]]
+    assert apiserver.get("installplans", "ops", "install-2") is None
+
+
+def test_uninstall_deletes_a_csv_of_the_package_left_without_its_subscription(make_module, apiserver):
+    apiserver.put("clusterserviceversions", dict(csv("Succeeded"), metadata={
+        "name": "pkg.v1", "namespace": "ops", "labels": {"operators.coreos.com/pkg.ops": ""}}))
+    apiserver.put("clusterserviceversions", dict(csv("Succeeded"), metadata={"name": "other.v1", "namespace": "ops"}))
+    module = make_module({}, wait_timeout=20)
+    olm.uninstall(module, OPERATOR)
+    assert module.result()["changed"] is True
+    assert apiserver.get("clusterserviceversions", "ops", "pkg.v1") is None
+    assert apiserver.get("clusterserviceversions", "ops", "other.v1") is not None
+
+
+def test_uninstall_in_check_mode_deletes_nothing(make_module, apiserver):
+    installed(apiserver)
+    olm.uninstall(make_module({}, check_mode=True), OPERATOR)
+    assert apiserver.get("subscriptions", "ops", "pkg-sub") is not None
+    assert apiserver.get("clusterserviceversions", "ops", "pkg.v1") is not None
