@@ -2,7 +2,9 @@
 
 Kinds (each at its own rate, drawn per request from a seeded generator, so a run can be replayed):
 
-- ``conflict``: a PATCH or PUT is answered 409 "the object has been modified" without reaching the server;
+- ``conflict``: a PATCH or PUT that names the ``metadata.resourceVersion`` it expects is answered 409 "the object
+  has been modified" without reaching the server (the API server checks that precondition only when it is given:
+  a write without one is never a conflict);
 - ``throttle``: any request is answered 429 TooManyRequests with ``Retry-After: 1`` (API Priority and Fairness);
 - ``unavailable``: any request is answered 503 or 500 (an API server restarting, an etcd timeout);
 - ``reset``: the connection is reset, half the time before the request reaches the server and half the time
@@ -79,9 +81,9 @@ class FaultProxy:
         path.write_text(yaml.safe_dump(config))
         return path
 
-    def draw(self, method: str, watch: bool):
+    def draw(self, method: str, watch: bool, preconditioned: bool = False):
         """The fault for one request, or None."""
-        applies = {"conflict": method in ("PATCH", "PUT"), "watch_cut": watch}
+        applies = {"conflict": method in ("PATCH", "PUT") and preconditioned, "watch_cut": watch}
         with self.lock:
             self.requests += 1
             for kind in KINDS:
@@ -100,6 +102,14 @@ class FaultProxy:
         self.server.server_close()
 
 
+def _names_resource_version(body) -> bool:
+    try:
+        document = json.loads(body or b"null")
+    except ValueError:  # a server-side apply body in YAML: its conflicts are field managers', not versions'
+        return False
+    return isinstance(document, dict) and bool((document.get("metadata") or {}).get("resourceVersion"))
+
+
 def _handler(proxy: FaultProxy):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -112,7 +122,7 @@ def _handler(proxy: FaultProxy):
             body = self.rfile.read(length) if length else None
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             watch = query.get("watch", [""])[0] in ("true", "1")
-            fault, draw = proxy.draw(self.command, watch)
+            fault, draw = proxy.draw(self.command, watch, _names_resource_version(body))
             if fault == "conflict":
                 return self._answer(409, status(409, "Conflict", "Operation cannot be fulfilled: the object has "
                                                 "been modified; please apply your changes to the latest version "
