@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 import lab as lab_package  # noqa: E402
 from playbooks import must, playbook  # noqa: E402
+from results import record  # noqa: E402
 
 NAMESPACE = "bench-snapshots"
 VMS = """
@@ -137,6 +138,7 @@ def main():
         print("| kubernetes.core.k8s, {0} tasks with wait: true | {1:.1f} |".format(args.vms, loop))
         print("| the same loop, until its snapshots are ready as well | {0:.1f} |".format(loop_ready))
         print("ratio ours / loop: {0:.2f} (goal <= 0.2); ours / loop until ready: {1:.2f}".format(ours / loop, ours / loop_ready))
+        record("snapshots", "vm_snapshot of {0} VMs vs a kubernetes.core.k8s loop".format(args.vms), ours, loop, "s", 0.2)
     finally:
         if not reuse:
             lab_package.stop(lab.state_dir)
