@@ -154,10 +154,10 @@ def installed(apiserver):
 
 def stale_plan():
     """What OLM's resolver makes from a Subscription it read just before the Subscription was deleted."""
-    return {"apiVersion": olm.OLM_V1ALPHA1, "kind": "InstallPlan", "metadata": {
-        "name": "install-2", "namespace": "ops", "ownerReferences": [
-            {"apiVersion": olm.OLM_V1ALPHA1, "kind": "Subscription", "name": "pkg-sub", "uid": "uid-pkg-sub"}]},
-        "spec": {"clusterServiceVersionNames": ["pkg.v1"], "approved": True}}
+    owner = {"apiVersion": olm.OLM_V1ALPHA1, "kind": "Subscription", "name": "pkg-sub", "uid": "uid-pkg-sub"}
+    return {"apiVersion": olm.OLM_V1ALPHA1, "kind": "InstallPlan",
+            "metadata": {"name": "install-2", "namespace": "ops", "ownerReferences": [owner]},
+            "spec": {"clusterServiceVersionNames": ["pkg.v1"], "approved": True}}
 
 
 def test_uninstall_deletes_an_install_plan_made_after_the_csv_was_deleted(make_module, apiserver):
