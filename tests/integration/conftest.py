@@ -59,6 +59,28 @@ def _link_collection():
         link.symlink_to(REPO)
 
 
+def start_playbook(lab, playbook, workdir, extra_vars=None):
+    """ansible-playbook started in a session of its own (so SIGKILL reaches its workers), output to a file.
+    ``playbook``: the text of a playbook, or the path of one."""
+    _link_collection()
+    log, options = workdir / "killed.log", []
+    if isinstance(playbook, str):
+        path = workdir / "killed.yml"
+        path.write_text(playbook)
+    else:
+        path = playbook
+    if extra_vars:
+        (workdir / "extra-vars.json").write_text(json.dumps(extra_vars))
+        options = ["-e", "@" + str(workdir / "extra-vars.json")]
+    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(COLLECTIONS, SITE_PACKAGES), PYTHONUNBUFFERED="1")
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"),
+                                    str(path)] + options, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    return process, log
+
+
 @pytest.fixture(scope="session")
 def ansible(lab, tmp_path_factory):
     """ansible(playbook, extra_vars=None, check=False, diff=False, tags=None) -> Run.

@@ -6,6 +6,11 @@ The sequence: site.yml with a first VM of the namespace's own, snapshot.yml of i
 the snapshot into a new VM. A reference namespace runs it once without kills and gives each step's duration and
 the state after it; each kill run replays the steps before, kills its step at a point drawn in (0.5 s, that
 duration), reruns it and compares. `make reliability` runs KILL_RUNS (5) kills per playbook.
+
+The day-2 playbooks move VMs, so their end state is said by where the VMs run: live_migration.yml killed and run
+again must leave each VM on another node with one succeeded migration of its own (never a second); and
+node_maintenance.yml (our drain) killed and run again must leave the node cordoned with no VM on it and every VM
+running elsewhere. Each is timed by one uninterrupted run first, whose end state is held to the same.
 """
 
 import os
@@ -16,9 +21,8 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, start_playbook
 from protection import delete_namespace
-from test_mtv_control import start_playbook
 
 pytestmark = pytest.mark.reliability
 
@@ -108,8 +112,126 @@ def test_a_playbook_killed_at_a_random_point_and_run_again_ends_as_an_uninterrup
         if again.rc != 0:
             problems.append("{0}: killed at {1:.1f} s, the rerun failed: {2}".format(vm, at, again.output[-2500:]))
         elif found != expected:
-            extra, missing = sorted(set(found) - set(expected)), sorted(set(expected) - set(found))
+            surplus, missing = sorted(set(found) - set(expected)), sorted(set(expected) - set(found))
             problems.append("{0}: killed at {1:.1f} s{2}; held besides what an uninterrupted run holds: {3}; "
-                            "missing: {4}".format(vm, at, "" if killed else " (it had ended)", extra, missing))
+                            "missing: {4}".format(vm, at, "" if killed else " (it had ended)", surplus, missing))
         delete_namespace(core_v1, vm, seconds=300)
+    assert not problems, "\n".join(problems)
+
+
+# --- day 2 -------------------------------------------------------------------------------------------------------
+
+DAY2 = "kill-day2"
+DAY2_VMS = [{"name": "kd-a", "access": "ReadWriteMany"}, {"name": "kd-b", "access": "ReadWriteMany"}]
+VMIM = ("kubevirt.io", "v1", "virtualmachineinstancemigrations")
+
+
+def vmis(custom_objects):
+    """{VM name: (phase, node)} of the day-2 namespace."""
+    found = custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", DAY2, "virtualmachineinstances")
+    return {v["metadata"]["name"]: (field(v, "status.phase"), field(v, "status.nodeName")) for v in found["items"]}
+
+
+def migrations(custom_objects):
+    """{VM name: [phase of each of its migrations]}."""
+    found = {}
+    for item in custom_objects.list_namespaced_custom_object(*VMIM[:2], DAY2, VMIM[2])["items"]:
+        found.setdefault(item["spec"]["vmiName"], []).append(field(item, "status.phase"))
+    return found
+
+
+def forget_migrations(custom_objects):
+    """Completed migrations are KubeVirt's records; a rerun with the same inputs finds them and moves nothing, so
+    each kill run starts without them."""
+    for item in custom_objects.list_namespaced_custom_object(*VMIM[:2], DAY2, VMIM[2])["items"]:
+        custom_objects.delete_namespaced_custom_object(*VMIM[:2], DAY2, VMIM[2], item["metadata"]["name"])
+
+
+@pytest.fixture(scope="module")
+def day2_vms(virtualization_stack, ansible, custom_objects, core_v1):
+    run = ansible("tests/fixtures/vms_with_a_data_disk.yml", extra_vars={"vm_namespace": DAY2, "vms": DAY2_VMS})
+    assert run.rc == 0, run.output[-3000:]
+    yield
+    delete_namespace(core_v1, DAY2, seconds=300)
+
+
+def killed_and_run_again(lab, ansible, tmp_path, playbook, extra, at):
+    """(killed: bool, the rerun) of ``playbook`` killed ``at`` seconds after its start."""
+    process, _log = start_playbook(lab, REPO / playbook, tmp_path, extra_vars=extra)
+    time.sleep(at)
+    killed = process.poll() is None
+    if killed:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return killed, ansible(playbook, extra_vars=extra)
+
+
+def test_live_migration_killed_at_a_random_point_and_run_again_moves_each_vm_once(
+        day2_vms, ansible, lab, custom_objects, tmp_path):
+    extra = {"live_migration_namespace": DAY2, "live_migration_vms": [vm["name"] for vm in DAY2_VMS],
+             "live_migration_progress_interval": 5}
+
+    def moved_once(before, what):
+        after, held = vmis(custom_objects), migrations(custom_objects)
+        wrong = ["{0} on {1} ({2}), was on {3}; migrations {4}".format(
+            vm, after[vm][1], after[vm][0], node, held.get(vm)) for vm, (_phase, node) in sorted(before.items())
+            if after[vm] == ("Running", node) or after[vm][0] != "Running" or held.get(vm) != ["Succeeded"]]
+        return ["{0}: {1}".format(what, "; ".join(wrong))] if wrong else []
+
+    before = vmis(custom_objects)
+    started = time.monotonic()
+    reference = ansible("playbooks/live_migration.yml", extra_vars=extra)
+    seconds = time.monotonic() - started
+    assert reference.rc == 0, reference.output[-3000:]
+    problems = moved_once(before, "the uninterrupted run")
+    for run in range(RUNS):
+        forget_migrations(custom_objects)
+        before, at = vmis(custom_objects), random.Random(run).uniform(0.5, seconds)
+        killed, again = killed_and_run_again(lab, ansible, tmp_path, "playbooks/live_migration.yml", extra, at)
+        what = "run {0}, killed at {1:.1f} s{2}".format(run, at, "" if killed else " (it had ended)")
+        if again.rc != 0:
+            problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
+        else:
+            problems += moved_once(before, what)
+    assert not problems, "\n".join(problems)
+
+
+def test_node_maintenance_killed_at_a_random_point_and_run_again_leaves_the_node_drained(
+        day2_vms, ansible, lab, custom_objects, core_v1, tmp_path):
+    def drained(node, what):
+        running = vmis(custom_objects)
+        wrong = ["{0} {1} on {2}".format(vm, phase, on) for vm, (phase, on) in sorted(running.items())
+                 if phase != "Running" or on == node]
+        if not core_v1.read_node(node).spec.unschedulable:
+            wrong.append("node {0} not cordoned".format(node))
+        return ["{0}: {1}".format(what, "; ".join(wrong))] if wrong else []
+
+    def extra_for(node):
+        return {"node_maintenance_node": node, "node_maintenance_method": "drain",
+                "node_maintenance_wait_timeout": 240}
+
+    def back(node):
+        done = ansible("playbooks/node_maintenance.yml", extra_vars={"node_maintenance_node": node,
+                                                                     "node_maintenance_state": "absent"})
+        assert done.rc == 0, done.output[-3000:]
+
+    node = vmis(custom_objects)["kd-a"][1]
+    started = time.monotonic()
+    reference = ansible("playbooks/node_maintenance.yml", extra_vars=extra_for(node))
+    seconds = time.monotonic() - started
+    assert reference.rc == 0, reference.output[-3000:]
+    problems = drained(node, "the uninterrupted run")
+    back(node)
+    for run in range(RUNS):
+        node, at = vmis(custom_objects)["kd-a"][1], random.Random(run).uniform(0.5, seconds)
+        try:
+            killed, again = killed_and_run_again(lab, ansible, tmp_path, "playbooks/node_maintenance.yml",
+                                                 extra_for(node), at)
+            what = "run {0} ({1}), killed at {2:.1f} s{3}".format(run, node, at, "" if killed else " (it had ended)")
+            if again.rc != 0:
+                problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
+            else:
+                problems += drained(node, what)
+        finally:
+            back(node)
     assert not problems, "\n".join(problems)

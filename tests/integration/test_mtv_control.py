@@ -5,15 +5,13 @@ The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv
 """
 
 import datetime
-import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import COLLECTIONS, REPO, SITE_PACKAGES, VENV_BIN, _link_collection
+from conftest import start_playbook
 from test_mtv import condition, get, inventory_args, migrations_of, mtv, play, results_of, source, vcenter
 from own_lab import own_lab
 
@@ -127,28 +125,6 @@ def test_a_timeout_leaves_the_migration_running_and_a_rerun_picks_it_up(
     assert results_of(rerun)[0]["migration"]["name"] == "slow-1"
     assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "slow")] == ["slow-1"]
     assert get(custom_objects, "migrations", "slow-1", ns)["metadata"]["uid"] == migration["metadata"]["uid"]
-
-
-def start_playbook(lab, playbook, workdir, extra_vars=None):
-    """ansible-playbook started in a session of its own (so SIGKILL reaches its workers), output to a file.
-    ``playbook``: the text of a playbook, or the path of one."""
-    _link_collection()
-    log, options = workdir / "killed.log", []
-    if isinstance(playbook, str):
-        path = workdir / "killed.yml"
-        path.write_text(playbook)
-    else:
-        path = playbook
-    if extra_vars:
-        (workdir / "extra-vars.json").write_text(json.dumps(extra_vars))
-        options = ["-e", "@" + str(workdir / "extra-vars.json")]
-    env = dict(os.environ, LAB_STATE_DIR=str(lab.state_dir), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_COLLECTIONS_PATH="{0}:{1}".format(COLLECTIONS, SITE_PACKAGES), PYTHONUNBUFFERED="1")
-    with open(log, "w") as out:
-        process = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"),
-                                    str(path)] + options, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    return process, log
 
 
 def test_the_playbook_killed_while_waiting_and_run_again_finishes_the_same_migration(

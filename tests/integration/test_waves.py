@@ -13,11 +13,10 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, start_playbook
 from lab.vcsim_inventory import SCALE_ENV
 from own_lab import own_lab
 from test_mtv import condition, get, inventory_args, migrations_of, mtv, source  # noqa: F401 - fixtures
-from test_mtv_control import start_playbook
 
 pytestmark = pytest.mark.reliability
 
