@@ -170,7 +170,7 @@ molecule: venv collection lab-build
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH molecule test --all
 
 # Every benchmark runs even when one misses its goal; the one table at the end says which did.
-BENCHES := wait_latency drain snapshots assessment idempotent_rerun
+BENCHES := wait_latency site_overhead drain snapshots assessment idempotent_rerun
 bench: venv collection lab-build
 	rm -f $(CURDIR)/.bench-results.jsonl
 	status=0; for b in $(BENCHES); do \
