@@ -21,8 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-import lab as lab_package  # noqa: E402
-from playbooks import must, playbook  # noqa: E402
+from playbooks import bench_lab, must, playbook  # noqa: E402
 from results import record  # noqa: E402
 
 # As for site.yml (issue 20): our overhead at most the time the cluster itself needs.
@@ -88,12 +87,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=20)
     args = parser.parse_args()
-    (REPO / "build" / "collections" / "ansible_collections" / "ontap").mkdir(parents=True, exist_ok=True)
-    link = REPO / "build" / "collections" / "ansible_collections" / "ontap" / "virtualization"
-    if not link.is_symlink():
-        link.symlink_to(REPO)
-    lab = lab_package.start()
-    try:
+    with bench_lab() as lab:
         objects = client.CustomObjectsApi(kubeconfig.api_client(lab.kubeconfig))
         must(playbook(lab, "playbooks/site.yml"), "site.yml")
         vms = [{"name": "bench-{0}".format(i), "labels": {"bench": "drain"},
@@ -123,8 +117,6 @@ def main():
         print("kubernetes.core.k8s_drain with {0} VMs on {1}: failed={2} after {3:.1f} s: {4}".format(
             before, NODE, result.get("failed"), theirs, result.get("msg")))
         print("VMs still on {0} when k8s_drain returned: {1}".format(NODE, len(on_node(objects))))
-    finally:
-        lab_package.stop(lab.state_dir)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,13 @@ It prints the wall times (Ansible's start included in each) and the ratios; the 
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-import lab as lab_package  # noqa: E402
-from playbooks import must, playbook  # noqa: E402
+from playbooks import bench_lab, must, playbook  # noqa: E402
 from results import record  # noqa: E402
 
 NAMESPACE = "bench-snapshots"
@@ -119,13 +117,7 @@ def main():
     parser.add_argument("--vms", type=int, default=100)
     parser.add_argument("--snapshot-class", default="trident-snapshotclass")
     args = parser.parse_args()
-    link = REPO / "build" / "collections" / "ansible_collections" / "ontap" / "virtualization"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink():
-        link.symlink_to(REPO)
-    reuse = os.environ.get("LAB_REUSE") == "1"
-    lab = lab_package.start(reuse=reuse)
-    try:
+    with bench_lab() as lab:
         must(playbook(lab, "playbooks/site.yml"), "site.yml")
         must(playbook(lab, VMS, count=args.vms), "creating the VMs")
         _rc, _out, ours = must(playbook(lab, OURS, count=args.vms), "vm_snapshot")
@@ -139,9 +131,6 @@ def main():
         print("| the same loop, until its snapshots are ready as well | {0:.1f} |".format(loop_ready))
         print("ratio ours / loop: {0:.2f} (goal <= 0.2); ours / loop until ready: {1:.2f}".format(ours / loop, ours / loop_ready))
         record("snapshots", "vm_snapshot of {0} VMs vs a kubernetes.core.k8s loop".format(args.vms), ours, loop, "s", 0.2)
-    finally:
-        if not reuse:
-            lab_package.stop(lab.state_dir)
 
 
 if __name__ == "__main__":
