@@ -87,21 +87,26 @@ def uninstall(module, operator):
 
 
 def _installed_by(kube, operator, subscription):
-    """The package's InstallPlans and CSVs: those OLM labels as the package's, the Subscription owns or names."""
+    """The package's CSVs (OLM's label for the package, or named by the Subscription) and the InstallPlans of the
+    Subscription alone (a plan OLM resolved for several Subscriptions of the namespace is theirs too: kept)."""
     label = "operators.coreos.com/{0}.{1}".format(operator.package, operator.namespace)
-    uid = fields.get(subscription, "metadata.uid")
     named = set(filter(None, (fields.get(subscription, "status.installedCSV"),
                               fields.get(subscription, "status.currentCSV"))))
-    found = []
-    for kind in ("InstallPlan", "ClusterServiceVersion"):
-        items, _version = kube.list(_ref(kube, operator, kind, None))
-        for item in items:
-            meta = item["metadata"]
-            owned = uid and any(owner.get("uid") == uid for owner in meta.get("ownerReferences") or [])
-            named_csv = kind == "ClusterServiceVersion" and meta["name"] in named
-            if label in (meta.get("labels") or {}) or owned or named_csv:
-                found.append(_ref(kube, operator, kind, meta["name"]))
+    csvs, _version = kube.list(_ref(kube, operator, "ClusterServiceVersion", None))
+    found = [_ref(kube, operator, "ClusterServiceVersion", c["metadata"]["name"]) for c in csvs
+             if label in (c["metadata"].get("labels") or {}) or c["metadata"]["name"] in named]
+    uid = fields.get(subscription, "metadata.uid")
+    if uid:
+        plans, _version = kube.list(_ref(kube, operator, "InstallPlan", None))
+        found += [_ref(kube, operator, "InstallPlan", p["metadata"]["name"]) for p in plans
+                  if _owned_by_only(p, uid)]
     return found
+
+
+def _owned_by_only(obj, uid):
+    subscriptions = [owner.get("uid") for owner in fields.get(obj, "metadata.ownerReferences") or []
+                     if owner.get("kind") == "Subscription"]
+    return subscriptions == [uid]
 
 
 def _ref(kube, operator, kind, name):

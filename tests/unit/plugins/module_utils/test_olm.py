@@ -193,3 +193,14 @@ def test_uninstall_in_check_mode_deletes_nothing(make_module, apiserver):
     olm.uninstall(make_module({}, check_mode=True), OPERATOR)
     assert apiserver.get("subscriptions", "ops", "pkg-sub") is not None
     assert apiserver.get("clusterserviceversions", "ops", "pkg.v1") is not None
+
+
+def test_uninstall_keeps_an_install_plan_shared_with_another_subscription(make_module, apiserver):
+    installed(apiserver)
+    shared = stale_plan()
+    shared["metadata"]["ownerReferences"].append(
+        {"apiVersion": olm.OLM_V1ALPHA1, "kind": "Subscription", "name": "other", "uid": "uid-other"})
+    apiserver.put("installplans", shared)
+    olm.uninstall(make_module({}, wait_timeout=20), OPERATOR)
+    assert apiserver.get("installplans", "ops", "install-2") is not None
+    assert apiserver.get("clusterserviceversions", "ops", "pkg.v1") is None
