@@ -1,6 +1,7 @@
 """Detached lab processes: start, identify, wait for, inspect and stop them by pid."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -48,10 +49,28 @@ def _start_ticks(pid: int):
     return int(fields[19])
 
 
+# Below the kernel's ephemeral range: a port picked there could be taken by any outgoing connection (another lab's
+# clients, pip) between our check and the server's bind ("address already in use" at start).
+LOWEST_PORT = 10000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port on 127.0.0.1 free now, from below the ephemeral range (any free port where that range is unknown)."""
+    try:
+        first_ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = LOWEST_PORT
+    chance = random.SystemRandom()
+    for _attempt in range(100):
+        port = chance.randrange(LOWEST_PORT, first_ephemeral) if first_ephemeral > LOWEST_PORT else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port on 127.0.0.1 below {0} after 100 tries".format(first_ephemeral))
 
 
 def spawn(name: str, command: list, log: Path, env=None) -> Proc:
