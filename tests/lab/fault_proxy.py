@@ -47,7 +47,8 @@ def status(code: int, reason: str, message: str) -> bytes:
 
 
 class FaultProxy:
-    """``rates``: {kind: probability per request}. ``injected`` counts what was injected, by kind."""
+    """``rates``: {kind: probability per request it applies to}. ``applicable`` counts, by kind, the requests a kind
+    could have met (every request, or the preconditioned writes, or the watches); ``injected`` what it met."""
 
     def __init__(self, lab: Lab, rates: dict, seed: int = 0):
         unknown = set(rates) - set(KINDS)
@@ -56,7 +57,7 @@ class FaultProxy:
         self.lab, self.rates = lab, dict(rates)
         self.random = random.Random(seed)
         self.lock = threading.Lock()
-        self.injected, self.requests = Counter(), 0
+        self.injected, self.applicable, self.requests = Counter(), Counter(), 0
         upstream = urllib.parse.urlsplit(lab.api_url)
         self.upstream = (upstream.hostname, upstream.port)
         self.upstream_tls = ssl.create_default_context(cafile=str(lab.path("pki", "ca.crt")))
@@ -87,6 +88,8 @@ class FaultProxy:
         with self.lock:
             self.requests += 1
             for kind in KINDS:
+                if kind in self.rates and applies.get(kind, True):
+                    self.applicable[kind] += 1
                 if applies.get(kind, True) and self.random.random() < self.rates.get(kind, 0.0):
                     self.injected[kind] += 1
                     return kind, self.random.random()
