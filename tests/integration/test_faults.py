@@ -5,7 +5,9 @@ run builds a VM of its own.
 Whatever a faulted run did, a rerun without faults must finish it, and the cluster must hold exactly one of each
 object (no duplicate VM, DataVolume or snapshot, no second backend, class or operator). `make test` runs one run
 with every proxy fault kind at once; `make reliability` runs FAULT_RUNS (20) runs of each kind alone and of each
-restart, and prints one table.
+restart, and prints one table: per kind, the runs, the faults injected, the chances (the draws made: each request
+once per kind that applies to it, so the requests themselves for a kind alone), the faulted runs that failed, the
+reruns that failed, and the runs that left a duplicate.
 """
 
 import os
@@ -140,7 +142,7 @@ def table(request):
     yield
     if not TABLE:
         return
-    lines = ["", "fault kind             runs  injected  applicable  faulted runs failed  reruns failed  duplicates"]
+    lines = ["", "fault kind             runs  injected     chances  faulted runs failed  reruns failed  duplicates"]
     for kind, runs, injected, applicable, faulted, reruns, duplicates in TABLE:
         lines.append("{0:<22} {1:>4} {2:>9} {3:>11} {4:>20} {5:>14} {6:>11}".format(
             kind, runs, injected, applicable, faulted, reruns, duplicates))

@@ -6,6 +6,7 @@ The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv
 
 import datetime
 import os
+import random
 import signal
 import time
 
@@ -181,6 +182,52 @@ def test_a_cutover_window_sets_the_next_start_and_a_rerun_keeps_it(ansible, lab,
     assert get(custom_objects, "migrations", "windowed-1", ns)["spec"]["cutover"] == (
         when + datetime.timedelta(hours=1)).strftime(TIME_FORMAT)
     assert [m["metadata"]["name"] for m in migrations_of(custom_objects, ns, "windowed")] == ["windowed-1"]
+
+
+KILL_RUNS = int(os.environ.get("KILL_RUNS", "5"))
+
+
+@pytest.mark.reliability
+def test_the_plan_and_migration_killed_at_a_random_point_and_run_again_migrate_the_vm_once(
+        ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
+    """mtv_plan then mtv_migration (cold, into a namespace of each run's own) killed at a seeded random point within
+    an uninterrupted run's duration, then run again: the plan has one Migration, Succeeded, and the VM is there."""
+    ns = source["namespace"]
+
+    def text(plan):
+        core_v1.create_namespace({"metadata": {"name": plan}})
+        return play(plan_task(lab, source, plan, ["rhel9-app"], type_="cold", target=plan),
+                    run_task(source, plan, wait_timeout=600))
+
+    def migrated_once(plan, what):
+        migrations = migrations_of(custom_objects, ns, plan)
+        phases = [(m["metadata"]["name"], (condition(m, "Succeeded") or {}).get("status")) for m in migrations]
+        vm = custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", plan, "virtualmachines")["items"]
+        if phases == [(plan + "-1", "True")] and [v["metadata"]["name"] for v in vm] == ["rhel9-app"]:
+            return []
+        return ["{0}: migrations {1}, VMs in {2}: {3}".format(what, phases, plan, [v["metadata"]["name"] for v in vm])]
+
+    started = time.monotonic()
+    reference = ansible(text("rk-ref"))
+    seconds = time.monotonic() - started
+    assert reference.rc == 0, reference.output[-3000:]
+    problems = migrated_once("rk-ref", "the uninterrupted run")
+    for run in range(KILL_RUNS):
+        plan, at = "rk-{0}".format(run), random.Random(run).uniform(0.5, seconds)
+        playbook = text(plan)
+        process, _log = start_playbook(lab, playbook, tmp_path)
+        time.sleep(at)
+        killed = process.poll() is None
+        if killed:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        again = ansible(playbook)
+        what = "{0}, killed at {1:.1f} s{2}".format(plan, at, "" if killed else " (it had ended)")
+        if again.rc != 0:
+            problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
+        else:
+            problems += migrated_once(plan, what)
+    assert not problems, "\n".join(problems)
 
 
 def role_vars(lab, source, app_checks):
