@@ -11,9 +11,11 @@ automation's user made, read from the API server's audit log, the witness of --c
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,18 @@ def start_playbook(lab, playbook, workdir, extra_vars=None):
                                     str(path)] + options, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     return process, log
+
+
+def kill_after(lab, playbook, workdir, seconds, extra_vars=None):
+    """Start ``playbook`` (as start_playbook does), SIGKILL its process group ``seconds`` later; True when it was
+    still running then, False when it had ended."""
+    process, _log = start_playbook(lab, playbook, workdir, extra_vars=extra_vars)
+    time.sleep(seconds)
+    killed = process.poll() is None
+    if killed:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    return killed
 
 
 @pytest.fixture(scope="session")

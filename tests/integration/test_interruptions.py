@@ -16,12 +16,11 @@ running elsewhere. Each is timed by one uninterrupted run first, whose end state
 import os
 import random
 import re
-import signal
 import time
 
 import pytest
 
-from conftest import REPO, start_playbook
+from conftest import REPO, kill_after
 from protection import delete_namespace
 
 pytestmark = pytest.mark.reliability
@@ -101,12 +100,7 @@ def test_a_playbook_killed_at_a_random_point_and_run_again_ends_as_an_uninterrup
             done = ansible(before_playbook, extra_vars=before_extra(vm))
             assert done.rc == 0, "{0} before the kill: {1}".format(before, done.output[-3000:])
         at = random.Random(run).uniform(0.5, seconds)
-        process, _log = start_playbook(lab, REPO / playbook, tmp_path, extra_vars=extra(vm))
-        time.sleep(at)
-        killed = process.poll() is None
-        if killed:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        killed = kill_after(lab, REPO / playbook, tmp_path, at, extra_vars=extra(vm))
         again = ansible(playbook, extra_vars=extra(vm))
         found = state(dynamic_client, vm)
         if again.rc != 0:
@@ -157,13 +151,7 @@ def day2_vms(virtualization_stack, ansible, custom_objects, core_v1):
 
 def killed_and_run_again(lab, ansible, tmp_path, playbook, extra, at):
     """(killed: bool, the rerun) of ``playbook`` killed ``at`` seconds after its start."""
-    process, _log = start_playbook(lab, REPO / playbook, tmp_path, extra_vars=extra)
-    time.sleep(at)
-    killed = process.poll() is None
-    if killed:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    return killed, ansible(playbook, extra_vars=extra)
+    return kill_after(lab, REPO / playbook, tmp_path, at, extra_vars=extra), ansible(playbook, extra_vars=extra)
 
 
 def test_live_migration_killed_at_a_random_point_and_run_again_moves_each_vm_once(

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import start_playbook
+from conftest import kill_after, start_playbook
 from test_mtv import condition, get, inventory_args, migrations_of, mtv, play, results_of, source, vcenter
 from own_lab import own_lab
 
@@ -215,12 +215,7 @@ def test_the_plan_and_migration_killed_at_a_random_point_and_run_again_migrate_t
     for run in range(KILL_RUNS):
         plan, at = "rk-{0}".format(run), random.Random(run).uniform(0.5, seconds)
         playbook = text(plan)
-        process, _log = start_playbook(lab, playbook, tmp_path)
-        time.sleep(at)
-        killed = process.poll() is None
-        if killed:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
+        killed = kill_after(lab, playbook, tmp_path, at)
         again = ansible(playbook)
         what = "{0}, killed at {1:.1f} s{2}".format(plan, at, "" if killed else " (it had ended)")
         if again.rc != 0:
