@@ -1,15 +1,17 @@
 """Faults: site.yml and snapshot.yml through a proxy that answers 409s, 429s, 5xx, resets connections and cuts
 watches (tests/lab/fault_proxy.py), and while the API server or the simulated controllers restart; each faulted
-run builds a VM of its own.
+run builds a VM of its own, and each run through the proxy also changes a setting of the HyperConverged, so that
+it updates an object that exists (only an update names the resourceVersion that a 409 answers).
 
 Whatever a faulted run did, a rerun without faults must finish it, and the cluster must hold exactly one of each
-object (no duplicate VM, DataVolume or snapshot, no second backend, class or operator). `make test` runs one run
-with every proxy fault kind at once; `make reliability` runs FAULT_RUNS (20) runs of each kind alone and of each
-restart, and prints one table: per kind, the runs, the faults injected, the chances (the draws made: each request
-once per kind that applies to it, so the requests themselves for a kind alone), the faulted runs that failed, the
-reruns that failed, and the runs that left a duplicate.
+object (no duplicate VM, DataVolume or snapshot, no second backend, class or operator) and the run's setting.
+`make test` runs one run with every proxy fault kind at once; `make reliability` runs FAULT_RUNS (20) runs of each
+kind alone and of each restart, and prints one table: per kind, the runs, the faults injected, the chances (the
+draws made: each request once per kind that applies to it, so the requests themselves for a kind alone), the
+faulted runs that failed, the reruns that failed, and the runs that left a duplicate or lost the setting.
 """
 
+import functools
 import os
 import random
 import re
@@ -40,6 +42,7 @@ CLUSTER_KINDS = (
 PER_VM = {("kubevirt.io/v1", "VirtualMachine"): 1, ("cdi.kubevirt.io/v1beta1", "DataVolume"): 2,
           ("v1", "PersistentVolumeClaim"): 2, ("snapshot.storage.k8s.io/v1", "VolumeSnapshot"): 2}
 TABLE = []
+HCO = ("hco.kubevirt.io/v1beta1", "HyperConverged", "kubevirt-hyperconverged", "openshift-cnv")
 
 
 def counts(dynamic_client, kinds, namespace=None) -> Counter:
@@ -56,10 +59,32 @@ def clean(virtualization_stack, dynamic_client):
     return counts(dynamic_client, CLUSTER_KINDS)
 
 
-def playbooks(ansible, name, kubeconfig=None):
+def hyperconverged(dynamic_client):
+    api_version, kind, name, namespace = HCO
+    return dynamic_client.resources.get(api_version=api_version, kind=kind).get(name=name, namespace=namespace)
+
+
+@pytest.fixture(scope="module")
+def parallel_migrations(dynamic_client):
+    """The HyperConverged's parallelMigrationsPerCluster before this file, put back after it."""
+    original = hyperconverged(dynamic_client).spec.liveMigrationConfig.parallelMigrationsPerCluster
+    yield original
+    api_version, kind, name, namespace = HCO
+    dynamic_client.resources.get(api_version=api_version, kind=kind).patch(
+        name=name, namespace=namespace, content_type="application/merge-patch+json",
+        body={"spec": {"liveMigrationConfig": {"parallelMigrationsPerCluster": original}}})
+
+
+def changed_setting(parallel_migrations, run):
+    """A value other than the one the previous run left (runs alternate between two above the original)."""
+    return {"installation_live_migration": {"parallel_migrations_per_cluster": parallel_migrations + 1 + run % 2}}
+
+
+def playbooks(ansible, name, kubeconfig=None, settings=None):
     """site.yml with a first VM called ``name`` in a namespace of that name, then a snapshot of its disks."""
     common = {"k8s_kubeconfig": str(kubeconfig)} if kubeconfig else {}
-    site = ansible("playbooks/site.yml", extra_vars=dict(common, first_vm_name=name, first_vm_namespace=name))
+    site = ansible("playbooks/site.yml", extra_vars=dict(
+        common, first_vm_name=name, first_vm_namespace=name, **(settings or {})))
     if site.rc != 0:
         return site
     return ansible("playbooks/snapshot.yml", extra_vars=dict(
@@ -70,8 +95,9 @@ def record(kind, runs, faulted_failures, rerun_failures, duplicates, injected, a
     TABLE.append((kind, runs, injected, applicable, faulted_failures, rerun_failures, duplicates))
 
 
-def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RUNS):
-    """``runs`` faulted runs, each followed by a rerun without faults and a count of what the cluster holds."""
+def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RUNS, settings=lambda run: None):
+    """``runs`` faulted runs, each followed by a rerun without faults (same settings) and a count of what the
+    cluster holds."""
     faulted_failures = rerun_failures = duplicates = injected = applicable = 0
     problems = []
     for run in range(runs):
@@ -81,7 +107,7 @@ def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RU
         applicable += extra.get("applicable", 0)
         if outcome.rc != 0:
             faulted_failures += 1
-        rerun = playbooks(ansible, name)
+        rerun = playbooks(ansible, name, settings=settings(run))
         if rerun.rc != 0:
             rerun_failures += 1
             problems.append("{0}: the rerun failed:\n{1}".format(name, rerun.output[-2500:]))
@@ -89,6 +115,10 @@ def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RU
         cluster = counts(dynamic_client, CLUSTER_KINDS)
         wrong = {k: (held[k], n) for (_v, k), n in PER_VM.items() if held[k] != n}
         wrong.update({k: (cluster[k], clean[k]) for k in clean if cluster[k] != clean[k]})
+        wanted = (settings(run) or {}).get("installation_live_migration", {}).get("parallel_migrations_per_cluster")
+        held_setting = hyperconverged(dynamic_client).spec.liveMigrationConfig.parallelMigrationsPerCluster
+        if wanted is not None and held_setting != wanted:
+            wrong["parallelMigrationsPerCluster"] = (held_setting, wanted)
         if wrong:
             duplicates += 1
             problems.append("{0}: (held, expected) {1}".format(name, wrong))
@@ -97,26 +127,29 @@ def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RU
     assert not problems, "\n".join(problems)
 
 
-def through_proxy(ansible, lab, tmp_path, rates):
+def through_proxy(ansible, lab, tmp_path, rates, settings):
     def faulted_run(name, run):
         with fault_proxy.FaultProxy(lab, rates, seed=run) as proxy:
-            outcome = playbooks(ansible, name, proxy.kubeconfig(tmp_path / "kubeconfig-{0}".format(run)))
+            outcome = playbooks(ansible, name, proxy.kubeconfig(tmp_path / "kubeconfig-{0}".format(run)), settings(run))
         return outcome, {"injected": sum(proxy.injected.values()), "applicable": sum(proxy.applicable.values())}
     return faulted_run
 
 
 def test_one_run_through_every_kind_of_fault_is_finished_by_a_rerun_without_duplicates(
-        ansible, lab, core_v1, dynamic_client, clean, tmp_path):
-    every_kind = through_proxy(ansible, lab, tmp_path, dict.fromkeys(fault_proxy.KINDS, RATE))
-    one_kind("all kinds", ansible, core_v1, dynamic_client, clean, every_kind, runs=1)
+        ansible, lab, core_v1, dynamic_client, clean, parallel_migrations, tmp_path):
+    settings = functools.partial(changed_setting, parallel_migrations)
+    every_kind = through_proxy(ansible, lab, tmp_path, dict.fromkeys(fault_proxy.KINDS, RATE), settings)
+    one_kind("all kinds", ansible, core_v1, dynamic_client, clean, every_kind, runs=1, settings=settings)
 
 
 @pytest.mark.reliability
 @pytest.mark.parametrize("kind", fault_proxy.KINDS)
 def test_runs_through_each_kind_of_fault_are_finished_by_a_rerun_without_duplicates(
-        kind, ansible, lab, core_v1, dynamic_client, clean, tmp_path):
+        kind, ansible, lab, core_v1, dynamic_client, clean, parallel_migrations, tmp_path):
     rate = NARROW_RATE if kind in NARROW_KINDS else RATE
-    one_kind(kind, ansible, core_v1, dynamic_client, clean, through_proxy(ansible, lab, tmp_path, {kind: rate}))
+    settings = functools.partial(changed_setting, parallel_migrations)
+    one_kind(kind, ansible, core_v1, dynamic_client, clean,
+             through_proxy(ansible, lab, tmp_path, {kind: rate}, settings), settings=settings)
 
 
 @pytest.mark.reliability
@@ -142,9 +175,10 @@ def table(request):
     yield
     if not TABLE:
         return
-    lines = ["", "fault kind             runs  injected     chances  faulted runs failed  reruns failed  duplicates"]
+    lines = ["", "fault kind             runs  injected     chances  faulted runs failed  reruns failed  "
+                 "duplicates or lost"]
     for kind, runs, injected, applicable, faulted, reruns, duplicates in TABLE:
-        lines.append("{0:<22} {1:>4} {2:>9} {3:>11} {4:>20} {5:>14} {6:>11}".format(
+        lines.append("{0:<22} {1:>4} {2:>9} {3:>11} {4:>20} {5:>14} {6:>19}".format(
             kind, runs, injected, applicable, faulted, reruns, duplicates))
     with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
         print("\n".join(lines))
