@@ -279,11 +279,21 @@ def stale(error: Exception) -> bool:
     return error.status == 404 or (error.status == 409 and _reason(error) == "Conflict")
 
 
-def _reason(error) -> str:
+def _status(error) -> dict:
+    """The metav1.Status the API server answered with, or {}."""
     try:
-        return json.loads(error.body or "{}").get("reason") or ""
+        status = json.loads(error.body or "{}")
     except (TypeError, ValueError):
-        return ""
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def _reason(error) -> str:
+    return _status(error).get("reason") or ""
+
+
+def _message(error) -> str:
+    return _status(error).get("message") or getattr(error, "reason", "") or ""
 
 
 class _Queue:
@@ -462,6 +472,12 @@ class Manager:
                 if stale(error):  # the one place a lost race is handled: reconcile again on fresh state
                     log.info("%s: %s/%s changed while reconciling (%s); again", controller.name, namespace, name,
                              getattr(error, "reason", error))
+                # The API server said why: one line, as controller-runtime's reconcileHandler logs "Reconciler
+                # error" with the error alone (pkg/internal/controller/controller.go). Anything else is a fault of
+                # the lab's own code, logged with its traceback.
+                elif isinstance(error, ApiException):
+                    log.error("%s: reconcile of %s/%s failed (attempt %d): %s %s", controller.name, namespace,
+                              name, count, error.status, _message(error))
                 else:
                     log.exception("%s: reconcile of %s/%s failed (attempt %d)", controller.name, namespace, name,
                                   count)
