@@ -8,7 +8,9 @@ object (no duplicate VM, DataVolume or snapshot, no second backend, class or ope
 `make test` runs one run with every proxy fault kind at once; `make reliability` runs FAULT_RUNS (20) runs of each
 kind alone and of each restart, and prints one table: per kind, the runs, the faults injected, the chances (the
 draws made: each request once per kind that applies to it, so the requests themselves for a kind alone), the
-faulted runs that failed, the reruns that failed, and the runs that left a duplicate or lost the setting.
+faulted runs that failed, the reruns that failed, and the runs that left a duplicate or lost the setting; then the
+line each failed faulted run ended with. A faulted run may fail, but with a message: a module that crashes
+(a traceback) fails the test.
 """
 
 import functools
@@ -42,6 +44,8 @@ CLUSTER_KINDS = (
 PER_VM = {("kubevirt.io/v1", "VirtualMachine"): 1, ("cdi.kubevirt.io/v1beta1", "DataVolume"): 2,
           ("v1", "PersistentVolumeClaim"): 2, ("snapshot.storage.k8s.io/v1", "VolumeSnapshot"): 2}
 TABLE = []
+FAILURES = []  # (run, the failed task's line) of each faulted run that failed
+CRASH = re.compile(r"MODULE FAILURE|Traceback \(most recent call last\)")
 HCO = ("hco.kubevirt.io/v1beta1", "HyperConverged", "kubevirt-hyperconverged", "openshift-cnv")
 
 
@@ -91,6 +95,17 @@ def playbooks(ansible, name, kubeconfig=None, settings=None):
         common, protection_namespace=name, snapshot_vms=[name], snapshot_name="s1"))
 
 
+def failed_task(output):
+    """The task that failed and what it said (the first failure of the run)."""
+    task = ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line.strip("* ")
+        elif "FAILED!" in line or "UNREACHABLE!" in line or line.startswith("ERROR!"):
+            return "{0}: {1}".format(task, line)
+    return "(no failed task: {0})".format(output.strip().splitlines()[-1] if output.strip() else "no output")
+
+
 def record(kind, runs, faulted_failures, rerun_failures, duplicates, injected, applicable):
     TABLE.append((kind, runs, injected, applicable, faulted_failures, rerun_failures, duplicates))
 
@@ -107,6 +122,10 @@ def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RU
         applicable += extra.get("applicable", 0)
         if outcome.rc != 0:
             faulted_failures += 1
+            FAILURES.append((name, failed_task(outcome.output)))
+        if CRASH.search(outcome.output):
+            problems.append("{0}: a module crashed under the fault instead of saying what failed:\n{1}".format(
+                name, outcome.output[-2500:]))
         rerun = playbooks(ansible, name, settings=settings(run))
         if rerun.rc != 0:
             rerun_failures += 1
@@ -180,5 +199,6 @@ def table(request):
     for kind, runs, injected, applicable, faulted, reruns, duplicates in TABLE:
         lines.append("{0:<22} {1:>4} {2:>9} {3:>11} {4:>20} {5:>14} {6:>19}".format(
             kind, runs, injected, applicable, faulted, reruns, duplicates))
+    lines += ["", "what each failed faulted run said:"] + ["{0}: {1}".format(n, line[:600]) for n, line in FAILURES]
     with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
         print("\n".join(lines))
