@@ -22,7 +22,8 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.errors import
     describe,
     transport_error_message,
 )
-from ansible_collections.ontap.virtualization.plugins.module_utils.kube import Kube
+from ansible_collections.ontap.virtualization.plugins.module_utils.kube import DEFAULT_RETRY_SECONDS, Kube
+from ansible_collections.ontap.virtualization.plugins.module_utils.retry import call_with_backoff, is_server_busy
 from ansible_collections.ontap.virtualization.plugins.module_utils.wait import (
     Waiter,
     WaitTimedOut,
@@ -172,7 +173,10 @@ def connect(ansible_module):
                           "or K8S_AUTH_KUBECONFIG.".format(os.path.basename(kubeconfig),
                                                            os.path.dirname(os.path.abspath(kubeconfig))))
     try:
-        return get_api_client(module=ansible_module)
+        # A server that answers 429 or 5xx is there and busy: come back, as every later call does. A connection that
+        # fails at first contact is more often a wrong endpoint than a blip, and is reported at once.
+        return call_with_backoff(lambda: get_api_client(module=ansible_module),
+                                 time.monotonic() + DEFAULT_RETRY_SECONDS, transient=is_server_busy)
     except CoreException as exc:
         raise ModuleError("Could not read the connection settings for the Kubernetes API: {0}. Check the kubeconfig "
                           "(or the host, api_key and ca_cert options).".format(exc))

@@ -33,7 +33,7 @@ def is_transient(exc):
         return False
     if isinstance(exc, (TransportError, ConnectionError)):
         return True
-    return getattr(exc, "status", None) in RETRYABLE_STATUS
+    return is_server_busy(exc)
 
 
 def _retry_after(exc):
@@ -44,8 +44,13 @@ def _retry_after(exc):
         return None
 
 
-def call_with_backoff(call, deadline, clock=time.monotonic, sleep=time.sleep):
-    """Run ``call()``; on a transient error sleep and try again until ``deadline``.
+def is_server_busy(exc):
+    """Throttling and server errors only: the server answered, and asked us to come back."""
+    return getattr(exc, "status", None) in RETRYABLE_STATUS
+
+
+def call_with_backoff(call, deadline, clock=time.monotonic, sleep=time.sleep, transient=is_transient):
+    """Run ``call()``; on an error ``transient`` accepts, sleep and try again until ``deadline``.
 
     The delay doubles from FIRST_DELAY up to MAX_DELAY, or follows the server's
     Retry-After on 429. The last error is raised once the deadline would pass.
@@ -55,7 +60,7 @@ def call_with_backoff(call, deadline, clock=time.monotonic, sleep=time.sleep):
         try:
             return call()
         except Exception as exc:  # pylint: disable=broad-except
-            if not is_transient(exc):
+            if not transient(exc):
                 raise
             pause = _retry_after(exc) or delay
             if clock() + pause >= deadline:

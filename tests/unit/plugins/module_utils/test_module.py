@@ -36,6 +36,14 @@ def test_forbidden_first_request_names_what_to_grant(make_module, apiserver, mod
     assert "Grant it the verb 'get' on the non-resource URL /version" in outcome.result["msg"]
 
 
+def test_a_busy_server_at_first_contact_is_asked_again(make_module, apiserver):
+    """A 503 or 429 to the first request (GET /version) is the server asking us to come back, as on any later call
+    (the module used to fail at once: 'answered HTTP 503 to the first request')."""
+    module = make_module({})
+    apiserver.fail_next("GET", "^/version", 503, times=2)
+    assert module.kube.get(module.kube.ref("v1", "ConfigMap", "absent", "ns1")) is None
+
+
 def test_closed_port_names_the_endpoint_at_once(make_module, module_exit):
     import socket
     import time
