@@ -101,7 +101,8 @@ def failed_task(output):
     for line in output.splitlines():
         if line.startswith("TASK ["):
             task = line.strip("* ")
-        elif "FAILED!" in line or "UNREACHABLE!" in line or line.startswith("ERROR!"):
+        # "failed: [host] (item=...)" is how a loop item's failure is printed
+        elif "FAILED!" in line or "UNREACHABLE!" in line or line.startswith(("failed: [", "ERROR!")):
             return "{0}: {1}".format(task, line)
     return "(no failed task: {0})".format(output.strip().splitlines()[-1] if output.strip() else "no output")
 
