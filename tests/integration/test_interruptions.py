@@ -59,15 +59,19 @@ def field(obj, path):
     return obj
 
 
+def _items(dynamic_client, api_version, kind, namespace):
+    try:
+        resource = dynamic_client.resources.get(api_version=api_version, kind=kind)
+    except Exception:  # noqa: BLE001 - a kind the lab does not serve holds nothing
+        return []
+    return resource.get(namespace=namespace).to_dict()["items"]
+
+
 def state(dynamic_client, namespace):
     """The sorted (kind, name, fields) of what the namespace holds, its own name replaced by "VM"."""
     held = []
     for api_version, kind in KINDS:
-        try:
-            resource = dynamic_client.resources.get(api_version=api_version, kind=kind)
-        except Exception:  # noqa: BLE001 - a kind the lab does not serve holds nothing
-            continue
-        for item in resource.get(namespace=namespace).to_dict()["items"]:
+        for item in _items(dynamic_client, api_version, kind, namespace):
             name = item["metadata"]["name"].replace(namespace, "VM")
             for pattern, placeholder in VARYING:
                 name = pattern.sub(placeholder, name)
@@ -80,10 +84,6 @@ VM_SNAPSHOT = ("snapshot.kubevirt.io/v1beta1", "VirtualMachineSnapshot")
 VOLUME_SNAPSHOT = ("snapshot.storage.k8s.io/v1", "VolumeSnapshot")
 # KubeVirt names a VirtualMachineSnapshot's CSI snapshots after its UID (snapshot.go getVolumeSnapshotName).
 OF_VM_SNAPSHOT = re.compile(r"^vmsnapshot-([0-9a-f-]{36})-volume-")
-
-
-def _items(dynamic_client, api_version, kind, namespace):
-    return dynamic_client.resources.get(api_version=api_version, kind=kind).get(namespace=namespace).to_dict()["items"]
 
 
 def settling(dynamic_client, namespace):
