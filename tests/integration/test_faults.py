@@ -136,9 +136,10 @@ def one_kind(kind, ansible, core_v1, dynamic_client, clean, faulted_run, runs=RU
         wrong = {k: (held[k], n) for (_v, k), n in PER_VM.items() if held[k] != n}
         wrong.update({k: (cluster[k], clean[k]) for k in clean if cluster[k] != clean[k]})
         wanted = (settings(run) or {}).get("installation_live_migration", {}).get("parallel_migrations_per_cluster")
-        held_setting = hyperconverged(dynamic_client).spec.liveMigrationConfig.parallelMigrationsPerCluster
-        if wanted is not None and held_setting != wanted:
-            wrong["parallelMigrationsPerCluster"] = (held_setting, wanted)
+        if wanted is not None:
+            held_setting = hyperconverged(dynamic_client).spec.liveMigrationConfig.parallelMigrationsPerCluster
+            if held_setting != wanted:
+                wrong["parallelMigrationsPerCluster"] = (held_setting, wanted)
         if wrong:
             duplicates += 1
             problems.append("{0}: (held, expected) {1}".format(name, wrong))
