@@ -135,6 +135,13 @@ options:
       namespace:
         description: Their namespace (C(spec.commonBootImageNamespace)).
         type: str
+      wait:
+        description:
+          - With O(wait), also wait until the DataSource of every DataImportCron in their namespace is Ready
+            (O(boot_sources.namespace), else the HyperConverged's C(spec.commonBootImageNamespace), else
+            C(openshift-virtualization-os-images)), within the same O(wait_timeout).
+        type: bool
+        default: false
   spec:
     description:
       - Any other field of the HyperConverged C(spec). It may not repeat a field that has an option of its own.
@@ -166,6 +173,11 @@ EXAMPLES = r"""
     approval: Manual
     starting_csv: kubevirt-hyperconverged-operator.v4.21.3
 
+- name: Install and wait until the common boot sources are Ready to clone VM disks from
+  ontap.virtualization.cnv_hyperconverged:
+    boot_sources:
+      wait: true
+    wait_timeout: 1800
 - name: Uninstall (refused while VMs exist)
   ontap.virtualization.cnv_hyperconverged:
     state: absent
@@ -187,6 +199,12 @@ conditions:
   returned: with state=present
   type: list
   elements: dict
+boot_sources:
+  description: The DataSources of the boot sources, each Ready, as C(namespace/name).
+  returned: with boot_sources.wait and wait, when not in check mode
+  type: list
+  elements: str
+  sample: [openshift-virtualization-os-images/rhel9, openshift-virtualization-os-images/fedora]
 hyperconverged:
   description: The HyperConverged as the cluster holds it.
   returned: with state=present
@@ -226,6 +244,10 @@ HEALTHY = (("Available", "True"), ("Progressing", "False"), ("Degraded", "False"
 VIRTUAL_MACHINES = ("kubevirt.io/v1", "VirtualMachine")
 DATA_VOLUMES = ("cdi.kubevirt.io/v1beta1", "DataVolume")
 DATA_IMPORT_CRON_LABEL = "cdi.kubevirt.io/dataImportCron"
+DATA_IMPORT_CRONS = ("cdi.kubevirt.io/v1beta1", "DataImportCron")
+DATA_SOURCES = ("cdi.kubevirt.io/v1beta1", "DataSource")
+# HCO's commonBootImageNamespace when the spec leaves it out, on OpenShift.
+BOOT_SOURCES_NAMESPACE = "openshift-virtualization-os-images"
 SHOWN = 10
 
 ARGUMENT_SPEC = dict(
@@ -247,7 +269,8 @@ ARGUMENT_SPEC = dict(
     infra_node_placement=dict(type="dict"),
     workloads_node_placement=dict(type="dict"),
     eviction_strategy=dict(type="str", choices=["None", "LiveMigrate", "LiveMigrateIfPossible", "External"]),
-    boot_sources=dict(type="dict", options=dict(enabled=dict(type="bool"), namespace=dict(type="str"))),
+    boot_sources=dict(type="dict", options=dict(enabled=dict(type="bool"), namespace=dict(type="str"),
+                                                wait=dict(type="bool", default=False))),
     spec=dict(type="dict", default={}),
     force=dict(type="bool", default=False),
 )
@@ -303,6 +326,8 @@ def present(module):
     params = module.params
     spec, managed = hyperconverged_spec(params)  # a bad spec is refused before the first write
     csv = olm.install(module, operator(params))
+    returned = {} if csv is None else {"installed_csv": csv["metadata"]["name"],
+                                       "installed_version": fields.get(csv, "spec.version")}
     desired = desired_hyperconverged(params, spec)
     if module.check_mode and not module.kube.served(HCO_API, "HyperConverged"):
         hyperconverged = module.ensurer.preview_create(desired, managed).object  # the operator brings this API
@@ -312,10 +337,21 @@ def present(module):
         healthy = wait.all_of(wait.observed_generation(), *[wait.condition(kind, status) for kind, status in HEALTHY])
         hyperconverged = module.wait_until(module.kube.ref(HCO_API, "HyperConverged", HCO_NAME, params["namespace"]),
                                            healthy)
-    installed = {} if csv is None else {"installed_csv": csv["metadata"]["name"],
-                                        "installed_version": fields.get(csv, "spec.version")}
-    return module.result(hyperconverged=hyperconverged, conditions=fields.get(hyperconverged, "status.conditions") or [],
-                         **installed)
+        if (params["boot_sources"] or {}).get("wait"):
+            returned["boot_sources"] = wait_for_boot_sources(module, hyperconverged)
+    conditions = fields.get(hyperconverged, "status.conditions") or []
+    return module.result(hyperconverged=hyperconverged, conditions=conditions, **returned)
+
+
+def wait_for_boot_sources(module, hyperconverged):
+    """"namespace/name" of the DataSource of each DataImportCron of the boot sources, once each is Ready."""
+    kube = module.kube
+    namespace = fields.get(hyperconverged, "spec.commonBootImageNamespace") or BOOT_SOURCES_NAMESPACE
+    crons, _version = kube.list(kube.ref(*DATA_IMPORT_CRONS, namespace=namespace))
+    names = sorted(set(fields.get(cron, "spec.managedDataSource") for cron in crons) - set([None]))
+    for name in names:
+        module.wait_until(kube.ref(*DATA_SOURCES, name=name, namespace=namespace), wait.condition("Ready"))
+    return ["{0}/{1}".format(namespace, name) for name in names]
 
 
 def still_in_use(kube):

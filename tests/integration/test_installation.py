@@ -149,8 +149,8 @@ ROLE = "playbooks/installation.yml"
 REFUSED_INPUTS = {
     "zero wait timeout": (
         {"installation_wait_timeout": 0},
-        "installation_wait_timeout is 0: give the seconds to wait for the operator, the HyperConverged and each boot "
-        "source, a whole number of at least 1."),
+        "installation_wait_timeout is 0: give the seconds to wait for the operator, the HyperConverged and the boot "
+        "sources in all, a whole number of at least 1."),
     "negative wait timeout": (
         {"installation_wait_timeout": -1},
         "installation_wait_timeout is -1: give the seconds to wait"),

@@ -43,7 +43,9 @@ GROUP_VERSIONS = {
         ("Subscription", "subscriptions", True), ("InstallPlan", "installplans", True),
         ("ClusterServiceVersion", "clusterserviceversions", True)),
     "kubevirt.io/v1": _resources(("VirtualMachine", "virtualmachines", True)),
-    "cdi.kubevirt.io/v1beta1": _resources(("DataVolume", "datavolumes", True)),
+    "cdi.kubevirt.io/v1beta1": _resources(("DataVolume", "datavolumes", True),
+                                          ("DataImportCron", "dataimportcrons", True),
+                                          ("DataSource", "datasources", True)),
 }
 _PATH = re.compile(
     r"^/(?:api/v1|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
