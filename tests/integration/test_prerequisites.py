@@ -4,6 +4,7 @@ import base64
 import time
 
 import pytest
+import requests
 from kubernetes.client.exceptions import ApiException
 
 PLAYBOOK = "playbooks/prerequisites.yml"
@@ -191,6 +192,49 @@ def test_bad_input_fails_before_any_write(applied, ansible, audit, ontap_vars, c
         assert not _exists(lambda: custom_objects.get_namespaced_custom_object(
             "trident.netapp.io", "v1", TRIDENT, "tridentbackendconfigs", backend["name"]))
     assert secrets_in(run.output, ontap_vars) == []
+
+
+BLIND = {"username": "blind-reader", "password": "Blind-reader-2026", "role": "blind-reader"}
+
+
+@pytest.fixture
+def blind_account(ontap_vars):
+    """A cluster account of ONTAP that may read the cluster (its version) and nothing else: not the SVMs and data
+    LIFs that Trident reads (ONTAP answers code 6, "not authorized for that command")."""
+    admin = requests.Session()
+    admin.trust_env = False  # else REQUESTS_CA_BUNDLE replaces the lab's CA
+    admin.verify = ontap_vars["ca_cert"]
+    admin.auth = (ontap_vars["cluster_admin"]["username"], ontap_vars["cluster_admin"]["password"])
+    api = ontap_vars["url"] + "/api/security/"
+    admin.post(api + "roles", json={"name": BLIND["role"], "privileges": [
+        {"path": "/api/cluster", "access": "readonly"}]}).raise_for_status()
+    admin.post(api + "accounts", json={
+        "name": BLIND["username"], "password": BLIND["password"], "role": {"name": BLIND["role"]},
+        "applications": [{"application": "http", "authentication_methods": ["password"]}]}).raise_for_status()
+    yield BLIND
+    for kind, name in (("accounts", BLIND["username"]), ("roles", BLIND["role"])):
+        for record in admin.get(api + kind, params={"name": name, "fields": "owner"}).json()["records"]:
+            admin.delete("{0}{1}/{2}/{3}".format(api, kind, record["owner"]["uuid"], name)).raise_for_status()
+
+
+def test_an_account_that_may_not_read_the_svms_is_stopped_before_any_write(
+        applied, ansible, audit, ontap_vars, custom_objects, blind_account):
+    """One login reads the SVMs, LIFs, accounts and roles, and only a refusal of the accounts and roles is let
+    through (a least-privilege account): a refusal of what Trident needs stops the role, naming it."""
+    backend = dict(backends(ontap_vars)[1], name="blind", username=blind_account["username"],
+                   password=blind_account["password"])
+    extra = role_vars(ontap_vars, prerequisites_backends=[backend], prerequisites_storage_classes=[],
+                      prerequisites_snapshot_class={})
+    mark = audit.mark()
+    run = ansible(PLAYBOOK, extra)
+    assert run.rc != 0
+    assert ("with the account 'blind-reader' of backend blind: it may not read svm/svms and network/ip/interfaces, "
+            "which Trident needs (not authorized for that command).") in run.output, \
+        run.output[-3000:]
+    assert audit.writes_since(mark) == []
+    assert not _exists(lambda: custom_objects.get_namespaced_custom_object(
+        "trident.netapp.io", "v1", TRIDENT, "tridentbackendconfigs", "blind"))
+    assert blind_account["password"] not in run.output
 
 
 # Refused by the role's own checks (meta/argument_specs.yml, then tasks/validate.yml) before it reads the cluster.
