@@ -17,6 +17,7 @@ __metaclass__ = type
 import time
 from collections import namedtuple
 
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import (
     DISCOVER,
     ModuleError,
@@ -145,9 +146,29 @@ class Kube(object):
         return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion")
 
     def create(self, ref, body, dry_run=False):
+        """Create the object ``body`` describes (``ref`` names it).
+
+        A create is not idempotent: an attempt whose answer was lost (a reset connection, a 5xx from a proxy) may
+        have made the object, and the next attempt is refused AlreadyExists. The object is then the one this call
+        made when it holds everything ``body`` asks for; anything else stays a conflict.
+        """
         resource = self.resource(ref.api_version, ref.kind)
         params = {"dry_run": DRY_RUN_ALL} if dry_run else {}
-        return self._call(CREATE, ref, lambda: resource.create(body=body, namespace=ref.namespace, **params))
+        attempts = []
+
+        def create_once():
+            attempts.append(ref)
+            return resource.create(body=body, namespace=ref.namespace, **params)
+
+        try:
+            return self._call(CREATE, ref, create_once)
+        except ModuleError as exc:
+            if exc.details.get("status") != 409 or len(attempts) < 2 or dry_run or not ref.name:
+                raise
+            made = self.get(ref)
+            if made is None or not fields.contains(made, body):
+                raise
+            return made
 
     def patch(self, ref, patch, dry_run=False):
         """JSON merge patch; a ``metadata.resourceVersion`` in ``patch`` makes it conditional (Conflict)."""

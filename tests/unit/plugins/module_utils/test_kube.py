@@ -22,6 +22,39 @@ def test_create_then_get(kube, apiserver):
     assert kube.get(ref)["data"] == {"a": "1"}
 
 
+def made_by_a_lost_answer(kube, apiserver, stored):
+    """The server stored ``stored`` but its answer was lost (503 here, a reset connection in the fault proxy): the
+    create is tried again and refused AlreadyExists."""
+    kube.retry_seconds = 5
+    apiserver.put("configmaps", stored)
+    apiserver.fail_next("POST", "/configmaps$", 503)
+    return kube.ref("v1", "ConfigMap", "cm", "ns1")
+
+
+def test_a_create_whose_answer_was_lost_finds_the_object_it_made(kube, apiserver):
+    ref = made_by_a_lost_answer(kube, apiserver, configmap("cm"))
+    made = kube.create(ref, configmap("cm"))
+    stored = apiserver.get("configmaps", "ns1", "cm")
+    assert made["data"] == {"a": "1"} and made["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
+    assert [method for method, path, query in apiserver.requests if path.endswith("/configmaps")] == ["POST", "POST"]
+
+
+def test_a_create_whose_answer_was_lost_still_refuses_another_object_of_that_name(kube, apiserver):
+    ref = made_by_a_lost_answer(kube, apiserver, configmap("cm", {"a": "other"}))
+    with pytest.raises(ModuleError) as err:
+        kube.create(ref, configmap("cm"))
+    assert err.value.details["status"] == 409
+    assert apiserver.get("configmaps", "ns1", "cm")["data"] == {"a": "other"}
+
+
+def test_a_first_create_refused_as_existing_stays_refused(kube, apiserver):
+    """Only a retried create may find its own object: an object there before the first attempt is not ours."""
+    apiserver.put("configmaps", configmap("cm"))
+    with pytest.raises(ModuleError) as err:
+        kube.create(kube.ref("v1", "ConfigMap", "cm", "ns1"), configmap("cm"))
+    assert err.value.details["status"] == 409
+
+
 def test_dry_run_create_sends_dry_run_and_stores_nothing(kube, apiserver):
     ref = kube.ref("v1", "ConfigMap", "cm", "ns1")
     preview = kube.create(ref, configmap("cm"), dry_run=True)
