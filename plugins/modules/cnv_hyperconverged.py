@@ -178,6 +178,7 @@ EXAMPLES = r"""
     boot_sources:
       wait: true
     wait_timeout: 1800
+
 - name: Uninstall (refused while VMs exist)
   ontap.virtualization.cnv_hyperconverged:
     state: absent
