@@ -21,9 +21,9 @@ from ansible_collections.ontap.virtualization.plugins.module_utils import ontap,
 from ansible_collections.ontap.virtualization.plugins.module_utils import vsphere_inventory as inventory
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.fields import get
+from ansible_collections.ontap.virtualization.plugins.module_utils.vms import KUBEVIRT_API, VM_KIND
 
 SOURCE_VCENTER = "vcenter"
-VM_API = ("kubevirt.io/v1", "VirtualMachine")
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _UNITS = {None: 1, "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18,
           "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
@@ -91,8 +91,8 @@ def read_target(module):
             module.kube, options["storage_class"], options["trident_namespace"])
     if options.get("namespace"):
         target.namespace = options["namespace"]
-        if module.kube.served(*VM_API):
-            items = module.kube.list(module.kube.ref(VM_API[0], VM_API[1], namespace=options["namespace"]))[0]
+        if module.kube.served(KUBEVIRT_API, VM_KIND):
+            items = module.kube.list(module.kube.ref(KUBEVIRT_API, VM_KIND, namespace=options["namespace"]))[0]
             target.taken = dict((get(item, "metadata.name"), get(item, "metadata.labels.vmID")) for item in items)
     if params.get("ontap"):
         given = params["ontap"]

@@ -22,9 +22,8 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.complete impo
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.names import work_name
 from ansible_collections.ontap.virtualization.plugins.module_utils.secrets import COLLECTION, MANAGED_BY
+from ansible_collections.ontap.virtualization.plugins.module_utils.vms import KUBEVIRT_API, VMI_KIND
 
-KUBEVIRT_API = "kubevirt.io/v1"
-VMI_KIND = "VirtualMachineInstance"
 MIGRATION_KIND = "VirtualMachineInstanceMigration"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 VMI_NAME_LABEL = "kubevirt.io/vmi-name"  # virt-api's mutating webhook sets it on every migration

@@ -223,12 +223,10 @@ diff:
   elements: dict
 """
 
-from ansible_collections.ontap.virtualization.plugins.module_utils import fields, olm, wait
+from ansible_collections.ontap.virtualization.plugins.module_utils import fields, hyperconverged, olm
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
 from ansible_collections.ontap.virtualization.plugins.module_utils.module import KubeModule
 
-HCO_NAME = "kubevirt-hyperconverged"
-HCO_API = "hco.kubevirt.io/v1beta1"
 LIVE_MIGRATION_KEYS = {
     "parallel_migrations_per_cluster": "parallelMigrationsPerCluster",
     "parallel_outbound_migrations_per_node": "parallelOutboundMigrationsPerNode",
@@ -238,18 +236,6 @@ LIVE_MIGRATION_KEYS = {
 }
 LIVE_MIGRATION_COUNTS = ("parallel_migrations_per_cluster", "parallel_outbound_migrations_per_node",
                          "completion_timeout_per_gib", "progress_timeout")
-HEALTHY = (("Available", "True"), ("Progressing", "False"), ("Degraded", "False"), ("ReconcileComplete", "True"))
-# What still uses OpenShift Virtualization: HCO's delete validation dry-runs the deletion of KubeVirt (refused
-# while VMs exist unless RemoveWorkloads) and of CDI (cdi-validate.go: refused while DataVolumes exist that
-# no DataImportCron owns).
-VIRTUAL_MACHINES = ("kubevirt.io/v1", "VirtualMachine")
-DATA_VOLUMES = ("cdi.kubevirt.io/v1beta1", "DataVolume")
-DATA_IMPORT_CRON_LABEL = "cdi.kubevirt.io/dataImportCron"
-DATA_IMPORT_CRONS = ("cdi.kubevirt.io/v1beta1", "DataImportCron")
-DATA_SOURCES = ("cdi.kubevirt.io/v1beta1", "DataSource")
-# HCO's commonBootImageNamespace when the spec leaves it out, on OpenShift.
-BOOT_SOURCES_NAMESPACE = "openshift-virtualization-os-images"
-SHOWN = 10
 
 ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -318,94 +304,29 @@ def operator(params):
         operator_group="kubevirt-hyperconverged-group", namespace_labels={"openshift.io/cluster-monitoring": "true"})
 
 
-def desired_hyperconverged(params, spec):
-    return {"apiVersion": HCO_API, "kind": "HyperConverged",
-            "metadata": {"name": HCO_NAME, "namespace": params["namespace"]}, "spec": spec}
-
-
 def present(module):
     params = module.params
     spec, managed = hyperconverged_spec(params)  # a bad spec is refused before the first write
     csv = olm.install(module, operator(params))
     returned = {} if csv is None else {"installed_csv": csv["metadata"]["name"],
                                        "installed_version": fields.get(csv, "spec.version")}
-    desired = desired_hyperconverged(params, spec)
-    if module.check_mode and not module.kube.served(HCO_API, "HyperConverged"):
-        hyperconverged = module.ensurer.preview_create(desired, managed).object  # the operator brings this API
+    desired = hyperconverged.desired(params["namespace"], spec)
+    if module.check_mode and not module.kube.served(hyperconverged.HCO_API, hyperconverged.HCO_KIND):
+        found = module.ensurer.preview_create(desired, managed).object  # the operator brings this API
     else:
-        hyperconverged = module.ensurer.present(desired, managed).object
+        found = module.ensurer.present(desired, managed).object
     if params["wait"] and not module.check_mode:
-        healthy = wait.all_of(wait.observed_generation(), *[wait.condition(kind, status) for kind, status in HEALTHY])
-        hyperconverged = module.wait_until(module.kube.ref(HCO_API, "HyperConverged", HCO_NAME, params["namespace"]),
-                                           healthy)
+        found = hyperconverged.wait_until_healthy(module, params["namespace"])
         if (params["boot_sources"] or {}).get("wait"):
-            returned["boot_sources"] = wait_for_boot_sources(module, hyperconverged)
-    conditions = fields.get(hyperconverged, "status.conditions") or []
-    return module.result(hyperconverged=hyperconverged, conditions=conditions, **returned)
-
-
-def wait_for_boot_sources(module, hyperconverged):
-    """"namespace/name" of the DataSource of each DataImportCron of the boot sources, once each is Ready."""
-    kube = module.kube
-    namespace = fields.get(hyperconverged, "spec.commonBootImageNamespace") or BOOT_SOURCES_NAMESPACE
-    crons, _version = kube.list(kube.ref(*DATA_IMPORT_CRONS, namespace=namespace))
-    names = sorted(set(fields.get(cron, "spec.managedDataSource") for cron in crons) - set([None]))
-    for name in names:
-        module.wait_until(kube.ref(*DATA_SOURCES, name=name, namespace=namespace), wait.condition("Ready"))
-    return ["{0}/{1}".format(namespace, name) for name in names]
-
-
-def still_in_use(kube):
-    """"Kind ns/name" of the VMs and DataVolumes (those no DataImportCron owns) that block an uninstall."""
-    found = []
-    for api_version, kind in (VIRTUAL_MACHINES, DATA_VOLUMES):
-        if not kube.served(api_version, kind):
-            continue  # the API is gone with the operator: nothing of that kind can exist
-        items, _version = kube.list(kube.ref(api_version, kind))
-        found.extend("{0} {1}/{2}".format(kind, item["metadata"]["namespace"], item["metadata"]["name"])
-                     for item in items if not _owned_by_data_import_cron(item))
-    return found
-
-
-def _owned_by_data_import_cron(obj):
-    # CDI marks a cron's DataVolumes with this label (no ownerReference), and its delete validation skips them.
-    return DATA_IMPORT_CRON_LABEL in (obj["metadata"].get("labels") or {})
+            returned["boot_sources"] = hyperconverged.wait_for_boot_sources(module, found)
+    conditions = fields.get(found, "status.conditions") or []
+    return module.result(hyperconverged=found, conditions=conditions, **returned)
 
 
 def absent(module):
-    params, kube = module.params, module.kube
-    in_use = still_in_use(kube)
-    if in_use and not params["force"]:
-        raise ModuleError("{0} still use{1} OpenShift Virtualization ({2}); uninstalling would leave {3} unmanaged and "
-                          "the cluster refuses it. Delete {3} first, or set force: true to remove {3} with OpenShift "
-                          "Virtualization.".format(
-                              _count(len(in_use), "object"), "s" if len(in_use) == 1 else "",
-                              ", ".join(in_use[:SHOWN]) + (", ..." if len(in_use) > SHOWN else ""),
-                              "it" if len(in_use) == 1 else "them"))
-    hco_ref = None
-    if kube.served(HCO_API, "HyperConverged"):
-        hco_ref = kube.ref(HCO_API, "HyperConverged", HCO_NAME, params["namespace"])
-    if hco_ref and in_use and not module.check_mode and kube.get(hco_ref) is not None:
-        remove_workloads_first(module, hco_ref)
-    if hco_ref and module.ensurer.absent(hco_ref).changed and params["wait"] and not module.check_mode:
-        module.wait_until(hco_ref, wait.absent())
-    olm.uninstall(module, operator(params))
+    hyperconverged.remove(module, module.params["namespace"], module.params["force"])
+    olm.uninstall(module, operator(module.params))
     return module.result()
-
-
-def remove_workloads_first(module, hco_ref):
-    """Set RemoveWorkloads and wait until HCO has passed it to KubeVirt and CDI.
-
-    HCO's delete validation dry-runs the deletion of both operands, which refuse while
-    workloads exist until they carry the new strategy themselves.
-    """
-    module.ensurer.present(desired_hyperconverged(module.params, {"uninstallStrategy": "RemoveWorkloads"}),
-                           ["spec.uninstallStrategy"])
-    module.wait_until(hco_ref, wait.all_of(wait.observed_generation(), wait.condition("ReconcileComplete")))
-
-
-def _count(number, noun):
-    return "{0} {1}{2}".format(number, noun, "" if number == 1 else "s")
 
 
 def run(module):

@@ -1,11 +1,8 @@
-"""cnv_hyperconverged: the uninstall guard (defect 1 of issue 11), the HyperConverged spec, the boot sources' wait."""
-
-import threading
+"""cnv_hyperconverged: the uninstall guard (defect 1 of issue 11) and the HyperConverged spec."""
 
 import pytest
 
 from ansible_collections.ontap.virtualization.plugins.module_utils.errors import ModuleError
-from ansible_collections.ontap.virtualization.plugins.module_utils.wait import WaitTimedOut
 from ansible_collections.ontap.virtualization.plugins.modules import cnv_hyperconverged as cnv
 
 FORBIDDEN = {"kind": "Status", "code": 403, "reason": "Forbidden",
@@ -53,12 +50,6 @@ def test_vms_and_user_datavolumes_block_the_uninstall_by_name(make_module, apise
     assert apiserver.calls("DELETE") == []
 
 
-def test_no_virtualization_api_means_nothing_to_guard(make_module, apiserver):
-    apiserver.group_versions = {}
-    module = absent_module(make_module)
-    assert cnv.still_in_use(module.kube) == []
-
-
 def test_hyperconverged_spec_maps_options_and_refuses_repeats():
     params = dict((key, spec.get("default")) for key, spec in cnv.ARGUMENT_SPEC.items())
     params.update(feature_gates={"decentralizedLiveMigration": True}, eviction_strategy="LiveMigrate",
@@ -76,53 +67,3 @@ def test_negative_migration_limits_are_refused():
     params["live_migration"] = {"parallel_migrations_per_cluster": -1}
     with pytest.raises(ModuleError, match="live_migration.parallel_migrations_per_cluster must be at least 1"):
         cnv.hyperconverged_spec(params)
-
-
-BOOT_SOURCES = "os-images"
-CDI = "cdi.kubevirt.io/v1beta1"
-
-
-def cron(name, source):
-    return {"apiVersion": CDI, "kind": "DataImportCron", "metadata": {"name": name, "namespace": BOOT_SOURCES},
-            "spec": {"managedDataSource": source}}
-
-
-def data_source(name, ready):
-    return {"apiVersion": CDI, "kind": "DataSource", "metadata": {"name": name, "namespace": BOOT_SOURCES},
-            "status": {"conditions": [{"type": "Ready", "status": ready}]}}
-
-
-def later(delay, action):
-    timer = threading.Timer(delay, action)
-    timer.start()
-    return timer
-
-
-def test_the_boot_sources_wait_ends_once_every_cron_s_data_source_is_ready(make_module, apiserver):
-    apiserver.put("dataimportcrons", cron("rhel9-image-cron", "rhel9"))
-    apiserver.put("dataimportcrons", cron("fedora-image-cron", "fedora"))
-    apiserver.put("datasources", data_source("rhel9", "True"))
-    apiserver.put("datasources", data_source("unrelated", "False"))  # no cron manages it: not waited for
-    later(0.2, lambda: apiserver.put("datasources", data_source("fedora", "False")))
-    later(0.4, lambda: apiserver.update("datasources", BOOT_SOURCES, "fedora", {
-        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}))
-    module = make_module(cnv.ARGUMENT_SPEC, {"progress": True}, wait_timeout=10)
-    ready = cnv.wait_for_boot_sources(module, {"spec": {"commonBootImageNamespace": BOOT_SOURCES}})
-    assert ready == ["os-images/fedora", "os-images/rhel9"]
-    assert apiserver.get("datasources", BOOT_SOURCES, "fedora")["status"]["conditions"][0]["status"] == "True"
-
-
-def test_a_boot_source_that_never_gets_ready_times_out_naming_it(make_module, apiserver):
-    apiserver.put("dataimportcrons", cron("rhel9-image-cron", "rhel9"))
-    apiserver.put("datasources", data_source("rhel9", "False"))
-    module = make_module(cnv.ARGUMENT_SPEC, {"progress": True}, wait_timeout=1)
-    with pytest.raises(WaitTimedOut) as err:
-        cnv.wait_for_boot_sources(module, {"spec": {"commonBootImageNamespace": BOOT_SOURCES}})
-    assert "DataSource os-images/rhel9" in err.value.msg
-    assert "Ready" in err.value.msg
-
-
-def test_no_boot_sources_means_nothing_to_wait_for(make_module, apiserver):
-    module = make_module(cnv.ARGUMENT_SPEC, {"progress": True}, wait_timeout=1)
-    assert cnv.wait_for_boot_sources(module, {"spec": {}}) == []
-    assert [path for method, path, query in apiserver.requests if query.get("watch")] == []
