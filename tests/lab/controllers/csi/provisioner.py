@@ -9,6 +9,10 @@ namespace, bound source, same volume mode, size, same driver, ready snapshot), a
 refusal is a ProvisioningFailed event with the sidecar's words. Claims whose dataSourceRef
 names a populator kind (CDI's VolumeImportSource, ...) are left to their populator.
 
+Saving the PV: a PV the API server refuses is kept and saved again until it is taken, whatever becomes of the
+claim (csi-provisioner runs the library with CreateProvisionedPVLimiter, i.e. its queueStore), so a volume is never
+left without the PV through which it would be released and deleted.
+
 Deletion: a Released PV it provisioned with reclaim policy Delete loses its volume, then the
 sidecar's finalizer, then the PV object itself.
 
@@ -36,6 +40,10 @@ ANN_PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 ANN_ALLOW_MODE_CHANGE = "snapshot.storage.kubernetes.io/allow-volume-mode-change"
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 RETRY = 10.0  # the sidecar retries failed claims with back-off; the lab, steadily
+# PVs of provisioned volumes the API server has not taken yet, by their claim's key: sig-storage-lib-external-
+# provisioner controller/volume_store.go, queueStore (StoreVolume keeps a refused PV, processNextWorkItem saves it
+# again with back-off until the create succeeds or finds it AlreadyExists, and never deletes the volume).
+UNSAVED = {}
 
 
 class SourceError(Exception):
@@ -68,6 +76,8 @@ def is_core_source(source: dict) -> bool:
 # --- provisioning ----------------------------------------------------------------------------
 
 def reconcile_claim(api, claim: dict):
+    if _key(claim) in UNSAVED:  # the queue saves it whatever the claim's state
+        return save_unsaved_volume(api, _key(claim), claim)
     meta, spec = claim["metadata"], claim["spec"]
     annotations = meta.get("annotations") or {}
     if spec.get("volumeName") or meta.get("deletionTimestamp") or \
@@ -101,10 +111,27 @@ def reconcile_claim(api, claim: dict):
                   component=COMPONENT)
         return RETRY
     time.sleep(step_delay())
-    api.create(_volume(claim, sc, name, volume))
-    api.event(claim, "Normal", "ProvisioningSucceeded", f"Successfully provisioned volume {name}",
-              component=COMPONENT)
+    UNSAVED[_key(claim)] = _volume(claim, sc, name, volume)
+    return save_unsaved_volume(api, _key(claim), claim)
+
+
+def save_unsaved_volume(api, key, claim: dict = None):
+    """queueStore.doSaveVolume: create the PV (AlreadyExists is saved too), then ProvisioningSucceeded on its claim
+    if that is still there (sendSuccessEvent looks it up by UID). A refusal raises, and the runtime tries again with
+    back-off; once the claim is gone, the runtime calls this as the controller's gone()."""
+    pv = UNSAVED.get(key)
+    if pv is None:
+        return None
+    api.create_if_absent(pv)
+    del UNSAVED[key]
+    if claim is not None and claim["metadata"]["uid"] == pv["spec"]["claimRef"]["uid"]:
+        api.event(claim, "Normal", "ProvisioningSucceeded", f"Successfully provisioned volume {pv['metadata']['name']}",
+                  component=COMPONENT)
     return None
+
+
+def _key(claim: dict) -> tuple:
+    return claim["metadata"]["namespace"], claim["metadata"]["name"]
 
 
 def _request(api, claim: dict, sc: dict, name: str, source) -> VolumeRequest:
@@ -247,5 +274,6 @@ def reconcile_volume(api, pv: dict):
 
 
 def setup(manager, webhooks) -> None:
-    manager.add(Controller("csi-provisioner", "v1", "PersistentVolumeClaim", reconcile_claim))
+    manager.add(Controller("csi-provisioner", "v1", "PersistentVolumeClaim", reconcile_claim,
+                           gone=save_unsaved_volume))
     manager.add(Controller("csi-provisioner-deleter", "v1", "PersistentVolume", reconcile_volume))

@@ -1,5 +1,7 @@
 """CSI provisioning through the simulated Trident: what binds, what ONTAP then holds, what is refused."""
 
+import pytest
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from storage_helpers import DRIVER, bound_claim, claim, events, internal_name, unique, wait_event, wait_for
@@ -111,6 +113,71 @@ def test_deleting_the_claim_deletes_volume_and_pv(core_v1, namespace, nas_class,
 
     wait_for(pv_gone, f"PV {pv_name} to be deleted")
     assert ontap.volume(volume) is None
+
+
+def pv_refused_for(admission, claim_name: str) -> None:
+    """A ValidatingAdmissionPolicy (the API server's own CEL admission) that refuses to create a PV bound to
+    ``claim_name``; returns once the API server has refused such a PV five times in a row (a new policy takes a
+    moment to be loaded, and was seen to let a request through just after its first refusal)."""
+    admission.create_validating_admission_policy({
+        "metadata": {"name": claim_name},
+        "spec": {"failurePolicy": "Fail",
+                 "matchConstraints": {"resourceRules": [{
+                     "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                     "resources": ["persistentvolumes"]}]},
+                 "validations": [{"expression": f"object.spec.claimRef.name != '{claim_name}'",
+                                  "message": "refused by the test"}]}})
+    admission.create_validating_admission_policy_binding({
+        "metadata": {"name": claim_name}, "spec": {"policyName": claim_name, "validationActions": ["Deny"]}})
+    probe = {"metadata": {"name": claim_name}, "spec": {
+        "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/probe"},
+        "claimRef": {"name": claim_name, "namespace": "probe"}}}
+
+    refusals = []
+
+    def refused_five_times():
+        try:
+            client.CoreV1Api(admission.api_client).create_persistent_volume(probe, dry_run="All")
+            refusals.clear()
+        except ApiException as error:
+            assert error.status == 422 and "refused by the test" in error.body, error.body
+            refusals.append(error)
+        return len(refusals) >= 5
+    wait_for(refused_five_times, f"the API server to refuse PVs of claim {claim_name}")
+
+
+def test_a_pv_the_api_server_refused_is_saved_later_and_its_volume_goes_with_it(core_v1, api_client, namespace,
+                                                                                nas_class, ontap):
+    """The claim's volume is made but its PV refused; the claim is deleted; once the API server takes PVs again,
+    the PV is saved, found Released, and the volume deleted: none is left on ONTAP without a PV.
+
+    Upstream: sig-storage-lib-external-provisioner controller/volume_store.go, queueStore (csi-provisioner sets
+    CreateProvisionedPVLimiter): StoreVolume keeps a refused PV and processNextWorkItem saves it again until the
+    create succeeds, whatever became of the claim, never deleting the volume; kubernetes
+    pkg/controller/volume/persistentvolume/pv_controller.go syncVolume marks a PV whose claim is gone Released."""
+    admission = client.AdmissionregistrationV1Api(api_client)
+    name = unique("refused")
+    pv_refused_for(admission, name)
+    try:
+        created = core_v1.create_namespaced_persistent_volume_claim(
+            namespace, claim(name, nas_class, "Filesystem", "ReadWriteOnce"))
+        pv_name = f"pvc-{created.metadata.uid}"
+        volume = internal_name(pv_name)
+        wait_for(lambda: ontap.volume(volume) is not None, f"volume {volume} on ONTAP")
+        with pytest.raises(ApiException) as missing:
+            core_v1.read_persistent_volume(pv_name)
+        assert missing.value.status == 404
+        core_v1.delete_namespaced_persistent_volume_claim(name, namespace)
+        wait_for(lambda: name not in [c.metadata.name for c in
+                                      core_v1.list_namespaced_persistent_volume_claim(namespace).items],
+                 f"claim {name} to be deleted")
+        assert ontap.volume(volume) is not None  # provisioned, its PV not saved yet, its claim gone
+    finally:
+        admission.delete_validating_admission_policy_binding(name)
+        admission.delete_validating_admission_policy(name)
+    wait_for(lambda: ontap.volume(volume) is None, f"volume {volume} to be deleted with its PV", timeout=120)
+    wait_for(lambda: pv_name not in [pv.metadata.name for pv in core_v1.list_persistent_volume().items],
+             f"PV {pv_name} to be deleted")
 
 
 def test_wait_for_first_consumer_waits_for_a_node(core_v1, namespace, storage_v1, san_backend):
