@@ -1,5 +1,7 @@
 """Controlling MTV migrations with mtv_migration against the lab: cancel a VM, archive, remove plan and provider,
-the playbook killed while it waits, a wait that times out; checked in the cluster and in vcsim.
+the playbook killed while it waits, a wait that times out, migrations through the fault proxy (fault_runs.py; one
+run with every kind at once in `make test`, FAULT_RUNS of each kind alone in `make reliability`); checked in the
+cluster and in vcsim.
 
 The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv.py's, imported here.
 """
@@ -7,12 +9,16 @@ The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv
 import datetime
 import os
 import random
+import re
 import signal
 import time
 
 import pytest
 
+from lab import fault_proxy
+
 from conftest import kill_after, start_playbook
+from fault_runs import CRASH, RUNS, Tally, alone, every_kind, printed_at_the_end, through_proxy
 from test_mtv import condition, get, inventory_args, migrations_of, mtv, play, results_of, source, vcenter
 from own_lab import own_lab
 
@@ -22,6 +28,8 @@ lab, api_client, core_v1, custom_objects, dynamic_client, ansible, audit = own_l
 
 FIXTURES = (mtv, source, vcenter)  # test_mtv.py's, instantiated again for this module
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TALLY = Tally()
+table = printed_at_the_end(TALLY)
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +193,25 @@ def test_a_cutover_window_sets_the_next_start_and_a_rerun_keeps_it(ansible, lab,
 
 
 KILL_RUNS = int(os.environ.get("KILL_RUNS", "5"))
+MIGRATE = "playbooks/migrate.yml"
+
+
+def cold_migration(lab, source, core_v1, plan):
+    """mtv_plan and mtv_migration of rhel9-app, cold, into a namespace of the plan's own (made here)."""
+    core_v1.create_namespace({"metadata": {"name": plan}})
+    return play(plan_task(lab, source, plan, ["rhel9-app"], type_="cold", target=plan),
+                run_task(source, plan, wait_timeout=600))
+
+
+def not_migrated_once(custom_objects, source, plan, what):
+    """[] when the plan has one Migration, Succeeded, and its namespace the VM; else what it holds."""
+    migrations = migrations_of(custom_objects, source["namespace"], plan)
+    phases = [(m["metadata"]["name"], (condition(m, "Succeeded") or {}).get("status")) for m in migrations]
+    vms = [v["metadata"]["name"] for v in
+           custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", plan, "virtualmachines")["items"]]
+    if phases == [(plan + "-1", "True")] and vms == ["rhel9-app"]:
+        return []
+    return ["{0}: migrations {1}, VMs in {2}: {3}".format(what, phases, plan, vms)]
 
 
 @pytest.mark.reliability
@@ -192,48 +219,84 @@ def test_the_plan_and_migration_killed_at_a_random_point_and_run_again_migrate_t
         ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
     """mtv_plan then mtv_migration (cold, into a namespace of each run's own) killed at a seeded random point within
     an uninterrupted run's duration, then run again: the plan has one Migration, Succeeded, and the VM is there."""
-    ns = source["namespace"]
-
-    def text(plan):
-        core_v1.create_namespace({"metadata": {"name": plan}})
-        return play(plan_task(lab, source, plan, ["rhel9-app"], type_="cold", target=plan),
-                    run_task(source, plan, wait_timeout=600))
-
-    def migrated_once(plan, what):
-        migrations = migrations_of(custom_objects, ns, plan)
-        phases = [(m["metadata"]["name"], (condition(m, "Succeeded") or {}).get("status")) for m in migrations]
-        vm = custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", plan, "virtualmachines")["items"]
-        if phases == [(plan + "-1", "True")] and [v["metadata"]["name"] for v in vm] == ["rhel9-app"]:
-            return []
-        return ["{0}: migrations {1}, VMs in {2}: {3}".format(what, phases, plan, [v["metadata"]["name"] for v in vm])]
-
     started = time.monotonic()
-    reference = ansible(text("rk-ref"))
+    reference = ansible(cold_migration(lab, source, core_v1, "rk-ref"))
     seconds = time.monotonic() - started
     assert reference.rc == 0, reference.output[-3000:]
-    problems = migrated_once("rk-ref", "the uninterrupted run")
+    problems = not_migrated_once(custom_objects, source, "rk-ref", "the uninterrupted run")
     for run in range(KILL_RUNS):
         plan, at = "rk-{0}".format(run), random.Random(run).uniform(0.5, seconds)
-        playbook = text(plan)
+        playbook = cold_migration(lab, source, core_v1, plan)
         killed = kill_after(lab, playbook, tmp_path, at)
         again = ansible(playbook)
         what = "{0}, killed at {1:.1f} s{2}".format(plan, at, "" if killed else " (it had ended)")
         if again.rc != 0:
             problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
         else:
-            problems += migrated_once(plan, what)
+            problems += not_migrated_once(custom_objects, source, plan, what)
     assert not problems, "\n".join(problems)
 
 
-def role_vars(lab, source, app_checks):
+def faulted_migrations(kind, rates, runs, ansible, lab, source, custom_objects, core_v1, tmp_path):
+    """``runs`` runs of migrate.yml (MTV as the fixture set it, the provider, a cold plan of the run's own and its
+    migration, verification) through the fault proxy, each followed by the same run without faults: the plan must
+    then hold one Migration, Succeeded, and its namespace the VM (none lost, none twice); a faulted run that said
+    ok must have migrated it already, and none may crash."""
+    faulted_failures = rerun_failures = wrong = injected = applicable = 0
+    problems = []
+    for run in range(runs):
+        plan = "fm-{0}-{1}".format(re.sub(r"[^a-z0-9]+", "-", kind), run)
+        core_v1.create_namespace({"metadata": {"name": plan}})
+        extra_vars = role_vars(lab, source, [], plans=[
+            {"name": plan, "target_namespace": plan, "type": "cold", "vms": [{"name": "rhel9-app"}]}])
+        outcome, extra = through_proxy(
+            lab, rates, run, tmp_path / "kubeconfig-{0}".format(plan),
+            lambda kubeconfig: ansible(MIGRATE, extra_vars=dict(extra_vars, k8s_kubeconfig=str(kubeconfig))))
+        injected, applicable = injected + extra["injected"], applicable + extra["applicable"]
+        found = []
+        if outcome.rc != 0:
+            faulted_failures += 1
+            TALLY.failed(plan, outcome.output)
+        else:
+            found += not_migrated_once(custom_objects, source, plan, plan + " (the faulted run said ok)")
+        if CRASH.search(outcome.output):
+            problems.append("{0}: a module crashed under the fault instead of saying what failed:\n{1}".format(
+                plan, outcome.output[-2500:]))
+        again = ansible(MIGRATE, extra_vars=extra_vars)
+        if again.rc != 0:
+            rerun_failures += 1
+            problems.append("{0}: the rerun failed: {1}".format(plan, again.output[-2500:]))
+        else:
+            found += not_migrated_once(custom_objects, source, plan, plan + " after the rerun")
+        wrong, problems = wrong + bool(found), problems + found
+    TALLY.record("migration, " + kind, runs, injected, applicable, faulted_failures, rerun_failures, wrong)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_migration_through_every_kind_of_fault_run_again_migrates_the_vm_once(
+        ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
+    faulted_migrations("all kinds", every_kind(), 1, ansible, lab, source, custom_objects, core_v1, tmp_path)
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("kind", fault_proxy.KINDS)
+def test_migrations_through_each_kind_of_fault_run_again_migrate_each_vm_once(
+        kind, ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
+    faulted_migrations(kind, alone(kind), RUNS, ansible, lab, source, custom_objects, core_v1, tmp_path)
+
+
+def role_vars(lab, source, app_checks, plans=None):
+    """migrate.yml's variables: MTV set as the ``mtv`` fixture set it, the provider, ``plans`` (default: usb)."""
     ns = source["namespace"]
-    return {"migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
+    return {"migration_max_vms_in_flight": 4, "migration_precopy_interval": 1,
+            "migration_features": {"copy_offload": True},
+            "migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
                                    "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
                                    "ca_cert": open(lab.vars["ca_cert"]).read(),
                                    "vddk_init_image": "quay.io/kubev2v/vddk:lab"},
             "migration_inventory_url": lab.vars["forklift_inventory_url"],
             "migration_inventory_token": source["token"], "migration_inventory_ca_cert": lab.vars["ca_cert"],
-            "migration_plans": [{"name": "usb", "target_namespace": ns, "vms": [{"name": "usb-controller"}]}],
+            "migration_plans": plans or [{"name": "usb", "target_namespace": ns, "vms": [{"name": "usb-controller"}]}],
             "migration_app_checks": app_checks, "migration_wait_timeout": 300, "migration_progress_interval": 5}
 
 
