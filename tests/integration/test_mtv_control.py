@@ -19,7 +19,8 @@ from lab import fault_proxy
 
 from conftest import kill_after, start_playbook
 from fault_runs import CRASH, RUNS, Tally, alone, every_kind, printed_at_the_end, through_proxy
-from test_mtv import condition, get, inventory_args, migrations_of, mtv, play, results_of, source, vcenter
+from test_mtv import MTV_NAMESPACE, condition, get, inventory_args, migrations_of, mtv, play, results_of, source, \
+    vcenter
 from own_lab import own_lab
 
 # A lab of its own: migrations power vCenter's source VMs off and change them, and what the shared lab's earlier
@@ -238,16 +239,18 @@ def test_the_plan_and_migration_killed_at_a_random_point_and_run_again_migrate_t
 
 
 def faulted_migrations(kind, rates, runs, ansible, lab, source, custom_objects, core_v1, tmp_path):
-    """``runs`` runs of migrate.yml (MTV as the fixture set it, the provider, a cold plan of the run's own and its
-    migration, verification) through the fault proxy, each followed by the same run without faults: the plan must
-    then hold one Migration, Succeeded, and its namespace the VM (none lost, none twice); a faulted run that said
-    ok must have migrated it already, and none may crash."""
+    """``runs`` runs of migrate.yml (MTV with a setting other than the last run's, so that it updates an object that
+    exists and may meet a 409; the provider; a cold plan of the run's own and its migration; verification) through
+    the fault proxy, each followed by the same run without faults: the plan must then hold one Migration,
+    Succeeded, its namespace the VM (none lost, none twice), and MTV the run's setting; a faulted run that said ok
+    must have migrated it already, and none may crash."""
     faulted_failures = rerun_failures = wrong = injected = applicable = 0
     problems = []
     for run in range(runs):
         plan = "fm-{0}-{1}".format(re.sub(r"[^a-z0-9]+", "-", kind), run)
         core_v1.create_namespace({"metadata": {"name": plan}})
-        extra_vars = role_vars(lab, source, [], plans=[
+        in_flight = 5 + run % 2
+        extra_vars = role_vars(lab, source, [], max_vms_in_flight=in_flight, plans=[
             {"name": plan, "target_namespace": plan, "type": "cold", "vms": [{"name": "rhel9-app"}]}])
         outcome, extra = through_proxy(
             lab, rates, run, tmp_path / "kubeconfig-{0}".format(plan),
@@ -268,6 +271,10 @@ def faulted_migrations(kind, rates, runs, ansible, lab, source, custom_objects, 
             problems.append("{0}: the rerun failed: {1}".format(plan, again.output[-2500:]))
         else:
             found += not_migrated_once(custom_objects, source, plan, plan + " after the rerun")
+            held = get(custom_objects, "forkliftcontrollers", "forklift-controller", MTV_NAMESPACE)["spec"]
+            if held.get("controller_max_vm_inflight") != in_flight:
+                found.append("{0}: controller_max_vm_inflight {1}, the run set {2}".format(
+                    plan, held.get("controller_max_vm_inflight"), in_flight))
         wrong, problems = wrong + bool(found), problems + found
     TALLY.record("migration, " + kind, runs, injected, applicable, faulted_failures, rerun_failures, wrong)
     assert not problems, "\n".join(problems)
@@ -285,10 +292,11 @@ def test_migrations_through_each_kind_of_fault_run_again_migrate_each_vm_once(
     faulted_migrations(kind, alone(kind), RUNS, ansible, lab, source, custom_objects, core_v1, tmp_path)
 
 
-def role_vars(lab, source, app_checks, plans=None):
-    """migrate.yml's variables: MTV set as the ``mtv`` fixture set it, the provider, ``plans`` (default: usb)."""
+def role_vars(lab, source, app_checks, plans=None, max_vms_in_flight=4):
+    """migrate.yml's variables: MTV set as the ``mtv`` fixture set it (unless told otherwise), the provider,
+    ``plans`` (default: usb)."""
     ns = source["namespace"]
-    return {"migration_max_vms_in_flight": 4, "migration_precopy_interval": 1,
+    return {"migration_max_vms_in_flight": max_vms_in_flight, "migration_precopy_interval": 1,
             "migration_features": {"copy_offload": True},
             "migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
                                    "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
