@@ -21,7 +21,7 @@ import pytest
 
 from conftest import REPO, kill_after
 from protection import delete_namespace
-from vm_life import STEPS, field, settled_state
+from vm_life import STEPS, VMIM, migrations, settled_state, vmis
 
 pytestmark = pytest.mark.reliability
 
@@ -70,21 +70,6 @@ def test_a_playbook_killed_at_a_random_point_and_run_again_ends_as_an_uninterrup
 
 DAY2 = "kill-day2"
 DAY2_VMS = [{"name": "kd-a", "access": "ReadWriteMany"}, {"name": "kd-b", "access": "ReadWriteMany"}]
-VMIM = ("kubevirt.io", "v1", "virtualmachineinstancemigrations")
-
-
-def vmis(custom_objects):
-    """{VM name: (phase, node)} of the day-2 namespace."""
-    found = custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", DAY2, "virtualmachineinstances")
-    return {v["metadata"]["name"]: (field(v, "status.phase"), field(v, "status.nodeName")) for v in found["items"]}
-
-
-def migrations(custom_objects):
-    """{VM name: [phase of each of its migrations]}."""
-    found = {}
-    for item in custom_objects.list_namespaced_custom_object(*VMIM[:2], DAY2, VMIM[2])["items"]:
-        found.setdefault(item["spec"]["vmiName"], []).append(field(item, "status.phase"))
-    return found
 
 
 def forget_migrations(custom_objects):
@@ -113,13 +98,13 @@ def test_live_migration_killed_at_a_random_point_and_run_again_moves_each_vm_onc
              "live_migration_progress_interval": 5}
 
     def moved_once(before, what):
-        after, held = vmis(custom_objects), migrations(custom_objects)
+        after, held = vmis(custom_objects, DAY2), migrations(custom_objects, DAY2)
         wrong = ["{0} on {1} ({2}), was on {3}; migrations {4}".format(
             vm, after[vm][1], after[vm][0], node, held.get(vm)) for vm, (_phase, node) in sorted(before.items())
             if after[vm] == ("Running", node) or after[vm][0] != "Running" or held.get(vm) != ["Succeeded"]]
         return ["{0}: {1}".format(what, "; ".join(wrong))] if wrong else []
 
-    before = vmis(custom_objects)
+    before = vmis(custom_objects, DAY2)
     started = time.monotonic()
     reference = ansible("playbooks/live_migration.yml", extra_vars=extra)
     seconds = time.monotonic() - started
@@ -127,7 +112,7 @@ def test_live_migration_killed_at_a_random_point_and_run_again_moves_each_vm_onc
     problems = moved_once(before, "the uninterrupted run")
     for run in range(RUNS):
         forget_migrations(custom_objects)
-        before, at = vmis(custom_objects), random.Random(run).uniform(0.5, seconds)
+        before, at = vmis(custom_objects, DAY2), random.Random(run).uniform(0.5, seconds)
         killed, again = killed_and_run_again(lab, ansible, tmp_path, "playbooks/live_migration.yml", extra, at)
         what = "run {0}, killed at {1:.1f} s{2}".format(run, at, "" if killed else " (it had ended)")
         if again.rc != 0:
@@ -140,7 +125,7 @@ def test_live_migration_killed_at_a_random_point_and_run_again_moves_each_vm_onc
 def test_node_maintenance_killed_at_a_random_point_and_run_again_leaves_the_node_drained(
         day2_vms, ansible, lab, custom_objects, core_v1, tmp_path):
     def drained(node, what):
-        running = vmis(custom_objects)
+        running = vmis(custom_objects, DAY2)
         wrong = ["{0} {1} on {2}".format(vm, phase, on) for vm, (phase, on) in sorted(running.items())
                  if phase != "Running" or on == node]
         if not core_v1.read_node(node).spec.unschedulable:
@@ -156,7 +141,7 @@ def test_node_maintenance_killed_at_a_random_point_and_run_again_leaves_the_node
                                                                      "node_maintenance_state": "absent"})
         assert done.rc == 0, done.output[-3000:]
 
-    node = vmis(custom_objects)["kd-a"][1]
+    node = vmis(custom_objects, DAY2)["kd-a"][1]
     started = time.monotonic()
     reference = ansible("playbooks/node_maintenance.yml", extra_vars=extra_for(node))
     seconds = time.monotonic() - started
@@ -164,7 +149,7 @@ def test_node_maintenance_killed_at_a_random_point_and_run_again_leaves_the_node
     problems = drained(node, "the uninterrupted run")
     back(node)
     for run in range(RUNS):
-        node, at = vmis(custom_objects)["kd-a"][1], random.Random(run).uniform(0.5, seconds)
+        node, at = vmis(custom_objects, DAY2)["kd-a"][1], random.Random(run).uniform(0.5, seconds)
         try:
             killed, again = killed_and_run_again(lab, ansible, tmp_path, "playbooks/node_maintenance.yml",
                                                  extra_for(node), at)

@@ -98,3 +98,20 @@ def settled_state(dynamic_client, namespace, seconds=180):
             return state(dynamic_client, namespace)
         assert time.monotonic() < deadline, "{0}: not settled after {1} s: {2}".format(namespace, seconds, pending)
         time.sleep(1)
+
+
+VMIM = ("kubevirt.io", "v1", "virtualmachineinstancemigrations")
+
+
+def vmis(custom_objects, namespace):
+    """{VM name: (phase, node)} of the namespace's VMIs."""
+    found = custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachineinstances")
+    return {v["metadata"]["name"]: (field(v, "status.phase"), field(v, "status.nodeName")) for v in found["items"]}
+
+
+def migrations(custom_objects, namespace):
+    """{VM name: [phase of each of its migrations]} of the namespace."""
+    found = {}
+    for item in custom_objects.list_namespaced_custom_object(*VMIM[:2], namespace, VMIM[2])["items"]:
+        found.setdefault(item["spec"]["vmiName"], []).append(field(item, "status.phase"))
+    return found
