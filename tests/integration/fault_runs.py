@@ -17,7 +17,8 @@ NARROW_RATE = float(os.environ.get("FAULT_NARROW_RATE", "0.5"))
 NARROW_KINDS = ("conflict", "watch_cut")
 RUNS = int(os.environ.get("FAULT_RUNS", "1"))
 CRASH = re.compile(r"MODULE FAILURE|Traceback \(most recent call last\)")
-HEADER = "fault kind             runs  injected     chances  faulted runs failed  reruns failed  duplicates or lost"
+HEADER = ("fault kind                   runs  injected     chances  faulted runs failed  reruns failed"
+          "  duplicates or lost")
 
 
 def alone(kind):
@@ -42,7 +43,7 @@ class Tally:
         self.failures.append((name, failed_task(output)))
 
     def lines(self):
-        lines = ["", HEADER] + ["{0:<22} {1:>4} {2:>9} {3:>11} {4:>20} {5:>14} {6:>19}".format(*row)
+        lines = ["", HEADER] + ["{0:<28} {1:>4} {2:>9} {3:>11} {4:>20} {5:>14} {6:>19}".format(*row)
                                 for row in self.rows]
         return lines + ["", "what each failed faulted run said:"] + [
             "{0}: {1}".format(name, line[:600]) for name, line in self.failures]
@@ -57,6 +58,39 @@ def printed_at_the_end(tally):
             with request.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
                 print("\n".join(tally.lines()))
     return table
+
+
+def series(tally, kind, prefix, runs, faulted, again, held_wrongly, said_ok=lambda name: []):
+    """``runs`` runs of one fault kind (each named ``prefix-kind-run``), each followed by the same run without faults,
+    and the kind's row in ``tally``.
+
+    ``faulted(name, run)`` gives the faulted run's outcome and {"injected", "applicable"}; ``again(name, run)`` the
+    rerun's outcome; ``held_wrongly(name, run, rerun)`` what the cluster holds wrongly after the rerun (lines, none
+    when right), and ``said_ok(name)`` the same at once after a faulted run that said ok. A run holding anything
+    wrongly counts once among "duplicates or lost"; that, a crash or a failed rerun fails the test."""
+    faulted_failures = rerun_failures = wrong = injected = applicable = 0
+    problems = []
+    for run in range(runs):
+        name = "{0}-{1}-{2}".format(prefix, re.sub(r"[^a-z0-9]+", "-", kind), run)
+        outcome, faults = faulted(name, run)
+        injected, applicable = injected + faults["injected"], applicable + faults["applicable"]
+        found = []
+        if outcome.rc != 0:
+            faulted_failures += 1
+            tally.failed(name, outcome.output)
+        else:
+            found += said_ok(name)
+        if CRASH.search(outcome.output):
+            problems.append("{0}: a module crashed under the fault instead of saying what failed:\n{1}".format(
+                name, outcome.output[-2500:]))
+        rerun = again(name, run)
+        if rerun.rc != 0:
+            rerun_failures += 1
+            problems.append("{0}: the rerun failed:\n{1}".format(name, rerun.output[-2500:]))
+        found += held_wrongly(name, run, rerun)
+        wrong, problems = wrong + bool(found), problems + found
+    tally.record(kind, runs, injected, applicable, faulted_failures, rerun_failures, wrong)
+    assert not problems, "\n".join(problems)
 
 
 def through_proxy(lab, rates, seed, kubeconfig, run):

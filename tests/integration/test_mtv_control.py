@@ -9,7 +9,6 @@ The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv
 import datetime
 import os
 import random
-import re
 import signal
 import time
 
@@ -18,7 +17,7 @@ import pytest
 from lab import fault_proxy
 
 from conftest import kill_after, start_playbook
-from fault_runs import CRASH, RUNS, Tally, alone, every_kind, printed_at_the_end, through_proxy
+from fault_runs import RUNS, Tally, alone, every_kind, printed_at_the_end, series, through_proxy
 from test_mtv import MTV_NAMESPACE, condition, get, inventory_args, migrations_of, mtv, play, results_of, source, \
     vcenter
 from own_lab import own_lab
@@ -244,40 +243,34 @@ def faulted_migrations(kind, rates, runs, ansible, lab, source, custom_objects, 
     the fault proxy, each followed by the same run without faults: the plan must then hold one Migration,
     Succeeded, its namespace the VM (none lost, none twice), and MTV the run's setting; a faulted run that said ok
     must have migrated it already, and none may crash."""
-    faulted_failures = rerun_failures = wrong = injected = applicable = 0
-    problems = []
-    for run in range(runs):
-        plan = "fm-{0}-{1}".format(re.sub(r"[^a-z0-9]+", "-", kind), run)
-        core_v1.create_namespace({"metadata": {"name": plan}})
-        in_flight = 5 + run % 2
-        extra_vars = role_vars(lab, source, [], max_vms_in_flight=in_flight, plans=[
+    def extra_vars(plan, run):
+        return role_vars(lab, source, [], max_vms_in_flight=in_flight(run), plans=[
             {"name": plan, "target_namespace": plan, "type": "cold", "vms": [{"name": "rhel9-app"}]}])
-        outcome, extra = through_proxy(
+
+    def faulted(plan, run):
+        core_v1.create_namespace({"metadata": {"name": plan}})
+        return through_proxy(
             lab, rates, run, tmp_path / "kubeconfig-{0}".format(plan),
-            lambda kubeconfig: ansible(MIGRATE, extra_vars=dict(extra_vars, k8s_kubeconfig=str(kubeconfig))))
-        injected, applicable = injected + extra["injected"], applicable + extra["applicable"]
-        found = []
-        if outcome.rc != 0:
-            faulted_failures += 1
-            TALLY.failed(plan, outcome.output)
-        else:
-            found += not_migrated_once(custom_objects, source, plan, plan + " (the faulted run said ok)")
-        if CRASH.search(outcome.output):
-            problems.append("{0}: a module crashed under the fault instead of saying what failed:\n{1}".format(
-                plan, outcome.output[-2500:]))
-        again = ansible(MIGRATE, extra_vars=extra_vars)
-        if again.rc != 0:
-            rerun_failures += 1
-            problems.append("{0}: the rerun failed: {1}".format(plan, again.output[-2500:]))
-        else:
-            found += not_migrated_once(custom_objects, source, plan, plan + " after the rerun")
-            held = get(custom_objects, "forkliftcontrollers", "forklift-controller", MTV_NAMESPACE)["spec"]
-            if held.get("controller_max_vm_inflight") != in_flight:
-                found.append("{0}: controller_max_vm_inflight {1}, the run set {2}".format(
-                    plan, held.get("controller_max_vm_inflight"), in_flight))
-        wrong, problems = wrong + bool(found), problems + found
-    TALLY.record("migration, " + kind, runs, injected, applicable, faulted_failures, rerun_failures, wrong)
-    assert not problems, "\n".join(problems)
+            lambda kubeconfig: ansible(MIGRATE, extra_vars=dict(extra_vars(plan, run), k8s_kubeconfig=str(kubeconfig))))
+
+    def held_wrongly(plan, run, rerun):
+        if rerun.rc != 0:
+            return []
+        found = not_migrated_once(custom_objects, source, plan, plan + " after the rerun")
+        held = get(custom_objects, "forkliftcontrollers", "forklift-controller", MTV_NAMESPACE)["spec"]
+        if held.get("controller_max_vm_inflight") != in_flight(run):
+            found.append("{0}: controller_max_vm_inflight {1}, the run set {2}".format(
+                plan, held.get("controller_max_vm_inflight"), in_flight(run)))
+        return found
+
+    series(TALLY, "migration, " + kind, "fm", runs, faulted,
+           lambda plan, run: ansible(MIGRATE, extra_vars=extra_vars(plan, run)), held_wrongly,
+           said_ok=lambda plan: not_migrated_once(custom_objects, source, plan, plan + " (the faulted run said ok)"))
+
+
+def in_flight(run):
+    """The run's controller_max_vm_inflight: other than the previous run's and the mtv fixture's."""
+    return 5 + run % 2
 
 
 def test_a_migration_through_every_kind_of_fault_run_again_migrates_the_vm_once(
