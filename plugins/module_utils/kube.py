@@ -28,6 +28,7 @@ from ansible_collections.ontap.virtualization.plugins.module_utils.errors import
 from ansible_collections.ontap.virtualization.plugins.module_utils.retry import (
     call_with_backoff,
     is_connection_error,
+    is_transient,
 )
 
 try:
@@ -51,6 +52,11 @@ class ObjectRef(namedtuple("ObjectRef", "api_version kind name namespace plural"
 
 class NotServed(ModuleError):
     """The cluster does not serve this kind: its operator or CRD is not installed."""
+
+
+def _transient_but_not_a_refusal(exc):
+    """An eviction's 429 is a refusal to act on (a disruption budget, or KubeVirt migrating the VM first)."""
+    return getattr(exc, "status", None) != 429 and is_transient(exc)
 
 
 class Conflict(Exception):
@@ -193,6 +199,9 @@ class Kube(object):
 
         A refusal (HTTP 429: a PodDisruptionBudget, or KubeVirt migrating the VM away first) is an
         answer to act on, not throttling: it is returned as ``(status, message)`` and never retried here.
+        A 5xx or a dropped connection is tried again with back-off: asking again is safe, since the pod of an
+        eviction that went through is gone or terminating (404, or evicted again) and a VM already leaving is
+        answered 429.
         """
         body = {"apiVersion": "policy/v1", "kind": "Eviction",
                 "metadata": {"name": ref.name, "namespace": ref.namespace}}
@@ -200,7 +209,9 @@ class Kube(object):
             body["deleteOptions"] = {"dryRun": [DRY_RUN_ALL]}
         pods = self.resource("v1", "Pod")
         try:
-            pods.subresources["eviction"].create(body=body, name=ref.name, namespace=ref.namespace)
+            call_with_backoff(lambda: pods.subresources["eviction"].create(
+                body=body, name=ref.name, namespace=ref.namespace), self._clock() + self.retry_seconds,
+                transient=_transient_but_not_a_refusal)
         except Exception as exc:  # pylint: disable=broad-except
             status = getattr(exc, "status", None)
             if status == 404:

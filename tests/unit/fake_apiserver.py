@@ -23,6 +23,10 @@ CORE_RESOURCES = [
      "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
     {"name": "namespaces", "singularName": "namespace", "namespaced": False, "kind": "Namespace",
      "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+    {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+    {"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy", "version": "v1",
+     "kind": "Eviction", "verbs": ["create"]},
 ]
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 WIDGET_GROUP, WIDGET_VERSION = "example.com", "v1"
@@ -50,6 +54,8 @@ GROUP_VERSIONS = {
 _PATH = re.compile(
     r"^/(?:api/v1|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
     r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?$")
+
+_EVICTION = re.compile(r"^/api/v1/namespaces/(?P<namespace>[^/]+)/pods/(?P<name>[^/]+)/eviction$")
 
 
 def merge_patch(target, patch):
@@ -200,6 +206,14 @@ class FakeAPIServer:
             group_version = split.path[len("/apis/"):]
             return self._send(handler, 200, {"kind": "APIResourceList", "groupVersion": group_version,
                                              "resources": self.group_versions[group_version]})
+        eviction = _EVICTION.match(split.path)
+        if eviction and method == "POST":  # the pod goes at once (no disruption budget, no grace period here)
+            pod = self.get("pods", eviction.group("namespace"), eviction.group("name"))
+            if pod is None:
+                return self._send(handler, 404, self._not_found("pods", eviction.group("name")))
+            self.store.commit("DELETED", "pods", eviction.group("namespace"), pod)
+            return self._send(handler, 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                             "code": 201})
         match = _PATH.match(split.path)
         if not match:
             return self._send(handler, 404, self._status(404, "the server could not find the requested resource"))

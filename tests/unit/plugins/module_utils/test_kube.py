@@ -194,3 +194,27 @@ def test_403_on_an_eviction_names_the_subresource_not_discovery():
     assert "may not create pods/eviction (v1) in namespace 'ns1'" in msg
     assert "Grant it the verb 'create' on 'pods/eviction' in API group ''" in msg
     assert "non-resource" not in msg
+
+
+def pod(name):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ns1"}}
+
+
+def test_an_eviction_answered_503_is_asked_again_and_the_pod_goes(kube, apiserver):
+    kube.retry_seconds = 5
+    apiserver.put("pods", pod("virt-launcher-a"))
+    apiserver.fail_next("POST", "/pods/virt-launcher-a/eviction$", 503)
+    assert kube.evict(kube.ref("v1", "Pod", "virt-launcher-a", "ns1")) is None
+    assert apiserver.calls("POST").count(("POST", "/api/v1/namespaces/ns1/pods/virt-launcher-a/eviction")) == 2
+    assert apiserver.get("pods", "ns1", "virt-launcher-a") is None
+
+
+def test_an_eviction_refused_429_is_returned_at_once_not_retried(kube, apiserver):
+    """kubectl drain (staging/src/k8s.io/kubectl/pkg/drain/drain.go evictPods) treats 429 as a refusal to wait on."""
+    kube.retry_seconds = 5
+    apiserver.put("pods", pod("virt-launcher-b"))
+    apiserver.fail_next("POST", "/pods/virt-launcher-b/eviction$", 429,
+                        body={"kind": "Status", "code": 429, "message": "Eviction request for target Pod"})
+    status, message = kube.evict(kube.ref("v1", "Pod", "virt-launcher-b", "ns1"))
+    assert (status, message) == (429, "Eviction request for target Pod")
+    assert len(apiserver.calls("POST")) == 1 and apiserver.get("pods", "ns1", "virt-launcher-b") is not None
