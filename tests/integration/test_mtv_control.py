@@ -1,12 +1,13 @@
 """Controlling MTV migrations with mtv_migration against the lab: cancel a VM, archive, remove plan and provider,
-the playbook killed while it waits, a wait that times out, migrations through the fault proxy (fault_runs.py; one
-run with every kind at once in `make test`, FAULT_RUNS of each kind alone in `make reliability`); checked in the
-cluster and in vcsim.
+the playbook killed while it waits, a wait that times out, migrations (migrate.yml) and an assessment with its wave
+(assess.yml) through the fault proxy (fault_runs.py; one run with every kind at once in `make test`, FAULT_RUNS of
+each kind alone in `make reliability`); checked in the cluster, in vcsim and in the report.
 
 The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv.py's, imported here.
 """
 
 import datetime
+import json
 import os
 import random
 import signal
@@ -203,15 +204,17 @@ def cold_migration(lab, source, core_v1, plan):
                 run_task(source, plan, wait_timeout=600))
 
 
-def not_migrated_once(custom_objects, source, plan, what):
-    """[] when the plan has one Migration, Succeeded, and its namespace the VM; else what it holds."""
+def not_migrated_once(custom_objects, source, plan, what, target=None):
+    """[] when the plan has one Migration, Succeeded, and its target namespace (default: the plan's name) the VM;
+    else what they hold."""
     migrations = migrations_of(custom_objects, source["namespace"], plan)
     phases = [(m["metadata"]["name"], (condition(m, "Succeeded") or {}).get("status")) for m in migrations]
+    target = target or plan
     vms = [v["metadata"]["name"] for v in
-           custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", plan, "virtualmachines")["items"]]
+           custom_objects.list_namespaced_custom_object("kubevirt.io", "v1", target, "virtualmachines")["items"]]
     if phases == [(plan + "-1", "True")] and vms == ["rhel9-app"]:
         return []
-    return ["{0}: migrations {1}, VMs in {2}: {3}".format(what, phases, plan, vms)]
+    return ["{0}: migrations {1}, VMs in {2}: {3}".format(what, phases, target, vms)]
 
 
 @pytest.mark.reliability
@@ -283,6 +286,62 @@ def test_a_migration_through_every_kind_of_fault_run_again_migrates_the_vm_once(
 def test_migrations_through_each_kind_of_fault_run_again_migrate_each_vm_once(
         kind, ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
     faulted_migrations(kind, alone(kind), RUNS, ansible, lab, source, custom_objects, core_v1, tmp_path)
+
+
+ASSESS = "playbooks/assess.yml"
+
+
+def faulted_assessments(kind, rates, runs, ansible, lab, source, custom_objects, core_v1, tmp_path):
+    """``runs`` runs of assess.yml (rhel9-app assessed, its one wave migrated cold into a namespace of the run's own,
+    the report written) through the fault proxy, each followed by the same run without faults: the wave's plan must
+    then hold one Migration, Succeeded, the namespace the VM (none lost, none twice), and the report the plan
+    Succeeded; a faulted run that said ok must have migrated it already, and none may crash."""
+    def extra_vars(name):
+        # without migration_plans: extra vars would outrank each wave's plan
+        main = {k: v for k, v in role_vars(lab, source, []).items() if k != "migration_plans"}
+        return dict(main, migration_install_mtv=False, migration_waves_run=True,
+                    migration_assess_vcenter={
+                        "hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"],
+                        "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
+                        "ca_path": lab.vars["ca_cert"]},
+                    migration_assess_select={"names": ["rhel9-app"]},
+                    migration_assess_target={"namespace": name, "storage_class": "ontap-san-iscsi"},
+                    migration_waves={"prefix": name, "max_vms": 10}, migration_report_dir=str(tmp_path / name))
+
+    def faulted(name, run):
+        core_v1.create_namespace({"metadata": {"name": name}})
+        return through_proxy(
+            lab, rates, run, tmp_path / "kubeconfig-{0}".format(name),
+            lambda kubeconfig: ansible(ASSESS, extra_vars=dict(extra_vars(name), k8s_kubeconfig=str(kubeconfig))))
+
+    def wave_not_migrated_once(name, what):
+        return not_migrated_once(custom_objects, source, name + "-wave-1", what, target=name)
+
+    def held_wrongly(name, run, rerun):
+        if rerun.rc != 0:
+            return []
+        found = wave_not_migrated_once(name, name + " after the rerun")
+        report = json.loads((tmp_path / name / "migration-report.json").read_text())
+        plans = [(p["name"], p["found"], p["outcome"]) for p in report["plans"]]
+        if plans != [(name + "-wave-1", True, "Succeeded")]:
+            found.append("{0}: the report's plans {1}".format(name, plans))
+        return found
+
+    series(TALLY, "assessment, " + kind, "fa", runs, faulted,
+           lambda name, run: ansible(ASSESS, extra_vars=extra_vars(name)), held_wrongly,
+           said_ok=lambda name: wave_not_migrated_once(name, name + " (the faulted run said ok)"))
+
+
+def test_an_assessment_with_its_wave_through_every_kind_of_fault_run_again_migrates_the_vm_once(
+        ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
+    faulted_assessments("all kinds", every_kind(), 1, ansible, lab, source, custom_objects, core_v1, tmp_path)
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("kind", fault_proxy.KINDS)
+def test_assessments_with_their_wave_through_each_kind_of_fault_run_again_migrate_each_vm_once(
+        kind, ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
+    faulted_assessments(kind, alone(kind), RUNS, ansible, lab, source, custom_objects, core_v1, tmp_path)
 
 
 def role_vars(lab, source, app_checks, plans=None, max_vms_in_flight=4):
