@@ -93,8 +93,7 @@ class Kube(object):
         if key not in self._resources:
             try:
                 self._resources[key] = call_with_backoff(
-                    lambda: self._dynamic.resources.get(api_version=api_version, kind=kind),
-                    self._clock() + self.retry_seconds)
+                    lambda: self._discover(api_version, kind), self._clock() + self.retry_seconds)
             except ResourceNotFoundError:
                 raise NotServed(
                     "The cluster does not serve {0} ({1}). Is the operator or CRD that provides it installed?".format(
@@ -102,6 +101,15 @@ class Kube(object):
             except Exception as exc:  # pylint: disable=broad-except
                 raise self.error(exc, GET, ObjectRef(api_version, kind, None, None, kind), doing=DISCOVER)
         return self._resources[key]
+
+    def _discover(self, api_version, kind):
+        try:
+            return self._dynamic.resources.get(api_version=api_version, kind=kind)
+        except KeyError:
+            # kubernetes.dynamic empties its discovery cache before asking /apis (discovery.py parse_api_groups); a
+            # failed answer leaves it half-made, and lookups then fail with KeyError until it is rebuilt.
+            self._dynamic.resources.invalidate_cache()
+            return self._dynamic.resources.get(api_version=api_version, kind=kind)
 
     def served(self, api_version, kind):
         """Whether the cluster serves ``kind``. Only "not served" is False: any other error is raised."""

@@ -218,3 +218,12 @@ def test_an_eviction_refused_429_is_returned_at_once_not_retried(kube, apiserver
     status, message = kube.evict(kube.ref("v1", "Pod", "virt-launcher-b", "ns1"))
     assert (status, message) == (429, "Eviction request for target Pod")
     assert len(apiserver.calls("POST")) == 1 and apiserver.get("pods", "ns1", "virt-launcher-b") is not None
+
+
+def test_discovery_left_half_made_by_a_503_is_rebuilt(kube, apiserver):
+    """kubernetes.dynamic's discovery (discovery.py parse_api_groups) empties its cache before asking /apis; a 503
+    there left it half-made, and the next lookup of a group's kinds failed with KeyError 'apis'."""
+    apiserver.fail_next("GET", "^/apis/example.com/v1$", 503)
+    apiserver.fail_next("GET", "^/apis$", 503)
+    ref = kube.ref("example.com/v1", "Widget", "w", "ns1")
+    assert ref.plural == "widgets"
