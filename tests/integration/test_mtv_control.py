@@ -240,6 +240,13 @@ def test_the_plan_and_migration_killed_at_a_random_point_and_run_again_migrate_t
     assert not problems, "\n".join(problems)
 
 
+def into_own_namespace(ansible, lab, core_v1, rates, tmp_path, playbook, name, run, extra_vars):
+    """``playbook`` through the fault proxy (seeded by ``run``), into a namespace called ``name`` made here."""
+    core_v1.create_namespace({"metadata": {"name": name}})
+    return through_proxy(lab, rates, run, tmp_path / "kubeconfig-{0}".format(name), lambda kubeconfig: ansible(
+        playbook, extra_vars=dict(extra_vars, k8s_kubeconfig=str(kubeconfig))))
+
+
 def faulted_migrations(kind, rates, runs, ansible, lab, source, custom_objects, core_v1, tmp_path):
     """``runs`` runs of migrate.yml (MTV with a setting other than the last run's, so that it updates an object that
     exists and may meet a 409; the provider; a cold plan of the run's own and its migration; verification) through
@@ -251,10 +258,7 @@ def faulted_migrations(kind, rates, runs, ansible, lab, source, custom_objects, 
             {"name": plan, "target_namespace": plan, "type": "cold", "vms": [{"name": "rhel9-app"}]}])
 
     def faulted(plan, run):
-        core_v1.create_namespace({"metadata": {"name": plan}})
-        return through_proxy(
-            lab, rates, run, tmp_path / "kubeconfig-{0}".format(plan),
-            lambda kubeconfig: ansible(MIGRATE, extra_vars=dict(extra_vars(plan, run), k8s_kubeconfig=str(kubeconfig))))
+        return into_own_namespace(ansible, lab, core_v1, rates, tmp_path, MIGRATE, plan, run, extra_vars(plan, run))
 
     def held_wrongly(plan, run, rerun):
         if rerun.rc != 0:
@@ -309,10 +313,7 @@ def faulted_assessments(kind, rates, runs, ansible, lab, source, custom_objects,
                     migration_waves={"prefix": name, "max_vms": 10}, migration_report_dir=str(tmp_path / name))
 
     def faulted(name, run):
-        core_v1.create_namespace({"metadata": {"name": name}})
-        return through_proxy(
-            lab, rates, run, tmp_path / "kubeconfig-{0}".format(name),
-            lambda kubeconfig: ansible(ASSESS, extra_vars=dict(extra_vars(name), k8s_kubeconfig=str(kubeconfig))))
+        return into_own_namespace(ansible, lab, core_v1, rates, tmp_path, ASSESS, name, run, extra_vars(name))
 
     def wave_not_migrated_once(name, what):
         return not_migrated_once(custom_objects, source, name + "-wave-1", what, target=name)
