@@ -31,11 +31,6 @@ HEALTHY = ["rhel9-postgres", "rhel9-web", "rhel9-app", "win2022-files"]
 GiB = 1024 ** 3
 
 
-def _vcenter(lab):
-    return {"hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"], "username": lab.vars["vcsim_username"],
-            "password": lab.vars["vcsim_password"], "ca_path": lab.vars["ca_cert"]}
-
-
 def _ontap(lab):
     ontap = lab.vars["ontap"]
     return {"management_lif": ontap["management_lif"], "username": ontap["cluster_admin"]["username"],
@@ -43,7 +38,7 @@ def _ontap(lab):
 
 
 def _assess(ansible, lab, check=False, **args):
-    run = ansible(PLAY % ("migration_assessment", json.dumps(dict({"vcenter": _vcenter(lab)}, **args))), check=check)
+    run = ansible(PLAY % ("migration_assessment", json.dumps(dict({"vcenter": lab.vcenter()}, **args))), check=check)
     return run, result_of(run)
 
 

@@ -303,10 +303,7 @@ def test_the_migrate_playbook_runs_a_cold_plan_verifies_it_and_a_rerun_changes_n
                                                                                        tmp_path, monkeypatch):
     """A rerun at -vvvv changes nothing and prints neither the vCenter password nor the inventory token."""
     ns = source["namespace"]
-    extra = {"migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
-                                    "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
-                                    "ca_cert": open(lab.vars["ca_cert"]).read(),
-                                    "vddk_init_image": "quay.io/kubev2v/vddk:lab"},
+    extra = {"migration_provider": lab.mtv_provider(ns),
              "migration_inventory_url": lab.vars["forklift_inventory_url"],
              "migration_inventory_token": source["token"], "migration_inventory_ca_cert": lab.vars["ca_cert"],
              "migration_plans": [{"name": "app-cold", "target_namespace": target_of(source),

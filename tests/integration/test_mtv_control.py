@@ -304,10 +304,7 @@ def faulted_assessments(kind, rates, runs, ansible, lab, source, custom_objects,
         # without migration_plans: extra vars would outrank each wave's plan
         main = {k: v for k, v in role_vars(lab, source, []).items() if k != "migration_plans"}
         return dict(main, migration_install_mtv=False, migration_waves_run=True,
-                    migration_assess_vcenter={
-                        "hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"],
-                        "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
-                        "ca_path": lab.vars["ca_cert"]},
+                    migration_assess_vcenter=lab.vcenter(),
                     migration_assess_select={"names": ["rhel9-app"]},
                     migration_assess_target={"namespace": name, "storage_class": "ontap-san-iscsi"},
                     migration_waves={"prefix": name, "max_vms": 10}, migration_report_dir=str(tmp_path / name))
@@ -351,10 +348,7 @@ def role_vars(lab, source, app_checks, plans=None, max_vms_in_flight=4):
     ns = source["namespace"]
     return {"migration_max_vms_in_flight": max_vms_in_flight, "migration_precopy_interval": 1,
             "migration_features": {"copy_offload": True},
-            "migration_provider": {"name": "vcenter", "namespace": ns, "url": lab.vars["vcsim_url"],
-                                   "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
-                                   "ca_cert": open(lab.vars["ca_cert"]).read(),
-                                   "vddk_init_image": "quay.io/kubev2v/vddk:lab"},
+            "migration_provider": lab.mtv_provider(ns),
             "migration_inventory_url": lab.vars["forklift_inventory_url"],
             "migration_inventory_token": source["token"], "migration_inventory_ca_cert": lab.vars["ca_cert"],
             "migration_plans": plans or [{"name": "usb", "target_namespace": ns, "vms": [{"name": "usb-controller"}]}],

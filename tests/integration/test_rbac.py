@@ -77,10 +77,7 @@ class Scenario:
 
 def scenarios(lab, token, suffix=""):
     """The runs, in order; ``suffix`` makes the names of what they create new (a run again needs its creates)."""
-    mtv = {"migration_provider": {"name": "vcenter", "namespace": MTV_NAMESPACE, "url": lab.vars["vcsim_url"],
-                                  "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
-                                  "ca_cert": Path(lab.vars["ca_cert"]).read_text(),
-                                  "vddk_init_image": "quay.io/kubev2v/vddk:lab"},
+    mtv = {"migration_provider": lab.mtv_provider(MTV_NAMESPACE),
            "migration_inventory_url": lab.vars["forklift_inventory_url"], "migration_inventory_token": token,
            "migration_inventory_ca_cert": lab.vars["ca_cert"],
            "migration_plans": [{"name": "app-cold", "target_namespace": MTV_NAMESPACE, "vms": [{"name": "rhel9-app"}]}],

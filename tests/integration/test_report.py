@@ -82,9 +82,7 @@ def test_the_assess_playbook_writes_the_report_of_its_assessment_and_waves(ansib
     """assess.yml without migrating: --check writes nothing; a run reads vCenter and the cluster, writes only the
     report, whose page loads in Chromium with one timeline row per VM; no password is printed."""
     folder = tmp_path / "report"
-    extra = {"migration_assess_vcenter": {"hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"],
-                                "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
-                                "ca_path": lab.vars["ca_cert"]},
+    extra = {"migration_assess_vcenter": lab.vcenter(),
              "migration_assess_select": {"names": SELECTED}, "migration_assess_target": {"namespace": "default"},
              "migration_waves": {"prefix": "estate", "max_vms": 2}, "migration_report_dir": str(folder)}
     mark = audit.mark()

@@ -61,11 +61,6 @@ def kubeconfig_trusting(lab, tmp_path, ca_pem):
     return str(path), config["clusters"][0]["cluster"]["server"]
 
 
-def vcenter_args(lab, ca_path):
-    return {"hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"], "username": lab.vars["vcsim_username"],
-            "password": lab.vars["vcsim_password"], "ca_path": str(ca_path)}
-
-
 def ontap_args(lab):
     ontap = lab.vars["ontap"]
     return {"management_lif": ontap["management_lif"], "username": ontap["cluster_admin"]["username"],
@@ -89,7 +84,7 @@ def test_an_api_server_the_ca_did_not_sign_is_refused_naming_it(ansible, lab, tm
 def test_ontap_behind_a_ca_the_host_does_not_trust_is_refused_naming_it(ansible, lab, foreign_ca, audit):
     """migration_assessment checks the SVM's room through the netapp.ontap REST client, which verifies with the
     host's CA bundle by default (validate_certs defaults to true)."""
-    args = {"vcenter": vcenter_args(lab, lab.vars["ca_cert"]), "select": {"names": ["rhel9-web"]},
+    args = {"vcenter": lab.vcenter(), "select": {"names": ["rhel9-web"]},
             "ontap": ontap_args(lab)}
     mark = audit.mark()
     run = ansible(play("migration_assessment", args), environ={"REQUESTS_CA_BUNDLE": str(foreign_ca)})
@@ -122,7 +117,7 @@ def test_the_prerequisites_role_says_how_to_trust_ontap(ansible, lab, foreign_ca
 
 def test_a_vcenter_the_ca_did_not_sign_is_refused_naming_it(ansible, lab, foreign_ca, audit, custom_objects):
     mark = audit.mark()
-    run = ansible(play("migration_assessment", {"vcenter": vcenter_args(lab, foreign_ca),
+    run = ansible(play("migration_assessment", {"vcenter": lab.vcenter(foreign_ca),
                                                 "select": {"names": ["rhel9-web"]}}))
     assert run.rc != 0, run.output[-3000:]
     assert "Could not log in to vCenter {0}:{1}".format(lab.vars["vcsim_host"], lab.vars["vcsim_port"]) in run.output

@@ -30,18 +30,14 @@ WAVES = ["fifty-wave-{0}".format(n) for n in range(1, 6)]
 
 def assess_vars(lab, source, report_dir):
     return dict({
-        "migration_assess_vcenter": {"hostname": lab.vars["vcsim_host"], "port": lab.vars["vcsim_port"],
-                                     "username": lab.vars["vcsim_username"],
-                                     "password": lab.vars["vcsim_password"], "ca_path": lab.vars["ca_cert"]},
+        "migration_assess_vcenter": lab.vcenter(),
         "migration_assess_select": {"patterns": ["scale-vm-00[0-4][0-9]"]},
         "migration_assess_target": {"namespace": source["namespace"] + "-vms", "storage_class": "ontap-san-iscsi"},
         "migration_waves": {"prefix": "fifty", "max_vms": 10},
         "migration_waves_run": True,
         "migration_report_dir": str(report_dir),
         "migration_install_mtv": False,
-        "migration_provider": {"name": "vcenter", "namespace": source["namespace"], "url": lab.vars["vcsim_url"],
-                               "username": lab.vars["vcsim_username"], "password": lab.vars["vcsim_password"],
-                               "ca_cert": open(lab.vars["ca_cert"]).read()},
+        "migration_provider": lab.mtv_provider(source["namespace"]),
         "migration_wait_timeout": 1200,
         "migration_progress_interval": 10,
     }, **{"migration_" + key: value for key, value in inventory_args(lab, source).items()})

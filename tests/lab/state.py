@@ -66,6 +66,18 @@ class Lab:
         return kubeconfig.write(directory / f"{user}.kubeconfig", self.api_url, self.ca, user,
                                 credentials)
 
+    def vcenter(self, ca_path=None) -> dict:
+        """vcsim as migration_assessment's ``vcenter`` option takes it, trusting the lab CA unless told otherwise."""
+        return {"hostname": self.vars["vcsim_host"], "port": self.vars["vcsim_port"],
+                "username": self.vars["vcsim_username"], "password": self.vars["vcsim_password"],
+                "ca_path": str(ca_path or self.vars["ca_cert"])}
+
+    def mtv_provider(self, namespace: str) -> dict:
+        """vcsim as the migration role's ``migration_provider`` (named vcenter) in ``namespace``."""
+        return {"name": "vcenter", "namespace": namespace, "url": self.vars["vcsim_url"],
+                "username": self.vars["vcsim_username"], "password": self.vars["vcsim_password"],
+                "ca_cert": Path(self.vars["ca_cert"]).read_text(), "vddk_init_image": "quay.io/kubev2v/vddk:lab"}
+
     def running(self) -> bool:
         return bool(self.processes) and all(p.alive() for p in self.processes)
 
