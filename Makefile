@@ -160,10 +160,15 @@ integration: venv collection lab-build
 	LAB_STATE_DIR=$(LAB_TEST_DIR) $(PY) -m pytest tests/integration -q $(PYTEST_NO_TESTS_OK)
 
 # The long sweeps `make test` leaves out (pytest.ini: -m "not reliability"); a fresh lab for each file, since a sweep
-# needs a cluster nothing has set up yet (it removes each grant in turn, the first-install ones included).
+# needs a cluster nothing has set up yet (it removes each grant in turn, the first-install ones included). Every file
+# runs even when one fails; the one table at the end gives each series' figures and outcome.
 reliability: venv collection lab-build
-	for f in $$(grep -l 'mark.reliability' tests/integration/test_*.py); do \
-		FAULT_RUNS=20 LAB_STATE_DIR=$(LAB_TEST_DIR)-reliability $(PY) -m pytest -m reliability $$f -q --timeout 14400; done
+	rm -f $(CURDIR)/.reliability-results.jsonl
+	status=0; for f in $$(grep -l 'mark.reliability' tests/integration/test_*.py); do \
+		FAULT_RUNS=20 RELIABILITY_RESULTS=$(CURDIR)/.reliability-results.jsonl \
+			LAB_STATE_DIR=$(LAB_TEST_DIR)-reliability $(PY) -m pytest -m reliability $$f -q --timeout 14400 || status=1; \
+	done; \
+	RELIABILITY_RESULTS=$(CURDIR)/.reliability-results.jsonl $(PY) tests/integration/reliability_results.py && exit $$status
 
 # The roles as their users test them: each scenario under extensions/molecule starts a lab of its own.
 molecule: venv collection lab-build

@@ -8,6 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tooling"))  # home of text_table
+from text_table import aligned  # noqa: E402
+
 
 def _path() -> Path:
     return Path(os.environ.get("BENCH_RESULTS") or Path(__file__).resolve().parents[2] / ".bench-results.jsonl")
@@ -36,8 +39,7 @@ def table(rows: list) -> str:
     lines = [header] + [(r["benchmark"], r["measure"], "{0:.3f} {1}".format(r["ours"], r["unit"]),
                          "{0:.3f} {1}".format(r["baseline"], r["unit"]), "{0:.4f}".format(r["ratio"]),
                          "-" if r["goal"] is None else "<= {0}".format(r["goal"]), _met(r)) for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+    return aligned(lines)
 
 
 def main() -> int:

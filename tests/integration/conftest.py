@@ -23,6 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of `lab`
 
+import reliability_results  # noqa: E402
 from lab.fixtures import (api_client, api_warnings, core_v1, custom_objects, dynamic_client, lab,  # noqa: E402,F401
                           namespace, user_client)
 
@@ -93,6 +94,32 @@ def kill_after(lab, playbook, workdir, seconds, extra_vars=None):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     return killed
+
+
+def kill_series(series, runs, killed_and_rerun, held_wrongly, after=lambda run: None):
+    """``runs`` runs of a playbook killed at a seeded random point, each run again, and the series' row in the
+    reliability table; returns the problems found (none when right).
+
+    ``killed_and_rerun(run)`` gives (what the run is called, the second it was killed at, whether it was still
+    running then, the rerun); ``held_wrongly(run, what)`` what the cluster holds wrongly after a rerun that passed
+    (lines); ``after(run)`` puts things back for the next run, whatever happened."""
+    kills = reruns_failed = wrong = 0
+    problems = []
+    for run in range(runs):
+        try:
+            name, at, killed, again = killed_and_rerun(run)
+            kills += killed
+            what = "{0}, killed at {1:.1f} s{2}".format(name, at, "" if killed else " (it had ended)")
+            if again.rc != 0:
+                reruns_failed += 1
+                problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
+            else:
+                found = held_wrongly(run, what)
+                wrong, problems = wrong + bool(found), problems + found
+        finally:
+            after(run)
+    reliability_results.record(series, runs, kills, reruns_failed=reruns_failed, wrong=wrong)
+    return problems
 
 
 @pytest.fixture(scope="session")
@@ -241,3 +268,10 @@ def pytest_runtest_makereport(item, call):
         if log.exists():
             lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
             report.sections.append(("lab " + name + " (last {0} lines)".format(len(lines)), "\n".join(lines)))
+
+
+def pytest_runtest_logreport(report):
+    """Each reliability test's outcome, for the one table of `make reliability` (reliability_results.py): its call,
+    and a setup or teardown that did not pass."""
+    if "reliability" in report.keywords and (report.when == "call" or not report.passed):
+        reliability_results.record_outcome(report.nodeid, report.outcome, report.duration)

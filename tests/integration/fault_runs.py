@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+import reliability_results
 from lab import fault_proxy
 
 RATE = float(os.environ.get("FAULT_RATE", "0.05"))  # of the requests a fault kind applies to
@@ -90,6 +91,7 @@ def series(tally, kind, prefix, runs, faulted, again, held_wrongly, said_ok=lamb
         found += held_wrongly(name, run, rerun)
         wrong, problems = wrong + bool(found), problems + found
     tally.record(kind, runs, injected, applicable, faulted_failures, rerun_failures, wrong)
+    reliability_results.record(kind, runs, injected, applicable, faulted_failures, rerun_failures, wrong)
     assert not problems, "\n".join(problems)
 
 

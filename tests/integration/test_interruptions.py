@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import REPO, kill_after
+from conftest import REPO, kill_after, kill_series
 from protection import delete_namespace
 from vm_life import STEPS, VMIM, migrations, settled_state, vmis
 
@@ -46,23 +46,27 @@ def test_a_playbook_killed_at_a_random_point_and_run_again_ends_as_an_uninterrup
         index, reference, ansible, lab, dynamic_client, core_v1, tmp_path):
     step, playbook, extra = STEPS[index]
     seconds, expected = reference[step]
-    problems = []
-    for run in range(RUNS):
-        vm = "kill-{0}-{1}".format(step, run)
+
+    def vm(run):
+        return "kill-{0}-{1}".format(step, run)
+
+    def killed_and_rerun(run):
         for before, before_playbook, before_extra in STEPS[:index]:
-            done = ansible(before_playbook, extra_vars=before_extra(vm))
+            done = ansible(before_playbook, extra_vars=before_extra(vm(run)))
             assert done.rc == 0, "{0} before the kill: {1}".format(before, done.output[-3000:])
         at = random.Random(run).uniform(0.5, seconds)
-        killed = kill_after(lab, REPO / playbook, tmp_path, at, extra_vars=extra(vm))
-        again = ansible(playbook, extra_vars=extra(vm))
-        found = settled_state(dynamic_client, vm)
-        if again.rc != 0:
-            problems.append("{0}: killed at {1:.1f} s, the rerun failed: {2}".format(vm, at, again.output[-2500:]))
-        elif found != expected:
-            surplus, missing = sorted(set(found) - set(expected)), sorted(set(expected) - set(found))
-            problems.append("{0}: killed at {1:.1f} s{2}; held besides what an uninterrupted run holds: {3}; "
-                            "missing: {4}".format(vm, at, "" if killed else " (it had ended)", surplus, missing))
-        delete_namespace(core_v1, vm, seconds=300)
+        killed = kill_after(lab, REPO / playbook, tmp_path, at, extra_vars=extra(vm(run)))
+        return vm(run), at, killed, ansible(playbook, extra_vars=extra(vm(run)))
+
+    def held_wrongly(run, what):
+        found = settled_state(dynamic_client, vm(run))
+        if found == expected:
+            return []
+        surplus, missing = sorted(set(found) - set(expected)), sorted(set(expected) - set(found))
+        return ["{0}; held besides what an uninterrupted run holds: {1}; missing: {2}".format(what, surplus, missing)]
+
+    problems = kill_series(step + " killed", RUNS, killed_and_rerun, held_wrongly,
+                           after=lambda run: delete_namespace(core_v1, vm(run), seconds=300))
     assert not problems, "\n".join(problems)
 
 
@@ -110,15 +114,16 @@ def test_live_migration_killed_at_a_random_point_and_run_again_moves_each_vm_onc
     seconds = time.monotonic() - started
     assert reference.rc == 0, reference.output[-3000:]
     problems = moved_once(before, "the uninterrupted run")
-    for run in range(RUNS):
+    placed = {}
+
+    def killed_and_rerun(run):
         forget_migrations(custom_objects)
-        before, at = vmis(custom_objects, DAY2), random.Random(run).uniform(0.5, seconds)
+        placed[run], at = vmis(custom_objects, DAY2), random.Random(run).uniform(0.5, seconds)
         killed, again = killed_and_run_again(lab, ansible, tmp_path, "playbooks/live_migration.yml", extra, at)
-        what = "run {0}, killed at {1:.1f} s{2}".format(run, at, "" if killed else " (it had ended)")
-        if again.rc != 0:
-            problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
-        else:
-            problems += moved_once(before, what)
+        return "run {0}".format(run), at, killed, again
+
+    problems += kill_series("live_migration.yml killed", RUNS, killed_and_rerun,
+                            lambda run, what: moved_once(placed[run], what))
     assert not problems, "\n".join(problems)
 
 
@@ -148,16 +153,15 @@ def test_node_maintenance_killed_at_a_random_point_and_run_again_leaves_the_node
     assert reference.rc == 0, reference.output[-3000:]
     problems = drained(node, "the uninterrupted run")
     back(node)
-    for run in range(RUNS):
-        node, at = vmis(custom_objects, DAY2)["kd-a"][1], random.Random(run).uniform(0.5, seconds)
-        try:
-            killed, again = killed_and_run_again(lab, ansible, tmp_path, "playbooks/node_maintenance.yml",
-                                                 extra_for(node), at)
-            what = "run {0} ({1}), killed at {2:.1f} s{3}".format(run, node, at, "" if killed else " (it had ended)")
-            if again.rc != 0:
-                problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
-            else:
-                problems += drained(node, what)
-        finally:
-            back(node)
+    nodes = {}
+
+    def killed_and_rerun(run):
+        nodes[run], at = vmis(custom_objects, DAY2)["kd-a"][1], random.Random(run).uniform(0.5, seconds)
+        killed, again = killed_and_run_again(lab, ansible, tmp_path, "playbooks/node_maintenance.yml",
+                                             extra_for(nodes[run]), at)
+        return "run {0} ({1})".format(run, nodes[run]), at, killed, again
+
+    problems += kill_series("node_maintenance.yml killed", RUNS, killed_and_rerun,
+                            lambda run, what: drained(nodes[run], what),
+                            after=lambda run: nodes.get(run) and back(nodes[run]))
     assert not problems, "\n".join(problems)

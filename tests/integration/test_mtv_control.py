@@ -17,7 +17,7 @@ import pytest
 
 from lab import fault_proxy
 
-from conftest import kill_after, start_playbook
+from conftest import REPO, kill_after, kill_series, start_playbook
 from fault_runs import RUNS, Tally, alone, every_kind, printed_at_the_end, series, through_proxy
 from test_mtv import MTV_NAMESPACE, condition, get, inventory_args, migrations_of, mtv, play, results_of, source, \
     vcenter
@@ -198,10 +198,19 @@ MIGRATE = "playbooks/migrate.yml"
 
 
 def cold_migration(lab, source, core_v1, plan):
-    """mtv_plan and mtv_migration of rhel9-app, cold, into a namespace of the plan's own (made here)."""
+    """mtv_plan and mtv_migration of rhel9-app, cold, into a namespace of the plan's own (made here): (the playbook,
+    its extra vars)."""
     core_v1.create_namespace({"metadata": {"name": plan}})
     return play(plan_task(lab, source, plan, ["rhel9-app"], type_="cold", target=plan),
-                run_task(source, plan, wait_timeout=600))
+                run_task(source, plan, wait_timeout=600)), None
+
+
+def cold_migration_by_the_role(lab, source, core_v1, plan):
+    """migrate.yml (MTV, the provider, a cold plan of rhel9-app into a namespace of the plan's own made here, its
+    migration, the verification): (the playbook, its extra vars)."""
+    core_v1.create_namespace({"metadata": {"name": plan}})
+    return "- import_playbook: {0}\n".format(REPO / MIGRATE), role_vars(lab, source, [], plans=[
+        {"name": plan, "target_namespace": plan, "type": "cold", "vms": [{"name": "rhel9-app"}]}])
 
 
 def not_migrated_once(custom_objects, source, plan, what, target=None):
@@ -218,25 +227,31 @@ def not_migrated_once(custom_objects, source, plan, what, target=None):
 
 
 @pytest.mark.reliability
-def test_the_plan_and_migration_killed_at_a_random_point_and_run_again_migrate_the_vm_once(
-        ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
-    """mtv_plan then mtv_migration (cold, into a namespace of each run's own) killed at a seeded random point within
-    an uninterrupted run's duration, then run again: the plan has one Migration, Succeeded, and the VM is there."""
+@pytest.mark.parametrize("label, prefix, migration", [("mtv_plan + mtv_migration", "rk", cold_migration),
+                                                      ("migrate.yml", "mk", cold_migration_by_the_role)],
+                         ids=["modules", "migrate.yml"])
+def test_a_migration_killed_at_a_random_point_and_run_again_migrates_the_vm_once(
+        label, prefix, migration, ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
+    """A cold migration (``migration``: our modules in a play, or the migration role's playbook) into a namespace of
+    each run's own, killed at a seeded random point within an uninterrupted run's duration, then run again: the plan
+    has one Migration, Succeeded, and the VM is there."""
     started = time.monotonic()
-    reference = ansible(cold_migration(lab, source, core_v1, "rk-ref"))
+    reference = ansible(*migration(lab, source, core_v1, prefix + "-ref"))
     seconds = time.monotonic() - started
     assert reference.rc == 0, reference.output[-3000:]
-    problems = not_migrated_once(custom_objects, source, "rk-ref", "the uninterrupted run")
-    for run in range(KILL_RUNS):
-        plan, at = "rk-{0}".format(run), random.Random(run).uniform(0.5, seconds)
-        playbook = cold_migration(lab, source, core_v1, plan)
-        killed = kill_after(lab, playbook, tmp_path, at)
-        again = ansible(playbook)
-        what = "{0}, killed at {1:.1f} s{2}".format(plan, at, "" if killed else " (it had ended)")
-        if again.rc != 0:
-            problems.append("{0}: the rerun failed: {1}".format(what, again.output[-2500:]))
-        else:
-            problems += not_migrated_once(custom_objects, source, plan, what)
+    problems = not_migrated_once(custom_objects, source, prefix + "-ref", "the uninterrupted run")
+
+    def plan(run):
+        return "{0}-{1}".format(prefix, run)
+
+    def killed_and_rerun(run):
+        at, (playbook, extra_vars) = random.Random(run).uniform(0.5, seconds), migration(lab, source, core_v1,
+                                                                                         plan(run))
+        killed = kill_after(lab, playbook, tmp_path, at, extra_vars=extra_vars)
+        return plan(run), at, killed, ansible(playbook, extra_vars=extra_vars)
+
+    problems += kill_series(label + " killed", KILL_RUNS, killed_and_rerun,
+                            lambda run, what: not_migrated_once(custom_objects, source, plan(run), what))
     assert not problems, "\n".join(problems)
 
 
