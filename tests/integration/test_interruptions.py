@@ -3,9 +3,10 @@ included) at a seeded random point, then run again: the namespace must end as it
 The objects are compared (kind, name, and the fields that say what they are), never the output.
 
 The sequence: site.yml with a first VM of the namespace's own, snapshot.yml of it, clone.yml of it, restore.yml of
-the snapshot into a new VM. A reference namespace runs it once without kills and gives each step's duration and
-the state after it; each kill run replays the steps before, kills its step at a point drawn in (0.5 s, that
-duration), reruns it and compares. `make reliability` runs KILL_RUNS (5) kills per playbook.
+the snapshot into a new VM, scheduled_protection.yml of every VM of the namespace. A reference namespace runs it
+once without kills and gives each step's duration and the state after it; each kill run replays the steps before,
+kills its step at a point drawn in (0.5 s, that duration), reruns it and compares. `make reliability` runs
+KILL_RUNS (5) kills per playbook.
 
 The day-2 playbooks move VMs, so their end state is said by where the VMs run: live_migration.yml killed and run
 again must leave each VM on another node with one succeeded migration of its own (never a second); and

@@ -1,7 +1,7 @@
 """A VM's life in playbooks, as the reliability suites run it (test_interruptions.py killed, test_faults.py through
 the fault proxy): site.yml with a first VM in a namespace of its own name, snapshot.yml of it, clone.yml of it,
-restore.yml of the snapshot into a new VM; and what the namespace holds after, compared by kind, name and the
-fields that say what an object is, never by output.
+restore.yml of the snapshot into a new VM, scheduled_protection.yml of every VM of the namespace; and what the
+namespace holds after, compared by kind, name and the fields that say what an object is, never by output.
 """
 
 import re
@@ -16,6 +16,11 @@ STEPS = (
     ("restore", "playbooks/restore.yml",
      lambda vm: {"protection_namespace": vm, "restore_vm": vm, "restore_snapshot": "s1",
                  "restore_target": "restored"}),
+    # every VM of the namespace (none has the label), under a name of its own rather than the day's, so that runs
+    # on different days compare
+    ("scheduled", "playbooks/scheduled_protection.yml", lambda vm: {
+        "protection_namespace": vm, "scheduled_selector": "!ontap.virtualization/unprotected",
+        "scheduled_snapshot": "scheduled"}),
 )
 KINDS = (("kubevirt.io/v1", "VirtualMachine"), ("cdi.kubevirt.io/v1beta1", "DataVolume"),
          ("v1", "PersistentVolumeClaim"), ("snapshot.storage.k8s.io/v1", "VolumeSnapshot"),
