@@ -9,12 +9,13 @@ Whatever a faulted run did, a rerun without faults must finish it: the namespace
 run's holds (no duplicate or missing VM, DataVolume, claim, snapshot, clone, restore or migration: a second live
 migration is a duplicate), the cluster one of each of what site.yml owns (no second backend, class or operator),
 and the HyperConverged the run's setting.
-`make test` runs one run with every proxy fault kind at once; `make reliability` runs FAULT_RUNS (20) runs of each
-kind alone and of each restart, and prints one table: per kind, the runs, the faults injected, the chances (the
-draws made: each request once per kind that applies to it, so the requests themselves for a kind alone), the
-faulted runs that failed, the reruns that failed, and the runs that left a duplicate or lost the setting; then the
-line each failed faulted run ended with. A faulted run may fail, but with a message: a module that crashes
-(a traceback) fails the test. Migrations meet the same faults in test_mtv_control.py, whose lab has MTV.
+`make reliability` runs one VM run with every proxy fault kind at once, FAULT_RUNS (20) runs of each kind alone and
+of each restart (a VM run is 21 playbook runs with its rerun and the clean reference, too long for `make test`, which
+runs the node-maintenance run with every kind at once), and prints one table: per kind, the runs, the faults
+injected, the chances (the draws made: each request once per kind that applies to it, so the requests themselves
+for a kind alone), the faulted runs that failed, the reruns that failed, and the runs that left a duplicate or lost
+the setting; then the line each failed faulted run ended with. A faulted run may fail, but with a message: a module
+that crashes (a traceback) fails the test. Migrations meet the same faults in test_mtv_control.py, whose lab has MTV.
 
 Node maintenance (node_maintenance.yml, our drain, into maintenance and out again) meets the proxy's faults with
 two VMs of a namespace of its own per run: after the rerun every VM runs, each that was on the node elsewhere with
@@ -153,6 +154,7 @@ def through_proxy(ansible, lab, tmp_path, rates, settings):
     return faulted_run
 
 
+@pytest.mark.reliability
 @pytest.mark.timeout(1800)  # seven playbooks twice; pytest.ini's 900 s ran out with other labs on the machine
 def test_one_run_through_every_kind_of_fault_is_finished_by_a_rerun_without_duplicates(
         ansible, lab, core_v1, dynamic_client, clean, parallel_migrations, tmp_path):

@@ -1,7 +1,8 @@
 """Controlling MTV migrations with mtv_migration against the lab: cancel a VM, archive, remove plan and provider,
 the playbook killed while it waits, a wait that times out, migrations (migrate.yml) and an assessment with its wave
-(assess.yml) through the fault proxy (fault_runs.py; one run with every kind at once in `make test`, FAULT_RUNS of
-each kind alone in `make reliability`); checked in the cluster, in vcsim and in the report.
+(assess.yml) through the fault proxy (fault_runs.py; one migration run with every kind at once in `make test`; the
+assessment's run with every kind and FAULT_RUNS of each kind alone in `make reliability`); checked in the cluster,
+in vcsim and in the report.
 
 The fixtures (MTV installed, a namespace with its vSphere provider) are test_mtv.py's, imported here.
 """
@@ -345,6 +346,7 @@ def faulted_assessments(kind, rates, runs, ansible, lab, source, custom_objects,
            said_ok=lambda name: wave_not_migrated_once(name, name + " (the faulted run said ok)"))
 
 
+@pytest.mark.reliability  # `make test`'s short version is the migration run above: assess.yml adds the wave and report
 def test_an_assessment_with_its_wave_through_every_kind_of_fault_run_again_migrates_the_vm_once(
         ansible, lab, vcenter, source, custom_objects, core_v1, tmp_path):
     faulted_assessments("all kinds", every_kind(), 1, ansible, lab, source, custom_objects, core_v1, tmp_path)
