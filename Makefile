@@ -1,6 +1,6 @@
 # ontap.virtualization — one entry point for people and CI.
-#   make test    sanity, lint, unit tests, then the lab's own tests, the collection's integration tests
-#                and Molecule scenarios, each against a fresh lab
+#   make test    sanity, lint, unit tests and the integration tests that share a lab; beside them the lab's own
+#                tests, the integration tests with labs of their own and the Molecule scenarios (fresh labs)
 #   make demo    start the lab and run playbooks/site.yml against it (see README)
 #   make docs    the docs site (antsibull-docs, offline) in build/docs/build/html
 #   make release-check   what a Galaxy / Automation Hub upload checks, on the built tarball
