@@ -210,8 +210,12 @@ def cold_migration_by_the_role(lab, source, core_v1, plan):
     """migrate.yml (MTV, the provider, a cold plan of rhel9-app into a namespace of the plan's own made here, its
     migration, the verification): (the playbook, its extra vars)."""
     core_v1.create_namespace({"metadata": {"name": plan}})
-    return "- import_playbook: {0}\n".format(REPO / MIGRATE), role_vars(lab, source, [], plans=[
-        {"name": plan, "target_namespace": plan, "type": "cold", "vms": [{"name": "rhel9-app"}]}])
+    return "- import_playbook: {0}\n".format(REPO / MIGRATE), role_vars(lab, source, [], plans=cold_plan(plan))
+
+
+def cold_plan(name):
+    """migration_plans: one cold plan called ``name`` of rhel9-app into the namespace of the same name."""
+    return [{"name": name, "target_namespace": name, "type": "cold", "vms": [{"name": "rhel9-app"}]}]
 
 
 def not_migrated_once(custom_objects, source, plan, what, target=None):
@@ -270,8 +274,7 @@ def faulted_migrations(kind, rates, runs, ansible, lab, source, custom_objects, 
     Succeeded, its namespace the VM (none lost, none twice), and MTV the run's setting; a faulted run that said ok
     must have migrated it already, and none may crash."""
     def extra_vars(plan, run):
-        return role_vars(lab, source, [], max_vms_in_flight=in_flight(run), plans=[
-            {"name": plan, "target_namespace": plan, "type": "cold", "vms": [{"name": "rhel9-app"}]}])
+        return role_vars(lab, source, [], max_vms_in_flight=in_flight(run), plans=cold_plan(plan))
 
     def faulted(plan, run):
         return into_own_namespace(ansible, lab, core_v1, rates, tmp_path, MIGRATE, plan, run, extra_vars(plan, run))
