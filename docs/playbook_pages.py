@@ -106,7 +106,18 @@ def _inventory_vars(inventory_dir):
     return names
 
 
-def describe_play(play, inventory_vars):
+def _play_vars(play, playbook_dir):
+    """The play's vars, with those of its vars_files (paths relative to the playbook) first."""
+    found = {}
+    files = play.get("vars_files") or []
+    for name in [files] if isinstance(files, str) else files:
+        with open(os.path.join(playbook_dir, name), encoding="utf-8") as handle:
+            found.update(yaml.safe_load(handle) or {})
+    found.update(play.get("vars") or {})
+    return found
+
+
+def describe_play(play, inventory_vars, playbook_dir):
     lines = []
     if "import_playbook" in play or "ansible.builtin.import_playbook" in play:
         target = play.get("ansible.builtin.import_playbook") or play.get("import_playbook")
@@ -124,12 +135,12 @@ def describe_play(play, inventory_vars):
         lines.append("  Tasks:")
         lines.append("")
         lines.extend("  - " + name.replace("{{", "``{{").replace("}}", "}}``") for name in tasks)
-    play_vars = play.get("vars") or {}
+    play_vars = _play_vars(play, playbook_dir)
     if play_vars:
         lines.extend(["", "  Variables it sets (override with ``-e``):", ""])
         lines.extend("  - ``{0}``: {1}".format(name, _value(value)) for name, value in play_vars.items())
     used, defined = set(), set(play_vars) | inventory_vars | PROVIDED
-    _walk({key: value for key, value in play.items() if key != "vars"}, used)
+    _walk({key: value for key, value in play.items() if key not in ("vars", "vars_files")}, used)
     _registered(play, defined)
     # A role's own variables (prefixed by its name) have defaults in the role.
     prefixes = tuple(role.split(".")[-1] + "_" for role in roles)
@@ -153,9 +164,9 @@ def page(playbook_dir):
         stem = os.path.splitext(name)[0]
         out.extend([".. _playbook_{0}:".format(stem), "", name, "-" * len(name), ""])
         if header:
-            out.extend(["::", ""] + ["  " + line for line in header] + [""])
+            out.extend([".. code-block:: text", ""] + ["  " + line for line in header] + [""])
         for play in plays:
-            out.extend(describe_play(play, inventory_vars))
+            out.extend(describe_play(play, inventory_vars, playbook_dir))
             out.append("")
     return "\n".join(out) + "\n"
 

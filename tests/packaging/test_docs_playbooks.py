@@ -42,3 +42,14 @@ def test_a_variable_read_without_a_default_is_listed_as_one_to_give(tmp_path):
     assert "  Drain a node.\n" in page and "-e drain_node=worker-1" in page
     assert "``drain_timeout``: ``60``" in page
     assert "Variables to give (inventory or ``-e``): ``drain_node``\n" in page
+
+
+def test_a_vars_file_s_variables_are_listed_as_the_play_s_own(tmp_path):
+    (tmp_path / "playbooks" / "vars").mkdir(parents=True)
+    (tmp_path / "playbooks" / "vars" / "drain.yml").write_text("---\ndrain_timeout: 60\n")
+    (tmp_path / "playbooks" / "drain.yml").write_text(
+        "---\n- name: Drain\n  hosts: all\n  vars_files: vars/drain.yml\n  tasks:\n"
+        "    - name: Drain\n      ansible.builtin.debug:\n        msg: \"{{ drain_timeout }}\"\n")
+    page = playbook_pages.page(str(tmp_path / "playbooks"))
+    assert "``drain_timeout``: ``60``" in page
+    assert "Variables to give" not in page
