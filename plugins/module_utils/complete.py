@@ -32,8 +32,10 @@ def run_to_completion(module, desired, done, failed=None):
     if module.check_mode or not module.params["wait"]:
         return live
     try:
-        return module.wait_until(ref, done, fail_when=failed)
+        finished = module.wait_until(ref, done, fail_when=failed)
     except wait.WaitTimedOut as exc:
         # Still a WaitTimedOut, so that the module leaves the work running instead of undoing its creation.
         raise wait.WaitTimedOut("{0} It is left running: run again to follow it, or delete {1} to stop it.".format(
             exc.msg, describe(ref)), exc.last, exc.ref, exc.missing)
+    module.ensurer.changes.finished(ref)
+    return finished

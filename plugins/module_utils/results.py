@@ -24,6 +24,7 @@ class Changes(object):
         self.diffs = []
         self.lines = []
         self._outcomes = []
+        self._finished = set()
 
     def record(self, outcome):
         if outcome.changed:
@@ -35,9 +36,16 @@ class Changes(object):
                 self.diffs.append(outcome.diff)
         return outcome
 
+    def finished(self, ref):
+        """``ref`` is work this run created that has run to its end: done, not half-made, so a later step's failure
+        leaves it, and a rerun finds it instead of starting the work again (or refusing what it made)."""
+        self._finished.add(ref)
+
     def created(self):
-        """The Outcomes of the objects this run created (none in check mode, where nothing is written)."""
-        return [] if self.check_mode else [o for o in self._outcomes if o.action == "create"]
+        """The Outcomes of the objects this run created and may undo (none in check mode, where nothing is written;
+        no finished work)."""
+        return [] if self.check_mode else [o for o in self._outcomes
+                                           if o.action == "create" and o.ref not in self._finished]
 
     def result(self, **values):
         """The module result: ``values`` plus changed, changes and (in diff mode) diff."""

@@ -90,3 +90,25 @@ def test_a_module_whose_work_times_out_leaves_the_work_running(make_module, apis
     assert ended.value.failed and "It is left running" in ended.value.result["msg"]
     assert "Undone" not in ended.value.result["msg"]
     assert apiserver.get("widgets", "ns1", "job-1") is not None, "the work the run created is still there"
+
+
+def test_a_later_step_s_failure_undoes_neither_finished_work_nor_leaves_what_is_half_made(
+        make_module, apiserver, module_exit):
+    """Work that ran to its end is done, not half-made: a failure after it removes only what is unfinished, so a rerun
+    finds the work (a VirtualMachineClone whose target VM exists, a restore) instead of refusing what it made."""
+    done, failed = wait.phase_in("Succeeded"), wait.phase_in("Failed")
+    finish_later(apiserver, "Succeeded")
+    module = make_module({}, wait_timeout=10)
+
+    def work_then_a_failing_step(m):
+        run_to_completion(m, work(), done, failed)
+        m.ensurer.present(work("half-made"), [])
+        raise ModuleError("the next step failed")
+
+    with pytest.raises(module_exit) as ended:
+        module.run(work_then_a_failing_step)
+    assert ended.value.failed
+    assert ended.value.result["msg"] == ("the next step failed. Undone, to leave nothing half-made: removed Widget "
+                                         "ns1/half-made.")
+    assert apiserver.get("widgets", "ns1", "job-1")["status"]["phase"] == "Succeeded"
+    assert apiserver.get("widgets", "ns1", "half-made") is None
